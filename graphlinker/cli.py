@@ -1,0 +1,214 @@
+"""The ``graphlinker`` command line: thin wrappers that parse options, call the pipeline and render.
+
+Machine-readable output goes to stdout and nothing else does: progress bars,
+logs and warnings go to stderr, so ``graphlinker run DIR --format json > report.json``
+is always clean. Exit codes are those of :class:`graphlinker.errors.ExitCode`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from . import __version__
+from .config import Settings
+from .errors import ExitCode, GraphlinkerError, NoRunYet
+from .inputs import Quarantine
+from .report import FORMATS, render, select_clusters
+
+app = typer.Typer(
+    help="Expose coordinated account rings behind model-distillation campaigns.\n\n"
+    "Typical use: `graphlinker run EXPORT_DIR` ingests, links, detects, scores and prints a cluster report.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+DEFAULT_WORKSPACE = Path(".graphlinker")
+
+WorkspaceOption = typer.Option(DEFAULT_WORKSPACE, "--workspace", "-w", help="Workspace directory of the embedded store.", envvar="GRAPHLINKER_WORKSPACE")
+FormatOption = typer.Option("table", "--format", "-f", help=f"Output format: {', '.join(FORMATS)}.")
+MinRiskOption = typer.Option(0.0, "--min-risk", min=0.0, max=1.0, help="Only list clusters with at least this risk score.")
+TopOption = typer.Option(None, "--top", min=1, help="Only list the N riskiest clusters.")
+FlaggedOption = typer.Option(False, "--flagged-only", help="Only list flagged clusters.")
+ConfigOption = typer.Option(None, "--config", exists=True, dir_okay=False, help="TOML file overriding default weights, caps and thresholds.", envvar="GRAPHLINKER_CONFIG")
+
+
+def handle_errors(command: Callable) -> Callable:
+    """Turn a GraphlinkerError into a one-line message and its documented exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except GraphlinkerError as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False)
+            raise typer.Exit(int(exc.exit_code)) from None
+
+    return wrapper
+
+
+class RichProgress:
+    """Progress bars on stderr for the pipeline's long stages (only on a terminal, unless forced)."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+
+    @contextmanager
+    def stage(self, name: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
+        if not self.enabled:
+            yield lambda advance=1: None
+            return
+        columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+        with Progress(*columns, console=err, transient=False) as bar:
+            task = bar.add_task(name, total=total)
+            yield lambda advance=1: bar.advance(task, advance)
+            bar.update(task, total=bar.tasks[0].completed or 1, completed=bar.tasks[0].completed or 1)
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"'{fmt}' is not one of {', '.join(FORMATS)}", param_hint="--format")
+
+
+def _emit(report: dict, fmt: str, min_risk: float, top: int | None, flagged_only: bool) -> None:
+    render(select_clusters(report, min_risk, top, flagged_only), fmt, Console(file=sys.stdout, width=160 if not sys.stdout.isatty() else None))
+
+
+@app.command()
+@handle_errors
+def run(
+    input_dir: Path = typer.Argument(..., help="Export directory holding accounts, payments, requests (and optionally identifiers) files."),
+    workspace: Path = WorkspaceOption,
+    fmt: str = FormatOption,
+    min_risk: float = MinRiskOption,
+    top: Optional[int] = TopOption,
+    flagged_only: bool = FlaggedOption,
+    strict: bool = typer.Option(False, "--strict", help="Treat any bad input row as an error (exit code 2) instead of quarantining it."),
+    config: Optional[Path] = ConfigOption,
+    progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Show progress bars on stderr (default: when stderr is a terminal)."),
+) -> None:
+    """Ingest an export directory, link accounts, detect clusters, score them and print the report.
+
+    The workspace's graph is rebuilt from INPUT_DIR; earlier runs stay listed. Bad rows are
+    quarantined under WORKSPACE/quarantine/<run_id>/ with their reasons (never with prompt text).
+    """
+    from .pipeline import new_run_id, run as run_pipeline  # heavy imports only when running
+    from .store import LocalStore
+    from datetime import datetime, timezone
+
+    _check_format(fmt)
+    settings = Settings.load(config)
+    store = LocalStore(workspace)
+    quarantine_dir = workspace / "quarantine" / new_run_id(datetime.now(timezone.utc))
+    quarantine = Quarantine(quarantine_dir, strict=strict)
+    show = err.is_terminal if progress is None else progress
+    outcome = run_pipeline(input_dir, store, settings, quarantine, RichProgress(show))
+    _report_quarantine(outcome.quarantine, quarantine_dir)
+    summary = outcome.report["summary"]
+    err.print(
+        f"run {outcome.report['run_id']}: {summary['accounts']} accounts, {summary['clusters']} clusters, "
+        f"{summary['flagged_clusters']} flagged ({summary['flagged_accounts']} accounts) in {outcome.timings['total_s']:.1f}s",
+        highlight=False,
+    )
+    _emit(outcome.report, fmt, min_risk, top, flagged_only)
+
+
+def _report_quarantine(counts: dict, directory: Path) -> None:
+    total = sum(counts.values())
+    if not total:
+        return
+    reasons = ", ".join(f"{kind}/{reason} {n}" for (kind, reason), n in sorted(counts.items()))
+    err.print(f"[yellow]quarantined {total} bad rows[/] ({reasons}); see {directory}", highlight=False)
+
+
+@app.command()
+@handle_errors
+def report(
+    workspace: Path = WorkspaceOption,
+    fmt: str = FormatOption,
+    min_risk: float = MinRiskOption,
+    top: Optional[int] = TopOption,
+    flagged_only: bool = FlaggedOption,
+) -> None:
+    """Print the report of the last run in the workspace."""
+    from .store import LocalStore
+
+    _check_format(fmt)
+    latest = LocalStore(workspace).latest_report() if workspace.exists() else None
+    if latest is None:
+        raise NoRunYet(f"no run in workspace {workspace}; run `graphlinker run EXPORT_DIR` first")
+    _emit(latest, fmt, min_risk, top, flagged_only)
+
+
+@app.command()
+@handle_errors
+def simulate(
+    out_dir: Path = typer.Argument(..., help="Directory to write the scenario into (created if missing)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed: the same seed and scale give byte-identical files."),
+    scale: float = typer.Option(1.0, "--scale", min=0.01, help="Population scale: 1.0 is about 2,000 benign accounts and 200k requests."),
+    requests_format: str = typer.Option("csv", "--requests-format", help="File format of requests: csv, jsonl or parquet."),
+) -> None:
+    """Write a realistic scenario (benign users, look-alike groups, planted operations) plus truth.csv."""
+    from .simulate import simulate as simulate_scenario
+
+    if requests_format not in ("csv", "jsonl", "parquet"):
+        raise typer.BadParameter("choose csv, jsonl or parquet", param_hint="--requests-format")
+    summary = simulate_scenario(out_dir, seed=seed, scale=scale, file_format=requests_format)
+    err.print(f"wrote scenario to {out_dir}: {summary}", highlight=False)
+
+
+@app.command()
+@handle_errors
+def evaluate(
+    report_path: Path = typer.Argument(..., exists=True, dir_okay=False, help="A JSON report (graphlinker run --format json)."),
+    truth: Path = typer.Argument(..., exists=True, dir_okay=False, help="truth.csv written by graphlinker simulate."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
+) -> None:
+    """Score a report against ground truth: precision, recall, F1, per-operation recovery, look-alikes flagged."""
+    from .evaluate import evaluate as evaluate_report
+    from .errors import InputError
+
+    try:
+        loaded = json.loads(report_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{report_path} is not a JSON report: {exc}") from None
+    result = evaluate_report(loaded, truth)
+    if fmt == "json":
+        sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
+        return
+    _render_evaluation(result.to_dict())
+
+
+def _render_evaluation(result: dict) -> None:
+    from rich.table import Table
+
+    out = Console(file=sys.stdout)
+    out.print(f"precision {result['precision']:.3f}  recall {result['recall']:.3f}  F1 {result['f1']:.3f}")
+    ops = Table(title="operations")
+    for column in ("op_id", "size", "recall", "clusters", "purity"):
+        ops.add_column(column)
+    for op in result.get("operations", []):
+        ops.add_row(*(str(op.get(k, "")) if not isinstance(op.get(k), float) else f"{op[k]:.3f}" for k in ("op_id", "size", "recall", "clusters", "purity")))
+    out.print(ops)
+    out.print(f"look-alike accounts flagged: {result.get('lookalike_share_flagged', 0):.3f} "
+              f"({result.get('lookalike_groups_flagged', 0)} groups)")
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"graphlinker {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: bool = typer.Option(False, "--version", callback=version_callback, is_eager=True, help="Show the version and exit.")) -> None:
+    """graphlinker: find the whole ring, with evidence an analyst can defend."""

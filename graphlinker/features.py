@@ -1,0 +1,168 @@
+"""Measure each cluster: the raw numbers that scoring turns into reason codes.
+
+Every feature is computed for all clusters at once with group-bys over the
+usage graph joined to cluster membership, so cost grows with the usage table,
+not with the number of clusters. Features are plain numbers with units an
+analyst can check by hand (shares, counts, ratios).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .config import Settings
+
+FEATURE_COLUMNS = [
+    "size",
+    "requests",
+    "output_tokens",
+    "extraction_share",
+    "templated_share",
+    "shared_payment_share",
+    "sdk_share",
+    "hour_entropy",
+    "synchronised_share",
+    "infrastructure_share",
+    "creation_burst_share",
+    "output_per_account_ratio",
+    "pooled_volume_ratio",
+    "under_p95_share",
+    "new_model_share",
+    "new_model_lift",
+]
+
+
+def cluster_features(
+    membership: pd.DataFrame,
+    usage: pd.DataFrame,
+    stats: pd.DataFrame,
+    accounts: pd.DataFrame,
+    templates: pd.DataFrame,
+    edges: pd.DataFrame,
+    tag_weights: dict[str, float],
+    settings: Settings,
+) -> pd.DataFrame:
+    """One row per cluster (index ``cluster``) with the columns of ``FEATURE_COLUMNS``."""
+    cluster_of = membership.set_index("account_id")["cluster"]
+    members = usage[usage["account_id"].isin(cluster_of.index)]
+    members = members.assign(cluster=members["account_id"].map(cluster_of).to_numpy())
+    member_stats = stats[stats["account_id"].isin(cluster_of.index)]
+    member_stats = member_stats.assign(cluster=member_stats["account_id"].map(cluster_of).to_numpy())
+
+    features = pd.DataFrame(index=pd.Index(sorted(cluster_of.unique()), name="cluster"))
+    features["size"] = membership.groupby("cluster").size()
+    features["requests"] = member_stats.groupby("cluster")["requests"].sum()
+    features["output_tokens"] = member_stats.groupby("cluster")["output_tokens"].sum()
+    features = features.join(_template_features(members, templates, tag_weights, usage, settings))
+    features = features.join(_shared_share(members, "payment").rename("shared_payment_share"))
+    features = features.join(_client_share(members))
+    features = features.join(_hour_entropy(members))
+    features = features.join(_edge_shares(edges, cluster_of))
+    features = features.join(_creation_burst(accounts, cluster_of))
+    features = features.join(_volume_features(member_stats, stats))
+    features = features.join(_new_model_features(members, usage, settings))
+    return features.reindex(columns=FEATURE_COLUMNS).fillna(0.0)
+
+
+def _template_features(members, templates, tag_weights, usage, settings) -> pd.DataFrame:
+    """Share of traffic on extraction-tagged templates, and on templates repeated across members."""
+    sent = members[members["kind"] == "template"]
+    tags = templates.set_index("template_id")["extraction_tags"].reindex(sent["value"]).fillna("").to_numpy()
+    tag_weight = pd.Series(tags).map(lambda t: max((tag_weights.get(x, 0.0) for x in t.split(";") if x), default=0.0))
+    sent = sent.assign(extraction=tag_weight.to_numpy() * sent["count"].to_numpy())
+    total = sent.groupby("cluster")["count"].sum()
+    extraction_share = sent.groupby("cluster")["extraction"].sum() / total
+
+    global_degree = usage[usage["kind"] == "template"].groupby("value").size()
+    hub = global_degree[global_degree > settings.hub_cap("template")].index
+    users = sent.groupby(["cluster", "value"])["account_id"].transform("size")
+    size = sent.groupby("cluster")["account_id"].transform("nunique")
+    repeated = (users >= np.maximum(2, 0.2 * size)) & ~sent["value"].isin(hub)
+    templated_share = sent["count"].where(repeated, 0).groupby(sent["cluster"]).sum() / total
+    return pd.DataFrame({"extraction_share": extraction_share, "templated_share": templated_share})
+
+
+def _shared_share(members: pd.DataFrame, kind: str) -> pd.Series:
+    """Share of members that use an identifier of ``kind`` together with another member."""
+    rows = members[members["kind"] == kind]
+    users = rows.groupby(["cluster", "value"])["account_id"].transform("nunique")
+    sharing = rows[users >= 2].groupby("cluster")["account_id"].nunique()
+    size = members.groupby("cluster")["account_id"].nunique()
+    return (sharing / size).fillna(0.0)
+
+
+def _client_share(members: pd.DataFrame) -> pd.Series:
+    rows = members[members["kind"] == "client"]
+    counts = rows.pivot_table(index="cluster", columns="value", values="count", aggfunc="sum", fill_value=0)
+    sdk = counts["sdk"] if "sdk" in counts else 0
+    return (sdk / counts.sum(axis=1)).rename("sdk_share")
+
+
+def _hour_entropy(members: pd.DataFrame) -> pd.Series:
+    """Median over members of the normalised entropy of their hour-of-day histogram (1 = round the clock)."""
+    rows = members[members["kind"] == "hour"]
+    share = rows["count"] / rows.groupby("account_id")["count"].transform("sum")
+    entropy = (-(share * np.log(share))).groupby(rows["account_id"]).sum() / np.log(24)
+    volume = rows.groupby("account_id")["count"].sum()
+    cluster = rows.groupby("account_id")["cluster"].first()
+    busy = volume >= 24  # fewer requests cannot show a 24-hour pattern
+    return entropy[busy].groupby(cluster[busy]).median().rename("hour_entropy")
+
+
+def _edge_shares(edges: pd.DataFrame, cluster_of: pd.Series) -> pd.DataFrame:
+    """Share of members with an intra-cluster time link, and with an IP/subnet link."""
+    a = edges["account_a"].map(cluster_of)
+    b = edges["account_b"].map(cluster_of)
+    inside = edges[(a == b) & a.notna()].assign(cluster=a[(a == b) & a.notna()])
+    size = cluster_of.groupby(cluster_of).size()
+    result = {}
+    for name, columns in {"synchronised_share": ["time"], "infrastructure_share": ["ip", "subnet"]}.items():
+        present = [c for c in columns if c in inside]
+        linked = inside[inside[present].gt(0).any(axis=1)] if present else inside.iloc[0:0]
+        accounts = pd.concat([linked[["cluster", "account_a"]].set_axis(["cluster", "account"], axis=1),
+                              linked[["cluster", "account_b"]].set_axis(["cluster", "account"], axis=1)])
+        result[name] = accounts.groupby("cluster")["account"].nunique() / size
+    return pd.DataFrame(result)
+
+
+def _creation_burst(accounts: pd.DataFrame, cluster_of: pd.Series) -> pd.Series:
+    """Largest share of members created within any 24 hours of each other."""
+    created = accounts[accounts["account_id"].isin(cluster_of.index)][["account_id", "created_at"]].dropna()
+    created = created.assign(cluster=created["account_id"].map(cluster_of).to_numpy()).sort_values(["cluster", "created_at"])
+    result = {}
+    for cluster, times in created.groupby("cluster")["created_at"]:
+        values = times.to_numpy(dtype="datetime64[ns]")
+        ends = np.searchsorted(values, values + np.timedelta64(24, "h"), side="right")
+        result[cluster] = (ends - np.arange(len(values))).max() / cluster_of.eq(cluster).sum()
+    return pd.Series(result, dtype="float64", name="creation_burst_share")
+
+
+def _volume_features(member_stats: pd.DataFrame, stats: pd.DataFrame) -> pd.DataFrame:
+    """Output volume against the population, and pooled volume of many small accounts."""
+    median_output = max(float(stats["output_tokens"].median()), 1.0)
+    p95 = float(stats["requests"].quantile(0.95))
+    p99 = max(float(stats["requests"].quantile(0.99)), 1.0)
+    grouped = member_stats.groupby("cluster")
+    return pd.DataFrame(
+        {
+            "output_per_account_ratio": grouped["output_tokens"].median() / median_output,
+            "pooled_volume_ratio": grouped["requests"].sum() / p99,
+            "under_p95_share": grouped["requests"].apply(lambda r: float((r <= p95).mean())),
+        }
+    )
+
+
+def _new_model_features(members: pd.DataFrame, usage: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """Traffic share on models first seen well after the data starts, and its lift over the population."""
+    models = usage[usage["kind"] == "model"]
+    if models.empty:
+        return pd.DataFrame(columns=["new_model_share", "new_model_lift"], dtype="float64")
+    release = models.groupby("value")["first_seen"].min()
+    start = release.min()
+    new = release[release >= start + pd.Timedelta(days=int(settings.scoring["new_model_min_days"]))].index
+    population_share = models.loc[models["value"].isin(new), "count"].sum() / max(models["count"].sum(), 1)
+    rows = members[members["kind"] == "model"]
+    share = rows["count"].where(rows["value"].isin(new), 0).groupby(rows["cluster"]).sum() / rows.groupby("cluster")["count"].sum()
+    lift = share / population_share if population_share > 0 else share * 0
+    return pd.DataFrame({"new_model_share": share, "new_model_lift": lift})

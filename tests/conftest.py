@@ -1,0 +1,22 @@
+"""Shared fixtures: paths to committed fixtures and the shared LFR data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def lfr_dir() -> Path:
+    """The shared LFR benchmark graphs; CI has them beside the clone, so there they must exist."""
+    path = SHARED / "data" / "lfr"
+    if not path.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"LFR data missing at {path}")
+        pytest.skip("shared LFR data not available")
+    return path
