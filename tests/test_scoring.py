@@ -1,0 +1,73 @@
+"""Scoring: ramps, noisy-OR combination, the content gate, reason codes."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from graphlinker.config import Settings
+from graphlinker.features import FEATURE_COLUMNS
+from graphlinker.scoring import REASONS, ramp, score_clusters
+
+
+@pytest.fixture(scope="module")
+def settings():
+    return Settings.load()
+
+
+def features(**values) -> pd.DataFrame:
+    row = {c: 0.0 for c in FEATURE_COLUMNS}
+    row.update(size=20, requests=1000, output_tokens=10_000, under_p95_share=1.0)
+    row.update(values)
+    return pd.DataFrame([row], index=pd.Index([0], name="cluster"))
+
+
+def test_ramp_is_clipped_linear():
+    assert ramp(pd.Series([0.0, 0.25, 0.5, 1.0]), 0.2, 0.4).tolist() == pytest.approx([0.0, 0.25, 1.0, 1.0])
+
+
+def test_every_reason_has_weight_and_ramp_in_config(settings):
+    for reason in REASONS:
+        assert reason.code in settings.scoring["weights"] and reason.code in settings.scoring["ramps"]
+
+
+def test_office_team_with_shared_card_and_nat_is_not_flagged(settings):
+    """Shared payment, shared infrastructure and a creation burst, but ordinary varied prompts."""
+    office = features(shared_payment_share=1.0, infrastructure_share=1.0, creation_burst_share=1.0, sdk_share=0.4)
+    scored = score_clusters(office, settings).iloc[0]
+    assert not scored["flagged"]
+    assert {r["code"] for r in scored["reasons"]} >= {"shared_payment", "shared_infrastructure", "creation_burst"}
+
+
+def test_content_gate_blocks_flag_even_at_high_risk(settings):
+    everything_but_content = features(
+        shared_payment_share=1.0, infrastructure_share=1.0, creation_burst_share=1.0, sdk_share=1.0,
+        hour_entropy=1.0, synchronised_share=1.0, output_per_account_ratio=10, pooled_volume_ratio=30, new_model_lift=5,
+    )
+    scored = score_clusters(everything_but_content, settings).iloc[0]
+    assert scored["risk_score"] >= settings.scoring["flag_threshold"]
+    assert not scored["flagged"]
+
+
+def test_extraction_ring_is_flagged_with_reasons_in_contribution_order(settings):
+    ring = features(extraction_share=0.9, templated_share=0.95, sdk_share=0.9, synchronised_share=0.8, shared_payment_share=0.5)
+    scored = score_clusters(ring, settings).iloc[0]
+    assert scored["flagged"] and scored["risk_score"] > 0.8
+    weights = [r["weight"] for r in scored["reasons"]]
+    assert weights == sorted(weights, reverse=True) and scored["reasons"][0]["code"] == "extraction_prompts"
+    assert "90%" in scored["reasons"][0]["detail"]
+
+
+def test_noisy_or_bounds(settings):
+    single = score_clusters(features(extraction_share=1.0), settings).iloc[0]
+    assert single["risk_score"] == pytest.approx(settings.scoring["weights"]["extraction_prompts"])
+    everything = features(**{c: 100.0 for c in FEATURE_COLUMNS if c not in ("size", "requests", "output_tokens")})
+    expected = 1.0
+    for weight in settings.scoring["weights"].values():
+        expected *= 1.0 - weight
+    assert score_clusters(everything, settings).iloc[0]["risk_score"] == pytest.approx(1.0 - expected, abs=1e-4)
+
+
+def test_small_pairs_are_never_flagged(settings):
+    pair = features(size=2, extraction_share=1.0, templated_share=1.0, sdk_share=1.0, synchronised_share=1.0)
+    assert not score_clusters(pair, settings).iloc[0]["flagged"]
