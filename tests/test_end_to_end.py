@@ -1,0 +1,139 @@
+"""End to end: the CLI on simulated scenarios and the committed demo fixture, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from graphlinker.evaluate import evaluate
+from graphlinker.simulate import simulate
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "fixtures" / "demo"
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "graphlinker", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def run_json(scenario: Path, workspace: Path, *extra: str) -> dict:
+    result = cli("run", str(scenario), "--workspace", str(workspace), "--format", "json", *extra)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)  # stdout holds the report and nothing else
+
+
+@pytest.fixture(scope="module", params=[(11, 0.15), (23, 0.3)], ids=["seed11-scale0.15", "seed23-scale0.3"])
+def simulated(request, tmp_path_factory):
+    seed, scale = request.param
+    scenario = tmp_path_factory.mktemp(f"scenario-{seed}")
+    simulate(scenario, seed=seed, scale=scale)
+    workspace = tmp_path_factory.mktemp(f"workspace-{seed}")
+    return scenario, workspace, run_json(scenario, workspace)
+
+
+def test_planted_operations_found_with_f1_at_least_095(simulated):
+    scenario, _, report = simulated
+    result = evaluate(report, scenario / "truth.csv")
+    assert result.f1 >= 0.95, result.to_dict()
+
+
+def test_no_lookalike_group_is_flagged(simulated):
+    scenario, _, report = simulated
+    result = evaluate(report, scenario / "truth.csv").to_dict()
+    assert result["lookalike_groups_flagged"] == 0, result
+
+
+def test_report_follows_the_json_contract(simulated):
+    _, _, report = simulated
+    assert set(report) >= {"run_id", "generated_at", "clusters"}
+    scores = [c["risk_score"] for c in report["clusters"]]
+    assert scores == sorted(scores, reverse=True)
+    for cluster in report["clusters"]:
+        assert cluster["size"] == len(cluster["accounts"]) >= 2
+        assert 0.0 <= cluster["risk_score"] <= 1.0 and isinstance(cluster["flagged"], bool)
+        assert all(set(r) == {"code", "detail", "weight"} for r in cluster["reasons"])
+        assert isinstance(cluster["evidence"], dict)
+    every_account = [a for c in report["clusters"] for a in c["accounts"]]
+    assert len(every_account) == len(set(every_account))
+
+
+def test_no_raw_prompt_reaches_workspace_or_report(simulated):
+    scenario, workspace, report = simulated
+    prompts = _read_prompts(scenario)
+    # long enough to be distinctive: a raw prompt with its slot values filled in
+    samples = [p for p in prompts.drop_duplicates().sample(n=min(300, prompts.nunique()), random_state=0) if len(p) >= 40]
+    blobs = [json.dumps(report, ensure_ascii=False)]
+    for path in workspace.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            if path.suffix == ".parquet":
+                data = pd.read_parquet(path).to_csv(index=False).encode()
+            blobs.append(data.decode("utf-8", errors="ignore"))
+    text = "\n".join(blobs)
+    leaked = [p for p in samples if p in text]
+    assert not leaked, leaked[:3]
+
+
+def _read_prompts(scenario: Path) -> pd.Series:
+    path = next(scenario.glob("requests.*"))
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path)["prompt"].dropna()
+    return pd.read_csv(path)["prompt"].dropna()
+
+
+def test_same_input_same_report(simulated, tmp_path):
+    scenario, _, report = simulated
+    again = run_json(scenario, tmp_path / "again")
+    strip = lambda r: [(c["cluster_id"], c["risk_score"], c["flagged"], c["accounts"]) for c in r["clusters"]]
+    assert strip(again) == strip(report)
+
+
+def test_demo_fixture_runs_and_report_command_repeats_it(tmp_path):
+    report = run_json(DEMO, tmp_path / "ws")
+    assert any(c["flagged"] for c in report["clusters"])
+    again = cli("report", "--workspace", str(tmp_path / "ws"), "--format", "json")
+    assert again.returncode == 0 and json.loads(again.stdout)["run_id"] == report["run_id"]
+    top = cli("report", "--workspace", str(tmp_path / "ws"), "--format", "csv", "--top", "1")
+    assert top.stdout.splitlines()[0].startswith("cluster_id,size,risk_score") and len(top.stdout.splitlines()) == 2
+    table = cli("report", "--workspace", str(tmp_path / "ws"), "--min-risk", "0.99", "--format", "markdown")
+    assert table.returncode == 0 and table.stdout.startswith("# graphlinker report")
+
+
+def test_missing_required_file_is_a_one_line_error(tmp_path):
+    export = tmp_path / "export"
+    shutil.copytree(DEMO, export)
+    next(export.glob("requests.*")).unlink()
+    result = cli("run", str(export), "--workspace", str(tmp_path / "ws"))
+    assert result.returncode == 2
+    assert "requests" in result.stderr and "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_strict_mode_turns_a_bad_row_into_exit_code_2(tmp_path):
+    export = tmp_path / "export"
+    shutil.copytree(DEMO, export)
+    accounts_path = next(export.glob("accounts.*"))
+    accounts = pd.read_csv(accounts_path)
+    accounts.loc[0, "created_at"] = "not-a-date"
+    accounts.to_csv(accounts_path, index=False)
+    lenient = cli("run", str(export), "--workspace", str(tmp_path / "ws1"), "--format", "json")
+    assert lenient.returncode == 0 and "quarantined 1 bad rows" in lenient.stderr
+    assert (tmp_path / "ws1" / "quarantine").exists()
+    strict = cli("run", str(export), "--workspace", str(tmp_path / "ws2"), "--strict")
+    assert strict.returncode == 2 and "bad_timestamp" in strict.stderr and "Traceback" not in strict.stderr
+
+
+def test_report_before_any_run_says_so(tmp_path):
+    result = cli("report", "--workspace", str(tmp_path / "empty"))
+    assert result.returncode == 2 and "no run" in result.stderr
+
+
+def test_unknown_format_is_rejected(tmp_path):
+    result = cli("run", str(DEMO), "--workspace", str(tmp_path / "ws"), "--format", "yaml")
+    assert result.returncode == 2 and "yaml" in result.stderr
