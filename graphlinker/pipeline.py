@@ -133,7 +133,7 @@ def _clusters_of_two_or_more(communities: pd.DataFrame) -> pd.DataFrame:
 
 def cluster_id_for(members: list[str]) -> str:
     """A deterministic id from the member set: the same group gets the same id on any store."""
-    return "cl-" + xxhash.xxh64_hexdigest("\n".join(sorted(members)))[:10]
+    return "cl-" + xxhash.xxh64_hexdigest("\n".join(sorted(members)).encode())[:10]
 
 
 def build_report(run_id, membership, scores, evidence, hubs, accounts, extra) -> dict:
