@@ -39,7 +39,7 @@ def _overlay(base: dict[str, Any], override: dict[str, Any], path: str = "") -> 
 
 
 # Sections whose keys are open-ended (e.g. weights of identifier kinds a lab adds).
-_OPEN_SECTIONS = {"linking.weights", "linking.min_similarity", "linking.hub_caps"}
+_OPEN_SECTIONS = {"linking.weights", "linking.min_similarity", "linking.hub_caps", "linking.min_shared"}
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ STATS_COLUMNS = ["account_id", "requests", "input_tokens", "output_tokens"]
 
 # Automation clients: SDKs, HTTP libraries and command-line tools rather than browsers.
 SDK_USER_AGENT = re.compile(
-    r"(python|requests|httpx|aiohttp|urllib|curl|wget|go-http|okhttp|java|node-fetch|axios|sdk|openai|anthropic|langchain|postman)",
+    r"(?:python|requests|httpx|aiohttp|urllib|curl|wget|go-http|okhttp|java|node-fetch|axios|sdk|openai|anthropic|langchain|postman)",
     re.IGNORECASE,
 )
 

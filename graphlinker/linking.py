@@ -80,7 +80,8 @@ def kind_similarity(
     n_accounts = rows["account_id"].nunique()
     tfidf = _tfidf(rows, degree, n_accounts)
     shared = (degree >= 2) & (degree <= cap)
-    pairs = _cosine_pairs(rows[shared], tfidf[shared], accounts, settings.min_similarity(kind))
+    min_shared = int(settings.linking["min_shared"].get(kind, 1))
+    pairs = _cosine_pairs(rows[shared], tfidf[shared], accounts, settings.min_similarity(kind), min_shared)
     return pairs.assign(kind=kind), hubs
 
 
@@ -93,8 +94,14 @@ def _tfidf(rows: pd.DataFrame, degree: pd.Series, n_accounts: int) -> pd.Series:
     return weight / norm
 
 
-def _cosine_pairs(rows: pd.DataFrame, weights: pd.Series, accounts: pd.Index, min_sim: float) -> pd.DataFrame:
-    """Upper-triangle entries of B·Bᵀ at or above ``min_sim``, computed in row blocks."""
+def _cosine_pairs(
+    rows: pd.DataFrame, weights: pd.Series, accounts: pd.Index, min_sim: float, min_shared: int = 1
+) -> pd.DataFrame:
+    """Upper-triangle entries of B·Bᵀ at or above ``min_sim``, computed in row blocks.
+
+    With ``min_shared > 1`` a pair must also share that many identifiers: one shared
+    minute between two light users is chance, several are synchrony (SynchroTrap).
+    """
     if rows.empty:
         return pd.DataFrame({"a": np.array([], "int64"), "b": np.array([], "int64"), "similarity": np.array([], "float64")})
     row_idx = accounts.get_indexer(rows["account_id"])
@@ -103,13 +110,20 @@ def _cosine_pairs(rows: pd.DataFrame, weights: pd.Series, accounts: pd.Index, mi
         (weights.to_numpy("float64"), (row_idx, col_codes)), shape=(len(accounts), int(col_codes.max()) + 1)
     )
     transposed = matrix.T.tocsc()
+    binary = matrix.astype(bool).astype("float64") if min_shared > 1 else None
     present = np.unique(row_idx)
     parts = []
     for start in range(0, len(present), BLOCK_ROWS):
         block_rows = present[start : start + BLOCK_ROWS]
-        block = (matrix[block_rows] @ transposed).tocoo()
+        product = (matrix[block_rows] @ transposed).tocsr()
+        product.sort_indices()
+        block = product.tocoo()
         a = block_rows[block.row]
         keep = (block.col > a) & (block.data >= min_sim)
+        if binary is not None:  # same sparsity pattern (all weights are positive), so entries align
+            counts = (binary[block_rows] @ binary.T).tocsr()
+            counts.sort_indices()
+            keep &= counts.data >= min_shared
         parts.append(pd.DataFrame({"a": a[keep], "b": block.col[keep], "similarity": np.minimum(block.data[keep], 1.0)}))
     return pd.concat(parts, ignore_index=True)
 

@@ -7,9 +7,9 @@ each other, the score stays in [0, 1], and no single weak signal can flag a
 cluster on its own. Weights and ramps are data (``defaults.toml``).
 
 Shared cards, shared IPs and creation bursts describe an office, a class or a
-family as well as a ring, so a cluster is only *flagged* when what it sends is
-suspicious too (extraction-style prompts or one template repeated across
-members) — the content gate.
+family as well as a ring, and one template repeated round the clock describes
+a product-description batch job as well; so a cluster is only *flagged* when
+what it sends is extraction-style too — the content gate (``content_reasons``).
 """
 
 from __future__ import annotations
@@ -20,9 +20,6 @@ import numpy as np
 import pandas as pd
 
 from .config import Settings
-
-CONTENT_REASONS = ("extraction_prompts", "template_concentration")
-
 
 @dataclass(frozen=True)
 class Reason:
@@ -69,7 +66,7 @@ def score_clusters(features: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     strength = strengths(features, settings)
     contribution = strength[weights.index] * weights
     risk = 1.0 - np.prod(1.0 - contribution.to_numpy(), axis=1)
-    content = strength[list(CONTENT_REASONS)].max(axis=1)
+    content = strength[list(scoring["content_reasons"])].max(axis=1)
     flagged = (risk >= float(scoring["flag_threshold"])) & (features["size"] >= int(scoring["min_cluster_size"]))
     if scoring["require_content_signal"]:
         flagged &= content >= float(scoring["content_signal_min"])

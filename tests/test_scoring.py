@@ -71,3 +71,10 @@ def test_noisy_or_bounds(settings):
 def test_small_pairs_are_never_flagged(settings):
     pair = features(size=2, extraction_share=1.0, templated_share=1.0, sdk_share=1.0, synchronised_share=1.0)
     assert not score_clusters(pair, settings).iloc[0]["flagged"]
+
+
+def test_repeated_non_extraction_template_alone_is_high_risk_but_not_flagged(settings):
+    """A batch job: one product-description template round the clock from an SDK, in sync."""
+    batch = features(templated_share=1.0, sdk_share=1.0, hour_entropy=1.0, synchronised_share=1.0, output_per_account_ratio=8)
+    scored = score_clusters(batch, settings).iloc[0]
+    assert scored["risk_score"] >= settings.scoring["flag_threshold"] and not scored["flagged"]
