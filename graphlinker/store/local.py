@@ -120,9 +120,16 @@ class LocalStore(Store):
 
 
 def merge_templates(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
-    """Prompt counts add; the first exemplar and tags seen are kept."""
+    """Prompt counts add, tags are the union, the first non-empty exemplar is kept (as TemplateIndex does)."""
     both = pd.concat([old, new], ignore_index=True)
-    counts = both.groupby("template_id")["prompt_count"].sum()
-    first = both.drop_duplicates("template_id", keep="first").set_index("template_id")
-    first["prompt_count"] = counts
-    return first.reset_index().sort_values(["prompt_count", "template_id"], ascending=[False, True], ignore_index=True)
+    grouped = both.groupby("template_id", sort=False)
+    merged = pd.DataFrame(
+        {
+            "exemplar": grouped["exemplar"].agg(lambda e: next((x for x in e if x), "")),
+            "extraction_tags": grouped["extraction_tags"].agg(
+                lambda t: ";".join(sorted({tag for tags in t for tag in str(tags).split(";") if tag}))
+            ),
+            "prompt_count": grouped["prompt_count"].sum(),
+        }
+    )
+    return merged.reset_index().sort_values(["prompt_count", "template_id"], ascending=[False, True], ignore_index=True)

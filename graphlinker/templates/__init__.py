@@ -1,0 +1,191 @@
+"""Prompt templates: fingerprints, extraction-style tags and redacted exemplars.
+
+This package is the only place raw prompt text is handled.  Raw prompts leave
+it only as template ids, tag names and redacted exemplars; :class:`TemplateIndex`
+never keeps a raw prompt, only per-template aggregates.
+
+Per chunk, :meth:`TemplateIndex.assign` works on unique values throughout:
+
+1. unique raw prompts (``pd.factorize``);
+2. each is folded (NFKC, case fold, whitespace) and masked
+   (:mod:`~graphlinker.templates.normalise`);
+3. unique normalised texts are grouped into templates
+   (:mod:`~graphlinker.templates.fingerprint`: exact text → xxhash64 id);
+4. extraction tags are matched on each unique *folded, unmasked* text and OR-ed
+   per template, so a tag fires for a template when any of its prompts triggers
+   it (slot contents included), and a template's tags only ever grow;
+5. a template seen for the first time gets its exemplar from the first prompt
+   (in input order) that produced it, redacted (:mod:`~graphlinker.templates.redact`).
+   A redaction that masked nothing would be the raw prompt itself, so it is
+   withheld (empty exemplar); and ``table()`` publishes exemplars only for
+   templates sent at least twice, since a one-off prompt's redaction is still
+   mostly its own prose.
+
+Memory is bounded by the chunk plus, per template, its id, exemplar (at most
+200 characters), tag mask and count.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from .fingerprint import ExactGrouper, TemplateGrouper, template_ids
+from .normalise import TEXT_DTYPE, arrow_array, as_text, fold_and_mask, fold_prompts, mask_slots, normalise_prompts, normalise_text
+from .redact import redact, redact_series
+from .tags import ExtractionRules, TagRule
+
+__all__ = [
+    "TemplateIndex",
+    "ExtractionRules",
+    "TagRule",
+    "TemplateGrouper",
+    "ExactGrouper",
+    "normalise_prompts",
+    "normalise_text",
+    "fold_prompts",
+    "mask_slots",
+    "template_ids",
+    "redact",
+    "redact_series",
+    "ASSIGN_COLUMNS",
+    "TABLE_COLUMNS",
+]
+
+ASSIGN_COLUMNS = ["template_id", "extraction_tags"]
+PLACEHOLDER = r"<(?:code|url|email|secret|ip|card|phone|quote|num)>"
+TABLE_COLUMNS = ["template_id", "exemplar", "extraction_tags", "prompt_count"]
+
+
+class TemplateIndex:
+    """Assigns prompts to templates chunk by chunk and accumulates per-template aggregates.
+
+    ``assign`` returns, per row, the template id and the template's tags as
+    known after this chunk (the union over all its prompts seen so far);
+    ``table()`` has the final per-template tags, first exemplar and count.
+    """
+
+    def __init__(self, rules: ExtractionRules | None = None, grouper: TemplateGrouper | None = None):
+        self.rules = rules if rules is not None else ExtractionRules.load()
+        self.grouper: TemplateGrouper = grouper if grouper is not None else ExactGrouper()
+        self._slot: dict[str, int] = {}
+        self._ids: list[str] = []
+        self._exemplars: list[pa.Array] = []  # one array per chunk that added templates (no per-string objects)
+        self._counts = np.zeros(1024, dtype=np.int64)
+        self._bits = np.zeros(1024, dtype=np.uint64)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    @property
+    def prompt_count(self) -> int:
+        """Prompts assigned so far."""
+        return int(self._counts[: len(self._ids)].sum())
+
+    # ------------------------------------------------------------------ assign
+
+    def assign(self, prompts: pd.Series) -> pd.DataFrame:
+        """``template_id`` and ``extraction_tags`` of each prompt, aligned with ``prompts.index``."""
+        index = prompts.index if isinstance(prompts, pd.Series) else pd.RangeIndex(len(prompts))
+        text = as_text(prompts)
+        if not len(text):
+            return pd.DataFrame({c: pd.Series(dtype=TEXT_DTYPE) for c in ASSIGN_COLUMNS}, index=index)
+
+        row_raw, raw = pd.factorize(text)  # unique raw prompts, in order of first appearance
+        del text
+        raw = pd.Series(raw, dtype=TEXT_DTYPE)
+        folded, masked = fold_and_mask(raw)
+        raw_bits = self.rules.bits_of_folded(folded)  # tags of each unique raw prompt
+        del folded
+        raw_norm, norm = pd.factorize(masked)  # unique normalised texts
+        del masked
+        norm_tpl, tpl_ids = pd.factorize(pd.Series(self.grouper.ids(pd.Series(norm, dtype=TEXT_DTYPE)), dtype=object))
+        del norm
+        raw_tpl = norm_tpl[raw_norm]  # template (chunk-local code) of each unique raw prompt
+        row_tpl = raw_tpl[row_raw]
+        n_tpl = len(tpl_ids)
+
+        counts = np.bincount(row_tpl, minlength=n_tpl).astype(np.int64)
+        bits = np.zeros(n_tpl, dtype=np.uint64)
+        np.bitwise_or.at(bits, raw_tpl, raw_bits)
+        # the first unique raw prompt of each template is its first row (uniques keep row order)
+        first_raw = np.unique(raw_tpl, return_index=True)[1]
+
+        slots = self._slots_for(list(tpl_ids), raw, first_raw)
+        del raw
+        np.add.at(self._counts, slots, counts)
+        np.bitwise_or.at(self._bits, slots, bits)
+
+        tags = pd.array(self.rules.strings_of(self._bits[slots]), dtype=TEXT_DTYPE)
+        ids = pd.array(list(tpl_ids), dtype=TEXT_DTYPE)
+        return pd.DataFrame({"template_id": ids.take(row_tpl), "extraction_tags": tags.take(row_tpl)}, index=index)
+
+    def _slots_for(self, ids: list[str], raw: pd.Series, first_raw: np.ndarray) -> np.ndarray:
+        """State slot of each chunk template, creating slots (and exemplars) for new ones."""
+        get = self._slot.get
+        slots = np.fromiter((get(i, -1) for i in ids), dtype=np.int64, count=len(ids))
+        new = np.flatnonzero(slots < 0)
+        if len(new):
+            redacted = redact_series(raw.iloc[first_raw[new]])
+            masked_something = redacted.str.contains(PLACEHOLDER, regex=True).to_numpy(dtype=bool, na_value=False)
+            exemplars = arrow_array(redacted.where(masked_something, ""))
+            start = len(self._ids)
+            self._grow(start + len(new))
+            slots[new] = np.arange(start, start + len(new))
+            new_ids = [ids[t] for t in new.tolist()]  # ids are unique within a chunk
+            self._slot.update(zip(new_ids, range(start, start + len(new))))
+            self._ids.extend(new_ids)
+            self._exemplars.append(exemplars)
+        return slots
+
+    def _grow(self, size: int) -> None:
+        if size <= len(self._counts):
+            return
+        capacity = max(size, 2 * len(self._counts))
+        self._counts = np.concatenate([self._counts, np.zeros(capacity - len(self._counts), dtype=np.int64)])
+        self._bits = np.concatenate([self._bits, np.zeros(capacity - len(self._bits), dtype=np.uint64)])
+
+    # ------------------------------------------------------------------ results
+
+    def table(self) -> pd.DataFrame:
+        """One row per template: ``template_id, exemplar, extraction_tags, prompt_count``.
+
+        Sorted by ``prompt_count`` (descending), then ``template_id``.
+        """
+        n = len(self._ids)
+        table = pd.DataFrame(
+            {
+                "template_id": pd.array(self._ids, dtype=TEXT_DTYPE),
+                "exemplar": pd.Series(pd.array(_concat(self._exemplars), dtype=TEXT_DTYPE)).where(self._counts[:n] >= 2, ""),
+                "extraction_tags": pd.array(self.rules.strings_of(self._bits[:n]), dtype=TEXT_DTYPE),
+                "prompt_count": self._counts[:n].copy(),
+            }
+        )
+        return table.sort_values(
+            ["prompt_count", "template_id"], ascending=[False, True], kind="mergesort", ignore_index=True
+        )
+
+    @classmethod
+    def from_table(
+        cls, table: pd.DataFrame, rules: ExtractionRules | None = None, grouper: TemplateGrouper | None = None
+    ) -> "TemplateIndex":
+        """Resume from a previous :meth:`table` (e.g. on a refresh); unknown tag names are dropped."""
+        index = cls(rules, grouper)
+        missing = set(TABLE_COLUMNS) - set(table.columns)
+        if missing:
+            raise ValueError(f"template table lacks column(s) {sorted(missing)}")
+        ids = table["template_id"].astype(str).tolist()
+        if len(set(ids)) != len(ids):
+            raise ValueError("template table has duplicate template ids")
+        index._grow(len(ids))
+        index._ids = ids
+        index._slot = {t: i for i, t in enumerate(ids)}
+        index._exemplars = [arrow_array(as_text(table["exemplar"]))]
+        index._counts[: len(ids)] = table["prompt_count"].to_numpy(dtype=np.int64)
+        index._bits[: len(ids)] = index.rules.bits_of_strings(table["extraction_tags"].tolist())
+        return index
+
+
+def _concat(chunks: list[pa.Array]) -> pa.Array:
+    return pa.concat_arrays(chunks) if chunks else pa.array([], type=pa.large_string())
