@@ -64,20 +64,31 @@ def test_report_follows_the_json_contract(simulated):
 
 
 def test_no_raw_prompt_reaches_workspace_or_report(simulated):
+    """No prompt with a slot (a number, quote, URL, e-mail...) appears verbatim in any file of the
+    workspace or in the report, and no stored value is a whole raw prompt.
+
+    A prompt without any slot can coincide with the fixed text of another template (the short
+    "explain X like I'm five" inside "ELI5: explain X like I'm five Answer in under 100 words"),
+    so for those only whole-value equality is checked.
+    """
     scenario, workspace, report = simulated
-    prompts = _read_prompts(scenario)
-    # long enough to be distinctive: a raw prompt with its slot values filled in
-    samples = [p for p in prompts.drop_duplicates().sample(n=min(300, prompts.nunique()), random_state=0) if len(p) >= 40]
-    blobs = [json.dumps(report, ensure_ascii=False)]
+    prompts = _read_prompts(scenario).drop_duplicates()
+    with_slot = prompts[prompts.str.contains(r"[0-9\"@]|https?://|(?:^|\s)'[^']+'", regex=True) & (prompts.str.len() >= 20)]
+    samples = with_slot.sample(n=min(400, len(with_slot)), random_state=0).tolist()
+    blobs, values = [json.dumps(report, ensure_ascii=False)], set()
     for path in workspace.rglob("*"):
         if path.is_file():
-            data = path.read_bytes()
             if path.suffix == ".parquet":
-                data = pd.read_parquet(path).to_csv(index=False).encode()
-            blobs.append(data.decode("utf-8", errors="ignore"))
+                frame = pd.read_parquet(path)
+                values.update(str(v) for c in frame.columns if frame[c].dtype != "float64" for v in frame[c].unique())
+                blobs.append(frame.to_csv(index=False))
+            else:
+                blobs.append(path.read_bytes().decode("utf-8", errors="ignore"))
     text = "\n".join(blobs)
     leaked = [p for p in samples if p in text]
     assert not leaked, leaked[:3]
+    whole = values & set(prompts[prompts.str.len() >= 20])
+    assert not whole, list(whole)[:3]
 
 
 def _read_prompts(scenario: Path) -> pd.Series:
