@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,6 +40,9 @@ FormatOption = typer.Option("table", "--format", "-f", help=f"Output format: {',
 MinRiskOption = typer.Option(0.0, "--min-risk", min=0.0, max=1.0, help="Only list clusters with at least this risk score.")
 TopOption = typer.Option(None, "--top", min=1, help="Only list the N riskiest clusters.")
 FlaggedOption = typer.Option(False, "--flagged-only", help="Only list flagged clusters.")
+StoreOption = typer.Option(
+    None, "--store", help="Store to use: local (the workspace) or neo4j. Default: neo4j when NEO4J_URI is set, else local.", envvar="GRAPHLINKER_STORE"
+)
 ConfigOption = typer.Option(None, "--config", exists=True, dir_okay=False, help="TOML file overriding default weights, caps and thresholds.", envvar="GRAPHLINKER_CONFIG")
 
 
@@ -88,6 +92,7 @@ def _emit(report: dict, fmt: str, min_risk: float, top: int | None, flagged_only
 def run(
     input_dir: Path = typer.Argument(..., help="Export directory holding accounts, payments, requests (and optionally identifiers) files."),
     workspace: Path = WorkspaceOption,
+    store: Optional[str] = StoreOption,
     fmt: str = FormatOption,
     min_risk: float = MinRiskOption,
     top: Optional[int] = TopOption,
@@ -102,16 +107,19 @@ def run(
     quarantined under WORKSPACE/quarantine/<run_id>/ with their reasons (never with prompt text).
     """
     from .pipeline import new_run_id, run as run_pipeline  # heavy imports only when running
-    from .store import LocalStore
+    from .store import open_store
     from datetime import datetime, timezone
 
     _check_format(fmt)
     settings = Settings.load(config)
-    store = LocalStore(workspace)
+    target = open_store(store, workspace)
     quarantine_dir = workspace / "quarantine" / new_run_id(datetime.now(timezone.utc))
     quarantine = Quarantine(quarantine_dir, strict=strict)
     show = err.is_terminal if progress is None else progress
-    outcome = run_pipeline(input_dir, store, settings, quarantine, RichProgress(show))
+    try:
+        outcome = run_pipeline(input_dir, target, settings, quarantine, RichProgress(show))
+    finally:
+        target.close()
     _report_quarantine(outcome.quarantine, quarantine_dir)
     summary = outcome.report["summary"]
     err.print(
@@ -134,19 +142,35 @@ def _report_quarantine(counts: dict, directory: Path) -> None:
 @handle_errors
 def report(
     workspace: Path = WorkspaceOption,
+    store: Optional[str] = StoreOption,
     fmt: str = FormatOption,
     min_risk: float = MinRiskOption,
     top: Optional[int] = TopOption,
     flagged_only: bool = FlaggedOption,
 ) -> None:
     """Print the report of the last run in the workspace."""
-    from .store import LocalStore
+    from .store import open_store
 
     _check_format(fmt)
-    latest = LocalStore(workspace).latest_report() if workspace.exists() else None
+    if (store or ("neo4j" if os.environ.get("NEO4J_URI") else "local")) == "local" and not workspace.exists():
+        latest = None
+    else:
+        with open_store(store, workspace) as target:
+            latest = target.latest_report()
     if latest is None:
-        raise NoRunYet(f"no run in workspace {workspace}; run `graphlinker run EXPORT_DIR` first")
+        raise NoRunYet("no run yet in this store; run `graphlinker run EXPORT_DIR` first")
     _emit(latest, fmt, min_risk, top, flagged_only)
+
+
+@app.command("init-db")
+@handle_errors
+def init_db() -> None:
+    """Create Neo4j's uniqueness constraints and indexes (idempotent; also done on every connection)."""
+    from .store import open_store
+
+    with open_store("neo4j", DEFAULT_WORKSPACE):
+        pass
+    err.print("Neo4j constraints and indexes are in place")
 
 
 @app.command()

@@ -49,6 +49,7 @@ def _bucket(ts: pd.Series, seconds: int) -> pd.Series:
 
 
 def _long(account_id: pd.Series, kind: str, value: pd.Series, seen: pd.Series, count=1) -> pd.DataFrame:
+    seen = seen.dt.floor("ms")  # millisecond precision: what Neo4j round-trips, so both stores hold the same times
     frame = pd.DataFrame(
         {"account_id": account_id, "kind": kind, "value": value, "count": count, "first_seen": seen, "last_seen": seen}
     )
@@ -100,6 +101,7 @@ class UsageBuilder:
     _accounts: list[pd.DataFrame] = field(default_factory=list)
 
     def add_accounts(self, accounts: pd.DataFrame) -> None:
+        accounts = accounts.assign(created_at=accounts["created_at"].dt.floor("ms"))
         self._accounts.append(accounts)
         created = accounts[accounts["created_at"].notna()]
         seconds = int(self.settings.linking["created_window_seconds"])
@@ -110,18 +112,8 @@ class UsageBuilder:
 
     def add_identifiers(self, identifiers: pd.DataFrame) -> None:
         ids = identifiers
-        self._add(
-            pd.DataFrame(
-                {
-                    "account_id": ids["account_id"],
-                    "kind": ids["kind"],
-                    "value": ids["value"],
-                    "count": 1,
-                    "first_seen": ids["seen_at"],
-                    "last_seen": ids["seen_at"],
-                }
-            )
-        )
+        for kind, rows in ids.groupby("kind", sort=False):
+            self._add(_long(rows["account_id"], str(kind), rows["value"], rows["seen_at"]))
 
     def add_requests(self, requests: pd.DataFrame) -> None:
         """Fingerprint prompts (raw text stops here) and record every behavioural kind of one chunk."""
