@@ -1,0 +1,109 @@
+"""One contract, both stores: the embedded workspace and a real Neo4j server give the same answers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from graphlinker.config import Settings
+from graphlinker.inputs import Quarantine
+from graphlinker.pipeline import run
+from graphlinker.store import LocalStore
+
+DEMO = Path(__file__).resolve().parents[1] / "fixtures" / "demo"
+
+
+@pytest.fixture(params=["local", "neo4j"])
+def store(request, tmp_path):
+    if request.param == "local":
+        yield LocalStore(tmp_path / "ws")
+        return
+    from graphlinker.store.neo4j import Neo4jStore
+
+    settings = request.getfixturevalue("neo4j_clean")
+    with Neo4jStore(settings) as neo4j_store:
+        yield neo4j_store
+
+
+@pytest.fixture(scope="module")
+def local_demo(tmp_path_factory):
+    """The demo fixture run on the embedded store: the reference the Neo4j store must match."""
+    store = LocalStore(tmp_path_factory.mktemp("reference"))
+    outcome = run(DEMO, store, Settings.load(), Quarantine(None))
+    return store, outcome.report
+
+
+def _essentials(report: dict) -> list:
+    return [(c["cluster_id"], c["size"], c["risk_score"], c["flagged"], c["accounts"], c["reasons"], c["evidence"]) for c in report["clusters"]]
+
+
+def test_same_report_on_both_stores(store, local_demo):
+    _, reference = local_demo
+    report = run(DEMO, store, Settings.load(), Quarantine(None)).report
+    assert _essentials(report) == _essentials(reference)
+    assert report["summary"] == reference["summary"]
+
+
+def test_graph_round_trips_identically(store, local_demo):
+    reference_store, _ = local_demo
+    run(DEMO, store, Settings.load(), Quarantine(None))
+    key = ["account_id", "kind", "value"]
+    ours = store.usage().sort_values(key, ignore_index=True)
+    theirs = reference_store.usage().sort_values(key, ignore_index=True)
+    pd.testing.assert_frame_equal(ours.astype({"account_id": str, "kind": str, "value": str}),
+                                  theirs.astype({"account_id": str, "kind": str, "value": str}), check_dtype=False)
+    pd.testing.assert_frame_equal(store.stats().sort_values("account_id", ignore_index=True).astype({"account_id": str}),
+                                  reference_store.stats().sort_values("account_id", ignore_index=True).astype({"account_id": str}),
+                                  check_dtype=False)
+    assert len(store.templates()) == len(reference_store.templates())
+    created = store.accounts().set_index("account_id")["created_at"].sort_index()
+    assert created.equals(reference_store.accounts().set_index("account_id")["created_at"].sort_index())
+
+
+def test_latest_report_and_run_history(store):
+    assert store.latest_report() is None
+    first = run(DEMO, store, Settings.load(), Quarantine(None)).report
+    second = run(DEMO, store, Settings.load(), Quarantine(None)).report
+    assert store.latest_report()["run_id"] == second["run_id"] != first["run_id"]
+    runs = store.runs()
+    assert [r["run_id"] for r in runs] == [first["run_id"], second["run_id"]]
+    assert runs[-1]["outcome"] == "ok" and runs[-1]["counts"]["requests"] > 0
+
+
+def test_running_twice_leaves_the_same_graph(store):
+    run(DEMO, store, Settings.load(), Quarantine(None))
+    usage, stats = store.usage(), store.stats()
+    run(DEMO, store, Settings.load(), Quarantine(None))
+    pd.testing.assert_frame_equal(store.usage().sort_values(["account_id", "kind", "value"], ignore_index=True),
+                                  usage.sort_values(["account_id", "kind", "value"], ignore_index=True))
+    pd.testing.assert_frame_equal(store.stats().sort_values("account_id", ignore_index=True),
+                                  stats.sort_values("account_id", ignore_index=True))
+
+
+def test_merge_adds_counts(store):
+    t = pd.Timestamp("2026-09-01T00:00:00Z")
+    accounts = pd.DataFrame({"account_id": ["a", "b"], "created_at": [t, pd.NaT]}).astype({"created_at": "datetime64[ns, UTC]"})
+    usage = pd.DataFrame({"account_id": ["a", "b"], "kind": ["ip", "device"], "value": ["10.0.0.1", "d1"], "count": [2, 1],
+                          "first_seen": [t, t], "last_seen": [t, t]})
+    stats = pd.DataFrame({"account_id": ["a"], "requests": [2], "input_tokens": [10], "output_tokens": [20]})
+    templates = pd.DataFrame({"template_id": ["t1"], "exemplar": ["x <num>"], "extraction_tags": ["cot_elicitation"], "prompt_count": [2]})
+    store.reset_graph()
+    store.merge_graph(accounts, usage, stats, templates)
+    later = usage.assign(first_seen=t + pd.Timedelta(days=1), last_seen=t + pd.Timedelta(days=1))
+    store.merge_graph(accounts, later, stats, templates)
+    merged = store.usage().set_index(["account_id", "kind", "value"])
+    assert merged.loc[("a", "ip", "10.0.0.1"), "count"] == 4
+    assert merged.loc[("a", "ip", "10.0.0.1"), "first_seen"] == t
+    assert merged.loc[("a", "ip", "10.0.0.1"), "last_seen"] == t + pd.Timedelta(days=1)
+    assert store.stats().set_index("account_id").loc["a", "requests"] == 4
+    assert store.templates().set_index("template_id").loc["t1", "prompt_count"] == 4
+
+
+def test_reset_forgets_the_graph_but_keeps_runs(store):
+    report = run(DEMO, store, Settings.load(), Quarantine(None)).report
+    store.reset_graph()
+    assert store.usage().empty and store.stats().empty
+    assert store.latest_report()["run_id"] == report["run_id"]
