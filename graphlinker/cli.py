@@ -227,6 +227,11 @@ def _render_evaluation(result: dict) -> None:
               f"({result.get('lookalike_groups_flagged', 0)} groups)")
 
 
+from .neo4j_cli import neo4j_app  # noqa: E402  (sub-apps register after the main commands)
+
+app.add_typer(neo4j_app, name="neo4j", help="Fetch, start, stop and inspect a local Neo4j 5.26 server.")
+
+
 def version_callback(value: bool) -> None:
     if value:
         typer.echo(f"graphlinker {__version__}")

@@ -20,3 +20,7 @@ def lfr_dir() -> Path:
             pytest.fail(f"LFR data missing at {path}")
         pytest.skip("shared LFR data not available")
     return path
+
+
+# The real Neo4j server fixtures (a throwaway server per test session; never skipped).
+from neo4j_fixtures import *  # noqa: E402,F401,F403

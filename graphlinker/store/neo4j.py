@@ -30,10 +30,11 @@ BATCH_ROWS = 10_000
 NAMED_KINDS = frozenset(cypher.MERGE_USAGE)
 
 
-def _millis(values: pd.Series) -> list:
-    """UTC timestamps as epoch milliseconds (None for missing), the form Cypher's datetime() takes."""
+def _millis(values: pd.Series) -> pd.Series:
+    """UTC timestamps as epoch milliseconds (None for missing; object dtype so ints stay ints), for Cypher's datetime()."""
     ms = values.astype("datetime64[ns, UTC]").astype("int64") // 1_000_000
-    return [None if missing else int(v) for v, missing in zip(ms.to_numpy(), values.isna().to_numpy())]
+    return pd.Series([None if missing else int(v) for v, missing in zip(ms.to_numpy(), values.isna().to_numpy())],
+                     index=values.index, dtype=object)
 
 
 def _from_millis(values: pd.Series) -> pd.Series:

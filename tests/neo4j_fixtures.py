@@ -1,0 +1,48 @@
+"""Pytest plugin: a real, throwaway Neo4j 5.26 server for the tests that need one.
+
+Load it from tests/conftest.py with ``pytest_plugins = ["neo4j_fixtures"]`` (tests/ is on sys.path
+there, from any working directory; ``"tests.neo4j_fixtures"`` only works when pytest runs from the repo root). ``neo4j_server`` starts one
+server per test session in a temporary home on a free port (fetching the jars first if needed) and
+stops it at the end; if it cannot start, every test using it FAILS — tests needing Neo4j are never
+skipped. ``neo4j_clean`` gives the same settings with every node deleted (indexes and constraints kept).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from graphlinker.errors import GraphlinkerError
+from graphlinker.store import server as neo4j_server_module
+
+
+@pytest.fixture(scope="session")
+def neo4j_home(tmp_path_factory: pytest.TempPathFactory):
+    """The session server's home directory (data, logs, conf, password, run/graphlinker.json)."""
+    return tmp_path_factory.mktemp("neo4j-home")
+
+
+@pytest.fixture(scope="session")
+def neo4j_server(neo4j_home) -> dict:
+    """Connection settings ``{uri, user, password, database}`` of the session's throwaway server (auth on)."""
+    try:
+        neo4j_server_module.start(neo4j_home, bolt_port=0, auth=True, heap="1g", pagecache="256m", timeout=300)
+        settings = neo4j_server_module.server_settings(neo4j_home)  # never $NEO4J_URI: neo4j_clean wipes it
+    except GraphlinkerError as exc:
+        neo4j_server_module.stop(neo4j_home)
+        pytest.fail(f"the test Neo4j server could not start: {exc}", pytrace=False)
+    try:
+        yield settings
+    finally:
+        neo4j_server_module.stop(neo4j_home)
+
+
+@pytest.fixture()
+def neo4j_clean(neo4j_server: dict) -> dict:
+    """The session server's settings after deleting every node and relationship (schema is kept)."""
+    from neo4j import GraphDatabase
+
+    auth = (neo4j_server["user"], neo4j_server["password"])
+    with GraphDatabase.driver(neo4j_server["uri"], auth=auth) as driver:
+        with driver.session(database=neo4j_server["database"]) as session:
+            session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+    return neo4j_server
