@@ -1,0 +1,74 @@
+"""A load killed part-way through and run again ends in the same state as an uninterrupted load."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+from neo4j import GraphDatabase
+
+from graphlinker.store.neo4j import Neo4jStore
+
+DEMO = Path(__file__).resolve().parents[1] / "fixtures" / "demo"
+USAGE_KEY = ["account_id", "kind", "value"]
+
+
+def _env(settings: dict) -> dict:
+    return {**os.environ, "NEO4J_URI": settings["uri"], "NEO4J_USER": settings["user"],
+            "NEO4J_PASSWORD": settings["password"] or "", "NEO4J_DATABASE": settings["database"] or "neo4j"}
+
+
+def _run(settings: dict) -> dict:
+    result = subprocess.run([sys.executable, "-m", "graphlinker", "run", str(DEMO), "--store", "neo4j", "--format", "json"],
+                            capture_output=True, text=True, env=_env(settings))
+    assert result.returncode == 0, result.stderr
+    assert settings["password"] not in result.stdout + result.stderr
+    return json.loads(result.stdout)
+
+
+def _snapshot(settings: dict):
+    with Neo4jStore(settings) as store:
+        return store.usage().sort_values(USAGE_KEY, ignore_index=True), store.stats().sort_values("account_id", ignore_index=True)
+
+
+def _count_relationships(settings: dict) -> int:
+    auth = (settings["user"], settings["password"]) if settings["password"] else None
+    with GraphDatabase.driver(settings["uri"], auth=auth) as driver:
+        records, _, _ = driver.execute_query("MATCH ()-[r:USED_IP|SENT_TEMPLATE|HAS_IDENTIFIER]->() RETURN count(r) AS n",
+                                             database_=settings["database"])
+        return records[0]["n"]
+
+
+def test_killed_load_rerun_matches_uninterrupted(neo4j_clean):
+    settings = neo4j_clean
+    reference = _run(settings)
+    reference_usage, reference_stats = _snapshot(settings)
+
+    process = subprocess.Popen([sys.executable, "-m", "graphlinker", "run", str(DEMO), "--store", "neo4j"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env(settings))
+    baseline = _count_relationships(settings)
+    deadline = time.monotonic() + 180
+    # The run resets the graph and then writes it again: kill it once it has started writing afresh.
+    seen_reset = False
+    while time.monotonic() < deadline and process.poll() is None:
+        count = _count_relationships(settings)
+        seen_reset = seen_reset or count < baseline
+        if seen_reset and 0 < count < baseline:
+            break
+        time.sleep(0.05)
+    assert process.poll() is None, "the load finished before it could be interrupted"
+    process.kill()
+    process.wait()
+    assert _count_relationships(settings) != baseline  # the graph really is half-written
+
+    again = _run(settings)
+    usage, stats = _snapshot(settings)
+    pd.testing.assert_frame_equal(usage, reference_usage)
+    pd.testing.assert_frame_equal(stats, reference_stats)
+    strip = lambda r: [(c["cluster_id"], c["risk_score"], c["flagged"], c["accounts"]) for c in r["clusters"]]
+    assert strip(again) == strip(reference)
