@@ -61,7 +61,7 @@ class Neo4jStore(Store):
         auth = (settings["user"], settings["password"]) if settings.get("password") else None
         self.batch_rows = batch_rows
         try:
-            self.driver = GraphDatabase.driver(settings["uri"], auth=auth)
+            self.driver = GraphDatabase.driver(settings["uri"], auth=auth, notifications_min_severity="OFF")
             self.driver.verify_connectivity()
         except (ServiceUnavailable, AuthError, OSError, ValueError) as exc:
             raise StoreUnavailable(f"cannot reach Neo4j at {settings['uri']}: {type(exc).__name__}") from None
