@@ -228,8 +228,11 @@ def _render_evaluation(result: dict) -> None:
 
 
 from .neo4j_cli import neo4j_app  # noqa: E402  (sub-apps register after the main commands)
+from .query_cli import cypher_command, query_app  # noqa: E402
 
 app.add_typer(neo4j_app, name="neo4j", help="Fetch, start, stop and inspect a local Neo4j 5.26 server.")
+app.add_typer(query_app, name="query", help="The analyst Cypher pack: list, show and run curated read-only queries.")
+app.command("cypher")(cypher_command)
 
 
 def version_callback(value: bool) -> None:
