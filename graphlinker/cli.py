@@ -7,7 +7,6 @@ is always clean. Exit codes are those of :class:`graphlinker.errors.ExitCode`.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sys
@@ -21,7 +20,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 
 from . import __version__
 from .config import Settings
-from .errors import ExitCode, GraphlinkerError, NoRunYet
+from .cli_errors import err, handle_errors
+from .errors import NoRunYet
 from .inputs import Quarantine
 from .report import FORMATS, render, select_clusters
 
@@ -32,7 +32,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True)
 DEFAULT_WORKSPACE = Path(".graphlinker")
 
 WorkspaceOption = typer.Option(DEFAULT_WORKSPACE, "--workspace", "-w", help="Workspace directory of the embedded store.", envvar="GRAPHLINKER_WORKSPACE")
@@ -44,20 +43,6 @@ StoreOption = typer.Option(
     None, "--store", help="Store to use: local (the workspace) or neo4j. Default: neo4j when NEO4J_URI is set, else local.", envvar="GRAPHLINKER_STORE"
 )
 ConfigOption = typer.Option(None, "--config", exists=True, dir_okay=False, help="TOML file overriding default weights, caps and thresholds.", envvar="GRAPHLINKER_CONFIG")
-
-
-def handle_errors(command: Callable) -> Callable:
-    """Turn a GraphlinkerError into a one-line message and its documented exit code."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except GraphlinkerError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False)
-            raise typer.Exit(int(exc.exit_code)) from None
-
-    return wrapper
 
 
 class RichProgress:

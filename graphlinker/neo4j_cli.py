@@ -6,16 +6,15 @@ only ``status --json`` writes to stdout. The password is never printed: it stays
 
 from __future__ import annotations
 
-import functools
 import json
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from .errors import ExitCode, GraphlinkerError
+from .errors import ExitCode
 
 neo4j_app = typer.Typer(
     help="Run a local Neo4j 5.26 Community server (fetched from Maven Central on first use) for the Neo4j store.",
@@ -24,6 +23,7 @@ neo4j_app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+from .cli_errors import handle_errors  # noqa: E402
 
 HomeOption = typer.Option(
     None, "--home", file_okay=False,
@@ -31,26 +31,12 @@ HomeOption = typer.Option(
 )
 
 
-def _errors(command: Callable) -> Callable:
-    """A GraphlinkerError becomes a one-line message and its documented exit code (as in cli.handle_errors)."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except GraphlinkerError as exc:
-            err.print(f"[bold red]error:[/] {escape(str(exc))}")
-            raise typer.Exit(int(exc.exit_code)) from None
-
-    return wrapper
-
-
 def _say(message: str) -> None:
     err.print(escape(message))
 
 
 @neo4j_app.command()
-@_errors
+@handle_errors
 def start(
     home: Optional[Path] = HomeOption,
     port: Optional[int] = typer.Option(None, "--port", min=0, max=65535, help="Bolt port on 127.0.0.1 (default 7687; 0 picks a free port)."),
@@ -67,7 +53,7 @@ def start(
 
 
 @neo4j_app.command()
-@_errors
+@handle_errors
 def stop(
     home: Optional[Path] = HomeOption,
     timeout: float = typer.Option(60, "--timeout", min=1, help="Seconds to wait before killing the server."),
@@ -83,7 +69,7 @@ def stop(
 
 
 @neo4j_app.command()
-@_errors
+@handle_errors
 def status(
     home: Optional[Path] = HomeOption,
     as_json: bool = typer.Option(False, "--json", help="Print the server's uri, pid, port and home as JSON on stdout."),

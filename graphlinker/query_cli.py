@@ -10,16 +10,15 @@ else does; errors are one line on stderr with the exit codes of
 from __future__ import annotations
 
 import csv
-import functools
 import json
 import sys
-from typing import Any, Callable, List, Optional
+from typing import Any, List, Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from .errors import GraphlinkerError, InputError
+from .errors import InputError
 from .queries import bind, load_pack, parse_assignments, resolve, run_cypher, run_query
 
 OUTPUT_FORMATS = ("table", "json", "csv")
@@ -38,19 +37,7 @@ ParamOption = typer.Option(None, "--param", "-p", help="A query parameter as key
 OutputOption = typer.Option("table", "--format", "-f", help="Output format: table, json or csv.")
 
 
-def _one_line_errors(command: Callable) -> Callable:
-    """A GraphlinkerError becomes one line on stderr and its documented exit code."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except GraphlinkerError as exc:
-            message = " ".join(str(exc).split())
-            _err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-            raise typer.Exit(int(exc.exit_code)) from None
-
-    return wrapper
+from .cli_errors import handle_errors as _one_line_errors  # noqa: E402
 
 
 def _check_format(fmt: str, allowed: tuple[str, ...]) -> None:
