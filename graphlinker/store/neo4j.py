@@ -104,7 +104,8 @@ class Neo4jStore(Store):
         accounts = pd.concat([old_accounts, accounts], ignore_index=True).drop_duplicates("account_id", keep="last")
         usage = aggregate_usage([self.usage(), usage])
         stats = aggregate_stats([self.stats(), stats])
-        templates = merge_templates(self.templates(), templates) if len(self.templates()) else templates
+        old_templates = self.templates()
+        templates = merge_templates(old_templates, templates) if len(old_templates) else templates
         self._write_accounts(accounts, stats)
         self._write_usage(usage)
         self._write_templates(templates)
