@@ -160,9 +160,11 @@ class UsageBuilder:
         return listed.reset_index(drop=True)
 
     def usage(self) -> pd.DataFrame:
-        self._usage = [aggregate_usage(self._usage)]
+        if len(self._usage) != 1:  # already one aggregated frame: grouping it again would change nothing
+            self._usage = [aggregate_usage(self._usage)]
         return self._usage[0]
 
     def stats(self) -> pd.DataFrame:
-        self._stats = [aggregate_stats(self._stats)]
+        if len(self._stats) != 1:
+            self._stats = [aggregate_stats(self._stats)]
         return self._stats[0]

@@ -94,7 +94,7 @@ def analyse(store: Store, settings: Settings, progress: Progress, run_id: str, s
         features = cluster_features(membership, usage, stats, accounts, templates, linkage.edges, rules.weights, settings)
         scores = score_clusters(features, settings)
         evidence = cluster_evidence(membership, usage, linkage.edges, templates, accounts, features, linkage.kinds)
-    report = build_report(run_id, membership, scores, evidence, linkage.hubs, accounts, extra)
+    report, cluster_ids = build_report(run_id, membership, scores, evidence, linkage.hubs, accounts, extra)
     finished = datetime.now(timezone.utc)
     record = {
         "run_id": run_id,
@@ -104,8 +104,7 @@ def analyse(store: Store, settings: Settings, progress: Progress, run_id: str, s
         "counts": {**extra.get("counts", {}), **report["summary"]},
         "outcome": "ok",
     }
-    membership_out = membership.assign(cluster_id=membership["cluster"].map(report["_cluster_ids"]))[["account_id", "cluster_id"]]
-    del report["_cluster_ids"]
+    membership_out = membership.assign(cluster_id=membership["cluster"].map(cluster_ids))[["account_id", "cluster_id"]]
     with progress.stage("publishing run"):
         store.publish_run(report, linkage.edges, membership_out, record)
     return report
@@ -136,7 +135,8 @@ def cluster_id_for(members: list[str]) -> str:
     return "cl-" + xxhash.xxh64_hexdigest("\n".join(sorted(members)).encode())[:10]
 
 
-def build_report(run_id, membership, scores, evidence, hubs, accounts, extra) -> dict:
+def build_report(run_id, membership, scores, evidence, hubs, accounts, extra) -> tuple[dict, dict]:
+    """The report contract, and the cluster id of each cluster number (for memberships)."""
     members = membership.groupby("cluster")["account_id"].apply(lambda s: sorted(s.astype(str)))
     clusters, ids = [], {}
     for cluster, row in scores.iterrows():
@@ -155,7 +155,7 @@ def build_report(run_id, membership, scores, evidence, hubs, accounts, extra) ->
         )
     clusters.sort(key=lambda c: (-c["risk_score"], -c["size"], c["cluster_id"]))
     flagged = [c for c in clusters if c["flagged"]]
-    return {
+    report = {
         "run_id": run_id,
         "generated_at": datetime.now(timezone.utc).isoformat(),
         "clusters": clusters,
@@ -170,5 +170,5 @@ def build_report(run_id, membership, scores, evidence, hubs, accounts, extra) ->
         "hubs": [
             {"kind": str(k), "value": str(v), "accounts": int(n)} for k, v, n in hubs.head(50).itertuples(index=False)
         ],
-        "_cluster_ids": ids,
     }
+    return report, ids
