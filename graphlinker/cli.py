@@ -137,7 +137,7 @@ def report(
     from .store import open_store
 
     _check_format(fmt)
-    if (store or ("neo4j" if os.environ.get("NEO4J_URI") else "local")) == "local" and not workspace.exists():
+    if _is_local(store) and not workspace.exists():
         latest = None
     else:
         with open_store(store, workspace) as target:
@@ -145,6 +145,41 @@ def report(
     if latest is None:
         raise NoRunYet("no run yet in this store; run `graphlinker run EXPORT_DIR` first")
     _emit(latest, fmt, min_risk, top, flagged_only)
+
+
+@app.command()
+@handle_errors
+def templates(
+    workspace: Path = WorkspaceOption,
+    store: Optional[str] = StoreOption,
+    fmt: str = typer.Option("table", "--format", "-f", help="Output format: table, json (lists every account per template) or csv."),
+    top: Optional[int] = typer.Option(None, "--top", min=1, help="Only list the N largest templates (default: all; the table shows 50)."),
+    tag: Optional[str] = typer.Option(None, "--tag", help="Only templates with this extraction tag (e.g. cot_elicitation)."),
+    min_accounts: int = typer.Option(1, "--min-accounts", min=1, help="Only templates sent by at least this many accounts."),
+) -> None:
+    """List prompt templates, largest first: prompts, accounts, first and last seen, tags, redacted exemplar.
+
+    Templates group near-duplicate prompts (paraphrases, other slot values). Raw prompts are
+    never stored; the exemplar is redacted and withheld when redaction would leave the prompt.
+    """
+    from .store import open_store
+    from .template_report import TEMPLATE_FORMATS, accounts_per_template, render_templates, select_templates
+
+    if fmt not in TEMPLATE_FORMATS:
+        raise typer.BadParameter(f"'{fmt}' is not one of {', '.join(TEMPLATE_FORMATS)}", param_hint="--format")
+    if _is_local(store) and not workspace.exists():
+        raise NoRunYet("nothing ingested yet in this workspace; run `graphlinker run EXPORT_DIR` first")
+    with open_store(store, workspace) as target:
+        table = target.templates()
+        if table.empty:
+            raise NoRunYet("no templates in this store yet; run `graphlinker run EXPORT_DIR` first")
+        chosen = select_templates(table, top if top is not None or fmt != "table" else 50, tag, min_accounts)
+        accounts = accounts_per_template(target.template_usage(), chosen["template_id"]) if fmt == "json" else None
+    render_templates(chosen, fmt, Console(file=sys.stdout, width=160 if not sys.stdout.isatty() else None), accounts)
+
+
+def _is_local(store: str | None) -> bool:
+    return (store or ("neo4j" if os.environ.get("NEO4J_URI") else "local")) == "local"
 
 
 @app.command("init-db")

@@ -38,6 +38,8 @@ def _overlay(base: dict[str, Any], override: dict[str, Any], path: str = "") -> 
     return merged
 
 
+SECTIONS = ("inputs", "templates", "linking", "detection", "scoring")
+
 # Sections whose keys are open-ended (e.g. weights of identifier kinds a lab adds).
 _OPEN_SECTIONS = {"linking.weights", "linking.min_similarity", "linking.hub_caps", "linking.min_shared"}
 
@@ -47,6 +49,7 @@ class Settings:
     """All tunable settings, grouped by stage."""
 
     inputs: dict[str, Any]
+    templates: dict[str, Any]
     linking: dict[str, Any]
     detection: dict[str, Any]
     scoring: dict[str, Any]
@@ -64,7 +67,7 @@ class Settings:
             except tomllib.TOMLDecodeError as exc:
                 raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
             data = _overlay(data, override)
-        return cls(**{section: data[section] for section in ("inputs", "linking", "detection", "scoring")})
+        return cls(**{section: data[section] for section in SECTIONS})
 
     def signal_weight(self, kind: str) -> float:
         return float(self.linking["weights"].get(kind, self.linking["default_identifier_weight"]))
@@ -77,4 +80,4 @@ class Settings:
         return float(self.linking["min_similarity"].get(kind, 0.2))
 
     def as_dict(self) -> dict[str, Any]:
-        return {"inputs": self.inputs, "linking": self.linking, "detection": self.detection, "scoring": self.scoring}
+        return {section: getattr(self, section) for section in SECTIONS}

@@ -29,7 +29,7 @@ from .inputs import ExportReader, Quarantine
 from .linking import link_accounts
 from .scoring import score_clusters
 from .store.base import Store
-from .templates import ExtractionRules, TemplateIndex
+from .templates import ExtractionRules, TemplateIndex, grouper_from_settings
 
 
 class Progress(Protocol):
@@ -59,7 +59,7 @@ def ingest(path: Path, store: Store, settings: Settings, quarantine: Quarantine,
     """Read an export directory and merge its usage graph into ``store``; returns row counts."""
     inputs = settings.inputs
     reader = ExportReader(path, quarantine, chunk_rows=int(inputs["chunk_rows"]), max_prompt_chars=int(inputs["max_prompt_chars"]))
-    builder = UsageBuilder(settings, TemplateIndex())
+    builder = UsageBuilder(settings, TemplateIndex(grouper=grouper_from_settings(settings.templates)))
     counts = {}
     for kind, add in (
         ("accounts", builder.add_accounts),

@@ -57,7 +57,17 @@ def test_graph_round_trips_identically(store, local_demo):
     pd.testing.assert_frame_equal(store.stats().sort_values("account_id", ignore_index=True).astype({"account_id": str}),
                                   reference_store.stats().sort_values("account_id", ignore_index=True).astype({"account_id": str}),
                                   check_dtype=False)
-    assert len(store.templates()) == len(reference_store.templates())
+    ours, theirs = store.templates().set_index("template_id"), reference_store.templates().set_index("template_id")
+    assert len(ours) == len(theirs) and set(ours.index) == set(theirs.index)
+    theirs = theirs.loc[ours.index]
+    for column in ("exemplar", "extraction_tags", "prompt_count", "account_count", "first_seen", "last_seen"):
+        assert ours[column].tolist() == theirs[column].tolist(), column
+    assert [list(s) for s in ours["signature"]] == [list(s) for s in theirs["signature"]]
+    assert all(len(s) == Settings.load().templates["num_perm"] for s in ours["signature"])
+    # the usage-derived columns agree with the SENT_TEMPLATE usage itself
+    sent = store.template_usage()
+    assert ours["account_count"].to_dict() == sent.groupby("value")["account_id"].nunique().reindex(ours.index).fillna(0).astype(int).to_dict()
+    assert (ours["first_seen"] == sent.groupby("value")["first_seen"].min().reindex(ours.index)).all()
     created = store.accounts().set_index("account_id")["created_at"].sort_index()
     assert created.equals(reference_store.accounts().set_index("account_id")["created_at"].sort_index())
 
@@ -88,17 +98,23 @@ def test_merge_adds_counts(store):
     usage = pd.DataFrame({"account_id": ["a", "b"], "kind": ["ip", "device"], "value": ["10.0.0.1", "d1"], "count": [2, 1],
                           "first_seen": [t, t], "last_seen": [t, t]})
     stats = pd.DataFrame({"account_id": ["a"], "requests": [2], "input_tokens": [10], "output_tokens": [20]})
-    templates = pd.DataFrame({"template_id": ["t1"], "exemplar": ["x <num>"], "extraction_tags": ["cot_elicitation"], "prompt_count": [2]})
+    templates = pd.DataFrame({"template_id": ["t1"], "exemplar": ["x <num>"], "extraction_tags": ["cot_elicitation"], "prompt_count": [2],
+                              "signature": [[7, 8, 9]]})
     store.reset_graph()
+    usage = pd.concat([usage, usage.iloc[:1].assign(kind="template", value="t1")], ignore_index=True)
     store.merge_graph(accounts, usage, stats, templates)
     later = usage.assign(first_seen=t + pd.Timedelta(days=1), last_seen=t + pd.Timedelta(days=1))
-    store.merge_graph(accounts, later, stats, templates)
+    store.merge_graph(accounts, later, stats, templates.assign(extraction_tags="grader_prompt", exemplar="", signature=[[]]))
     merged = store.usage().set_index(["account_id", "kind", "value"])
     assert merged.loc[("a", "ip", "10.0.0.1"), "count"] == 4
     assert merged.loc[("a", "ip", "10.0.0.1"), "first_seen"] == t
     assert merged.loc[("a", "ip", "10.0.0.1"), "last_seen"] == t + pd.Timedelta(days=1)
     assert store.stats().set_index("account_id").loc["a", "requests"] == 4
-    assert store.templates().set_index("template_id").loc["t1", "prompt_count"] == 4
+    template = store.templates().set_index("template_id").loc["t1"]
+    assert template["prompt_count"] == 4 and template["account_count"] == 1
+    assert template["extraction_tags"] == "cot_elicitation;grader_prompt" and template["exemplar"] == "x <num>"
+    assert list(template["signature"]) == [7, 8, 9]
+    assert template["first_seen"] == t and template["last_seen"] == t + pd.Timedelta(days=1)
 
 
 def test_reset_forgets_the_graph_but_keeps_runs(store):

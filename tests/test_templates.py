@@ -22,6 +22,7 @@ from graphlinker.templates import (
     template_ids,
 )
 from graphlinker.templates.normalise import fold_text
+from graphlinker.templates.table import TEMPLATE_COLUMNS
 
 RULES = ExtractionRules.load()
 
@@ -159,6 +160,17 @@ def test_template_ids_are_stable_and_index_aligned():
         ("Problem 17 of 500: integrate x^2", "capability_sweep"),
         ("Question #204: what is the capital of Peru?", "capability_sweep"),
         ("Generate 50 questions about organic chemistry", "capability_sweep"),
+        ("Eres un evaluador imparcial. ¿Cuál respuesta es mejor?", "grader_prompt"),
+        ("Du bist ein strenger Bewerter. Bewerte die Antwort von 1 bis 10.", "grader_prompt"),
+        ("Tu es un évaluateur. Note la réponse suivante.", "grader_prompt"),
+        ("Ты строгий оценщик. Оцени ответ по шкале от 1 до 10.", "grader_prompt"),
+        ("比较两个回答，哪个回答更好？", "grader_prompt"),
+        ("Problema 12 de 500: resuelve la integral", "capability_sweep"),
+        ("Erstelle 40 schwierige Fragen zu Thermodynamik", "capability_sweep"),
+        ("Génère 30 exercices difficiles sur les matrices", "capability_sweep"),
+        ("Задача 7 из 300: найдите производную", "capability_sweep"),
+        ("请生成50道关于概率论的练习题", "capability_sweep"),
+        ("第12题，共500题：求积分", "capability_sweep"),
     ],
 )
 def test_tags_fire(prompt, tag):
@@ -173,6 +185,11 @@ def test_tags_fire(prompt, tag):
         "Translate into French: good morning",
         "Write a haiku about autumn leaves",
         "What is the accurate measurement on a scale model?",
+        "¿Qué tiempo hace hoy en Madrid?",
+        "Wie spät ist es in Berlin?",
+        "Ответь коротко: что такое фотосинтез?",
+        "请把这句话翻译成英文",
+        "帮我写3个句子",
         "",
     ],
 )
@@ -318,7 +335,7 @@ def test_table_counts_add_up_across_chunks():
     ]
     assigned = [index.assign(c) for c in chunks]
     table = index.table()
-    assert list(table.columns) == ["template_id", "exemplar", "extraction_tags", "prompt_count"]
+    assert list(table.columns) == TEMPLATE_COLUMNS
     assert table["prompt_count"].dtype == np.int64
     assert table["prompt_count"].sum() == sum(len(c) for c in chunks) == index.prompt_count
     assert table["prompt_count"].tolist() == [12, 2, 2]
@@ -351,7 +368,7 @@ def test_exemplar_is_the_first_prompt_redacted_and_table_holds_no_raw_text():
     index.assign(pd.Series(raw))
     table = index.table()
     assert table["exemplar"].tolist() == ["Email <email> the invoice <num> for Customer <num>"]
-    cells = " ".join(table.astype(str).to_numpy().ravel())
+    cells = " ".join(map(str, table.drop(columns="signature").to_numpy().ravel()))
     assert all(r not in cells for r in raw)
     assert "bob.smith" not in cells and "eve@" not in cells
 

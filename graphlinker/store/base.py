@@ -34,7 +34,13 @@ class Store(ABC):
     def stats(self) -> pd.DataFrame: ...
 
     @abstractmethod
-    def templates(self) -> pd.DataFrame: ...
+    def templates(self) -> pd.DataFrame:
+        """The template table (:mod:`graphlinker.templates.table`), largest first."""
+
+    def template_usage(self) -> pd.DataFrame:
+        """The ``template`` rows of the usage graph: which account sent which template, how often, when."""
+        usage = self.usage()
+        return usage[usage["kind"] == "template"].reset_index(drop=True)
 
     # --- runs ------------------------------------------------------------------------------
     @abstractmethod

@@ -78,7 +78,10 @@ MERGE_IDENTIFIER_USAGE = (
 MERGE_TEMPLATES = """
 UNWIND $rows AS row
 MERGE (t:PromptTemplate {template_id: row.template_id})
-SET t.exemplar = row.exemplar, t.extraction_tags = row.extraction_tags, t.prompt_count = row.prompt_count
+SET t.exemplar = row.exemplar, t.extraction_tags = row.extraction_tags, t.prompt_count = row.prompt_count,
+    t.account_count = row.account_count, t.signature = row.signature,
+    t.first_seen = CASE WHEN row.first_ms IS NULL THEN null ELSE datetime({epochMillis: row.first_ms}) END,
+    t.last_seen = CASE WHEN row.last_ms IS NULL THEN null ELSE datetime({epochMillis: row.last_ms}) END
 """
 
 # --- reading ------------------------------------------------------------------------------------
@@ -101,7 +104,14 @@ RETURN a.account_id AS account_id,
 """
 READ_TEMPLATES = """
 MATCH (t:PromptTemplate) WHERE t.prompt_count IS NOT NULL
-RETURN t.template_id AS template_id, t.exemplar AS exemplar, t.extraction_tags AS extraction_tags, t.prompt_count AS prompt_count
+RETURN t.template_id AS template_id, t.exemplar AS exemplar, t.extraction_tags AS extraction_tags, t.prompt_count AS prompt_count,
+       t.account_count AS account_count, t.first_seen.epochMillis AS first_ms, t.last_seen.epochMillis AS last_ms,
+       t.signature AS signature
+"""
+READ_TEMPLATE_USAGE = """
+MATCH (a:Account)-[r:SENT_TEMPLATE]->(t:PromptTemplate)
+RETURN a.account_id AS account_id, 'template' AS kind, t.template_id AS value,
+       r.count AS count, r.first_seen.epochMillis AS first_ms, r.last_seen.epochMillis AS last_ms
 """
 
 # --- runs ---------------------------------------------------------------------------------------

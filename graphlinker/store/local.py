@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..errors import StoreUnavailable
 from ..ingest import aggregate_stats, aggregate_usage, empty_usage
+from ..templates.table import conform, empty_templates, merge_templates, with_usage
 from .base import Store
 
 TABLES = ("accounts", "usage", "stats", "templates")
@@ -69,8 +70,8 @@ class LocalStore(Store):
         usage = aggregate_usage([self.usage(), usage])
         stats = aggregate_stats([self.stats(), stats])
         old_templates = self._read("templates")
-        if old_templates is not None:
-            templates = merge_templates(old_templates, templates)
+        templates = merge_templates(old_templates if old_templates is not None else empty_templates(), templates)
+        templates = with_usage(templates, usage)
         for name, frame in (("accounts", accounts), ("usage", usage), ("stats", stats), ("templates", templates)):
             atomic_write_parquet(self._table_path(name), frame)
 
@@ -88,11 +89,7 @@ class LocalStore(Store):
 
     def templates(self) -> pd.DataFrame:
         frame = self._read("templates")
-        if frame is None:
-            return pd.DataFrame({c: pd.Series(dtype="string") for c in ("template_id", "exemplar", "extraction_tags")}).assign(
-                prompt_count=pd.Series(dtype="int64")
-            )
-        return frame
+        return empty_templates() if frame is None else conform(frame)
 
     # --- runs ------------------------------------------------------------------------------
     def publish_run(self, report, edges, membership, record) -> None:
@@ -117,19 +114,3 @@ class LocalStore(Store):
     def remove(self) -> None:
         """Delete the whole workspace (used by tests and `--fresh`)."""
         shutil.rmtree(self.workspace, ignore_errors=True)
-
-
-def merge_templates(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
-    """Prompt counts add, tags are the union, the first non-empty exemplar is kept (as TemplateIndex does)."""
-    both = pd.concat([old, new], ignore_index=True)
-    grouped = both.groupby("template_id", sort=False)
-    merged = pd.DataFrame(
-        {
-            "exemplar": grouped["exemplar"].agg(lambda e: next((x for x in e if x), "")),
-            "extraction_tags": grouped["extraction_tags"].agg(
-                lambda t: ";".join(sorted({tag for tags in t for tag in str(tags).split(";") if tag}))
-            ),
-            "prompt_count": grouped["prompt_count"].sum(),
-        }
-    )
-    return merged.reset_index().sort_values(["prompt_count", "template_id"], ascending=[False, True], ignore_index=True)

@@ -24,7 +24,7 @@ from ..errors import StoreUnavailable
 from ..ingest import aggregate_stats, aggregate_usage, empty_usage
 from . import cypher
 from .base import Store
-from .local import merge_templates
+from ..templates.table import conform, empty_templates, merge_templates, sort_templates, with_usage
 
 BATCH_ROWS = 10_000
 NAMED_KINDS = frozenset(cypher.MERGE_USAGE)
@@ -104,8 +104,7 @@ class Neo4jStore(Store):
         accounts = pd.concat([old_accounts, accounts], ignore_index=True).drop_duplicates("account_id", keep="last")
         usage = aggregate_usage([self.usage(), usage])
         stats = aggregate_stats([self.stats(), stats])
-        old_templates = self.templates()
-        templates = merge_templates(old_templates, templates) if len(old_templates) else templates
+        templates = with_usage(merge_templates(self.templates(), templates), usage)
         self._write_accounts(accounts, stats)
         self._write_usage(usage)
         self._write_templates(templates)
@@ -125,7 +124,11 @@ class Neo4jStore(Store):
             self._write_batches(statement, _records(rows))
 
     def _write_templates(self, templates: pd.DataFrame) -> None:
-        frame = templates.assign(extraction_tags=[[t for t in str(x).split(";") if t] for x in templates["extraction_tags"]])
+        frame = templates.assign(
+            extraction_tags=[[t for t in str(x).split(";") if t] for x in templates["extraction_tags"]],
+            first_ms=_millis(templates["first_seen"]),
+            last_ms=_millis(templates["last_seen"]),
+        ).drop(columns=["first_seen", "last_seen"])
         self._write_batches(cypher.MERGE_TEMPLATES, _records(frame))
 
     def accounts(self) -> pd.DataFrame:
@@ -153,13 +156,20 @@ class Neo4jStore(Store):
     def templates(self) -> pd.DataFrame:
         frame = self._read(cypher.READ_TEMPLATES)
         if frame.empty:
-            return pd.DataFrame({c: pd.Series(dtype="string") for c in ("template_id", "exemplar", "extraction_tags")}).assign(
-                prompt_count=pd.Series(dtype="int64")
-            )
+            return empty_templates()
         frame["extraction_tags"] = [";".join(sorted(t or [])) for t in frame["extraction_tags"]]
-        frame["exemplar"] = frame["exemplar"].fillna("")
-        frame["prompt_count"] = frame["prompt_count"].astype("int64")
-        return frame.sort_values(["prompt_count", "template_id"], ascending=[False, True], ignore_index=True)
+        frame["first_seen"] = _from_millis(frame.pop("first_ms"))
+        frame["last_seen"] = _from_millis(frame.pop("last_ms"))
+        return sort_templates(conform(frame))
+
+    def template_usage(self) -> pd.DataFrame:
+        frame = self._read(cypher.READ_TEMPLATE_USAGE)
+        if frame.empty:
+            return empty_usage()
+        frame["first_seen"] = _from_millis(frame.pop("first_ms"))
+        frame["last_seen"] = _from_millis(frame.pop("last_ms"))
+        frame["count"] = frame["count"].astype("int64")
+        return frame.sort_values(["account_id", "value"], ignore_index=True)
 
     # --- runs ------------------------------------------------------------------------------
     def publish_run(self, report, edges, membership, record) -> None:

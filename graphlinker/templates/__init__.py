@@ -34,6 +34,7 @@ import pyarrow as pa
 from .fingerprint import ExactGrouper, TemplateGrouper, template_ids
 from .normalise import TEXT_DTYPE, arrow_array, as_text, fold_and_mask, fold_prompts, mask_slots, normalise_prompts, normalise_text
 from .redact import redact, redact_series
+from .table import TEMPLATE_COLUMNS, conform, empty_templates, merge_templates, sort_templates, with_usage
 from .tags import ExtractionRules, TagRule
 
 __all__ = [
@@ -51,6 +52,11 @@ __all__ = [
     "redact_series",
     "ASSIGN_COLUMNS",
     "TABLE_COLUMNS",
+    "TEMPLATE_COLUMNS",
+    "empty_templates",
+    "merge_templates",
+    "with_usage",
+    "grouper_from_settings",
 ]
 
 ASSIGN_COLUMNS = ["template_id", "extraction_tags"]
@@ -149,22 +155,25 @@ class TemplateIndex:
     # ------------------------------------------------------------------ results
 
     def table(self) -> pd.DataFrame:
-        """One row per template: ``template_id, exemplar, extraction_tags, prompt_count``.
+        """One row per template in the stored layout (:mod:`~graphlinker.templates.table`).
 
-        Sorted by ``prompt_count`` (descending), then ``template_id``.
+        Sorted by ``prompt_count`` (descending), then ``template_id``.  The
+        usage-derived columns (account count, first/last seen) are left empty
+        here: the store fills them from the usage graph (:func:`with_usage`).
         """
         n = len(self._ids)
+        signature_of = getattr(self.grouper, "signature_of", None)
+        signatures = [row.tolist() for row in signature_of(self._ids)] if signature_of and n else [[] for _ in range(n)]
         table = pd.DataFrame(
             {
                 "template_id": pd.array(self._ids, dtype=TEXT_DTYPE),
                 "exemplar": pd.Series(pd.array(_concat(self._exemplars), dtype=TEXT_DTYPE)).where(self._counts[:n] >= 2, ""),
                 "extraction_tags": pd.array(self.rules.strings_of(self._bits[:n]), dtype=TEXT_DTYPE),
                 "prompt_count": self._counts[:n].copy(),
+                "signature": signatures,
             }
         )
-        return table.sort_values(
-            ["prompt_count", "template_id"], ascending=[False, True], kind="mergesort", ignore_index=True
-        )
+        return sort_templates(conform(table))
 
     @classmethod
     def from_table(
@@ -184,7 +193,28 @@ class TemplateIndex:
         index._exemplars = [arrow_array(as_text(table["exemplar"]))]
         index._counts[: len(ids)] = table["prompt_count"].to_numpy(dtype=np.int64)
         index._bits[: len(ids)] = index.rules.bits_of_strings(table["extraction_tags"].tolist())
+        restore = getattr(index.grouper, "restore", None)
+        if restore is not None and "signature" in table:
+            width = getattr(index.grouper, "num_perm", None)  # signatures made with other settings cannot be compared
+            known = [(t, s) for t, s in zip(ids, table["signature"]) if s is not None and len(s) and len(s) == (width or len(s))]
+            if known:
+                restore([t for t, _ in known], np.array([s for _, s in known], dtype=np.uint32))
         return index
+
+
+def grouper_from_settings(section: dict) -> TemplateGrouper:
+    """The grouper named by the ``[templates]`` settings: ``minhash`` (near-duplicates) or ``exact``."""
+    method = section.get("grouping", "minhash")
+    if method == "exact":
+        return ExactGrouper()
+    if method == "minhash":
+        from .minhash import MinHashGrouper
+
+        return MinHashGrouper(
+            threshold=float(section["threshold"]), num_perm=int(section["num_perm"]), bands=int(section["bands"]),
+            shingle=int(section["shingle"]), seed=int(section["seed"]),
+        )
+    raise ValueError(f"unknown template grouping '{method}' (choose minhash or exact)")
 
 
 def _concat(chunks: list[pa.Array]) -> pa.Array:
