@@ -13,6 +13,7 @@ import pytest
 
 from graphlinker.evaluate import evaluate
 from graphlinker.simulate import simulate
+from test_privacy import leaks, raw_prompts, workspace_strings
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "fixtures" / "demo"
@@ -64,38 +65,11 @@ def test_report_follows_the_json_contract(simulated):
 
 
 def test_no_raw_prompt_reaches_workspace_or_report(simulated):
-    """No prompt with a slot (a number, quote, URL, e-mail...) appears verbatim in any file of the
-    workspace or in the report, and no stored value is a whole raw prompt.
-
-    A prompt without any slot can coincide with the fixed text of another template (the short
-    "explain X like I'm five" inside "ELI5: explain X like I'm five Answer in under 100 words"),
-    so for those only whole-value equality is checked.
-    """
+    """The privacy search of tests/test_privacy.py on these scenarios' workspaces and reports."""
     scenario, workspace, report = simulated
-    prompts = _read_prompts(scenario).drop_duplicates()
-    with_slot = prompts[prompts.str.contains(r"[0-9\"@]|https?://|(?:^|\s)'[^']+'", regex=True) & (prompts.str.len() >= 20)]
-    samples = with_slot.sample(n=min(400, len(with_slot)), random_state=0).tolist()
-    blobs, values = [json.dumps(report, ensure_ascii=False)], set()
-    for path in workspace.rglob("*"):
-        if path.is_file():
-            if path.suffix == ".parquet":
-                frame = pd.read_parquet(path)
-                values.update(str(v) for c in frame.columns if frame[c].dtype != "float64" for v in frame[c].unique())
-                blobs.append(frame.to_csv(index=False))
-            else:
-                blobs.append(path.read_bytes().decode("utf-8", errors="ignore"))
-    text = "\n".join(blobs)
-    leaked = [p for p in samples if p in text]
+    blob, values = workspace_strings(workspace)
+    leaked = leaks(raw_prompts(scenario), blob + json.dumps(report, ensure_ascii=False), values)
     assert not leaked, leaked[:3]
-    whole = values & set(prompts[prompts.str.len() >= 20])
-    assert not whole, list(whole)[:3]
-
-
-def _read_prompts(scenario: Path) -> pd.Series:
-    path = next(scenario.glob("requests.*"))
-    if path.suffix == ".parquet":
-        return pd.read_parquet(path)["prompt"].dropna()
-    return pd.read_csv(path)["prompt"].dropna()
 
 
 def test_same_input_same_report(simulated, tmp_path):

@@ -47,14 +47,18 @@ def test_identifier_above_hub_cap_is_reported_not_expanded(settings):
 
 def test_one_shared_popular_template_among_varied_prompts_is_weak(settings):
     """Two users who each sent one common template among 40 unique prompts are not linked;
-    two accounts sending the same template all day are."""
+    two accounts sending the same (two) templates all day are.  One shared template alone never
+    links (``[linking.min_shared] template = 2``): near-duplicate templates are broad."""
     rows = []
     for user in ("u1", "u2"):
         rows += [(user, "template", "summarize", 1)] + [(user, "template", f"{user}-{i}", 1) for i in range(40)]
     rows += [("op1", "template", "harvest", 300), ("op2", "template", "harvest", 280), ("op1", "template", "op1-x", 2)]
+    rows += [("op1", "template", "harvest-2", 100), ("op2", "template", "harvest-2", 90)]
+    rows += [("one1", "template", "only", 50), ("one2", "template", "only", 50)]
     linkage = link_accounts(usage(rows), settings)
     assert edge(linkage, "u1", "u2") is None
     assert edge(linkage, "op1", "op2")["template"] > 0.9
+    assert settings.linking["min_shared"]["template"] == 2 and edge(linkage, "one1", "one2") is None
 
 
 def test_rarer_shared_identifier_weighs_more(settings):

@@ -308,14 +308,16 @@ def test_ids_output_type():
 
 
 def test_chunking_does_not_change_ids_and_equals_one_text_at_a_time():
+    """Under leader linkage, ids do not depend on chunking (single linkage cannot merge templates
+    already named in an earlier chunk, so there they may)."""
     texts = families(1, 40, 8, 150)
-    whole = ids_of(MinHashGrouper(), texts)
+    whole = ids_of(MinHashGrouper(linkage="leader"), texts)
     assert len(set(whole)) < len(texts) - 150  # families did merge
     for parts in (2, 7, 31):
-        grouper = MinHashGrouper()
+        grouper = MinHashGrouper(linkage="leader")
         split = sum((ids_of(grouper, list(c)) for c in np.array_split(np.array(texts, dtype=object), parts)), [])
         assert split == whole
-    sequential = MinHashGrouper()
+    sequential = MinHashGrouper(linkage="leader")
     assert [ids_of(sequential, [t])[0] for t in texts] == whole
 
 
@@ -323,7 +325,7 @@ def test_every_text_joins_the_earliest_verifying_representative():
     """Brute-force check of leader clustering (no LSH shortcut): each text's template is the earliest
     representative before it with estimated Jaccard >= threshold, and representatives have none."""
     texts = families(2, 30, 6, 60)
-    grouper = MinHashGrouper()
+    grouper = MinHashGrouper(linkage="leader")
     ids = ids_of(grouper, texts)
     sig = grouper.signatures(texts)
     own = [exact_id(t) for t in texts]
@@ -357,14 +359,44 @@ def test_a_text_joins_the_earliest_representative_even_one_confirmed_in_a_later_
         steps.append(replace_words(rng, steps[-1], 3))
     q, p, r2, m, r = (" ".join(w) for w in steps)
     order = [q, p, r2, r, m]
-    grouper = MinHashGrouper()
+    grouper = MinHashGrouper(linkage="leader")
     sig = grouper.signatures(order)
     close = {(a, b) for a, b in itertools.combinations(range(5), 2) if estimated_jaccard(sig[a], sig[b]) >= 0.7}
     assert close == {(0, 1), (1, 2), (2, 4), (3, 4)}  # guard: the chain is as described
     expected = [exact_id(q), exact_id(q), exact_id(r2), exact_id(r), exact_id(r2)]
     assert ids_of(grouper, order) == expected
-    one_by_one = MinHashGrouper()
+    one_by_one = MinHashGrouper(linkage="leader")
     assert [ids_of(one_by_one, [t])[0] for t in order] == expected
+
+
+def drift_chain() -> list[str]:
+    """q ~ p ~ r2 ~ m ~ r: each step replaces 3 of 30 words (the chain of the test above)."""
+    rng = random.Random(1)
+    steps = [random_sentence(rng, 30)]
+    for _ in range(4):
+        steps.append(replace_words(rng, steps[-1], 3))
+    return [" ".join(w) for w in steps]
+
+
+def test_single_linkage_follows_a_chain_of_paraphrases():
+    """Single linkage (the default): a text joins the template of any earlier text it verifies
+    against, so the drifting chain q p r2 (each close only to its neighbour) is one template, and m,
+    close to r2 and to the later-founded r, joins the earlier of the two (q's template)."""
+    q, p, r2, m, r = drift_chain()
+    expected = [exact_id(q), exact_id(q), exact_id(q), exact_id(r), exact_id(q)]
+    assert ids_of(MinHashGrouper(), [q, p, r2, r, m]) == expected
+    assert ids_of(MinHashGrouper(linkage="leader"), [q, p, r2, r, m]) != expected
+
+
+def test_single_linkage_links_through_members_of_earlier_chunks():
+    q, p, r2, _, _ = drift_chain()
+    grouper = MinHashGrouper()
+    assert ids_of(grouper, [q, p]) == [exact_id(q)] * 2
+    assert ids_of(grouper, [r2]) == [exact_id(q)]  # close to the member p only
+    assert len(grouper) == 1
+    leader = MinHashGrouper(linkage="leader")
+    ids_of(leader, [q, p])
+    assert ids_of(leader, [r2]) == [exact_id(r2)]
 
 
 def test_a_near_duplicate_in_a_later_chunk_joins_the_earlier_template():
@@ -378,11 +410,11 @@ def test_a_near_duplicate_in_a_later_chunk_joins_the_earlier_template():
 def test_restore_reproduces_later_chunks():
     texts = families(3, 30, 8, 100)
     chunks = [list(c) for c in np.array_split(np.array(texts, dtype=object), 4)]
-    original = MinHashGrouper()
+    original = MinHashGrouper(linkage="leader")
     ids_of(original, chunks[0])
     known = original.template_ids()
-    assert known == list(dict.fromkeys(ids_of(MinHashGrouper(), chunks[0])))  # creation = first appearance order
-    resumed = MinHashGrouper()
+    assert known == list(dict.fromkeys(ids_of(MinHashGrouper(linkage="leader"), chunks[0])))  # creation = first appearance order
+    resumed = MinHashGrouper(linkage="leader")
     resumed.restore(known, original.signature_of(known))
     assert len(resumed) == len(original)
     for chunk in chunks[1:]:
@@ -435,11 +467,11 @@ def near_duplicate_texts(draw):
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(near_duplicate_texts(), st.lists(st.integers(0, 16), max_size=4))
-def test_ids_properties(texts, cuts):
+@given(near_duplicate_texts(), st.lists(st.integers(0, 16), max_size=4), st.sampled_from(["single", "leader"]))
+def test_ids_properties(texts, cuts, linkage):
     cuts = sorted({c for c in cuts if 0 < c < len(texts)})
     chunks = [texts[a:b] for a, b in zip([0] + cuts, cuts + [len(texts)])]
-    grouper = MinHashGrouper()
+    grouper = MinHashGrouper(linkage=linkage)
     out = []
     for chunk in chunks:
         got = grouper.ids(pd.Series(chunk, dtype=object))
@@ -450,5 +482,6 @@ def test_ids_properties(texts, cuts):
     for i, tid in enumerate(out):
         assert tid in own[: i + 1]  # a template is named after a text seen at or before this one
     assert ids_of(grouper, texts) == out  # idempotent: the same texts again get the same ids
-    assert ids_of(MinHashGrouper(), texts) == out  # and cutting into chunks changes nothing
+    if linkage == "leader":
+        assert ids_of(MinHashGrouper(linkage=linkage), texts) == out  # and cutting into chunks changes nothing
     assert len(grouper) == len(set(out))

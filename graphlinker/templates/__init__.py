@@ -196,7 +196,10 @@ class TemplateIndex:
         restore = getattr(index.grouper, "restore", None)
         if restore is not None and "signature" in table:
             width = getattr(index.grouper, "num_perm", None)  # signatures made with other settings cannot be compared
-            known = [(t, s) for t, s in zip(ids, table["signature"]) if s is not None and len(s) and len(s) == (width or len(s))]
+            # precedence = creation order, i.e. first appearance; first_seen approximates it for time-ordered exports
+            order = table.sort_values(["first_seen", "template_id"], kind="mergesort") if "first_seen" in table else table
+            known = [(t, s) for t, s in zip(order["template_id"].astype(str), order["signature"])
+                     if s is not None and len(s) and len(s) == (width or len(s))]
             if known:
                 restore([t for t, _ in known], np.array([s for _, s in known], dtype=np.uint32))
         return index
