@@ -485,3 +485,16 @@ def test_ids_properties(texts, cuts, linkage):
     if linkage == "leader":
         assert ids_of(MinHashGrouper(linkage=linkage), texts) == out  # and cutting into chunks changes nothing
     assert len(grouper) == len(set(out))
+
+
+def test_settings_choose_the_grouper():
+    from graphlinker.config import Settings
+    from graphlinker.templates import ExactGrouper, grouper_from_settings
+
+    section = Settings.load().templates
+    default = grouper_from_settings(section)
+    assert isinstance(default, MinHashGrouper) and (default.linkage, default.threshold, default.num_perm) == ("single", 0.7, 64)
+    assert grouper_from_settings({**section, "linkage": "leader"}).linkage == "leader"
+    assert isinstance(grouper_from_settings({**section, "grouping": "exact"}), ExactGrouper)
+    with pytest.raises(ValueError):
+        grouper_from_settings({**section, "grouping": "fuzzy"})

@@ -215,7 +215,7 @@ def grouper_from_settings(section: dict) -> TemplateGrouper:
 
         return MinHashGrouper(
             threshold=float(section["threshold"]), num_perm=int(section["num_perm"]), bands=int(section["bands"]),
-            shingle=int(section["shingle"]), seed=int(section["seed"]),
+            shingle=int(section["shingle"]), seed=int(section["seed"]), linkage=str(section.get("linkage", "single")),
         )
     raise ValueError(f"unknown template grouping '{method}' (choose minhash or exact)")
 
