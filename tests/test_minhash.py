@@ -496,5 +496,8 @@ def test_settings_choose_the_grouper():
     assert isinstance(default, MinHashGrouper) and (default.linkage, default.threshold, default.num_perm) == ("single", 0.7, 64)
     assert grouper_from_settings({**section, "linkage": "leader"}).linkage == "leader"
     assert isinstance(grouper_from_settings({**section, "grouping": "exact"}), ExactGrouper)
-    with pytest.raises(ValueError):
-        grouper_from_settings({**section, "grouping": "fuzzy"})
+    from graphlinker.errors import ConfigError
+
+    for bad in ({"grouping": "fuzzy"}, {"threshold": 1.5}, {"bands": 7}, {"linkage": "complete"}):
+        with pytest.raises(ConfigError):
+            grouper_from_settings({**section, **bad})

@@ -207,18 +207,19 @@ class TemplateIndex:
 
 def grouper_from_settings(section: dict) -> TemplateGrouper:
     """The grouper named by the ``[templates]`` settings: ``minhash`` (near-duplicates) or ``exact``."""
+    from ..errors import ConfigError
+
     method = section.get("grouping", "minhash")
     if method == "exact":
         return ExactGrouper()
-    if method == "minhash":
-        from .minhash import MinHashGrouper
+    if method != "minhash":
+        raise ConfigError(f"unknown templates.grouping '{method}' (choose minhash or exact)")
+    from .minhash import MinHashGrouper
 
+    try:
         return MinHashGrouper(
             threshold=float(section["threshold"]), num_perm=int(section["num_perm"]), bands=int(section["bands"]),
             shingle=int(section["shingle"]), seed=int(section["seed"]), linkage=str(section.get("linkage", "single")),
         )
-    raise ValueError(f"unknown template grouping '{method}' (choose minhash or exact)")
-
-
-def _concat(chunks: list[pa.Array]) -> pa.Array:
-    return pa.concat_arrays(chunks) if chunks else pa.array([], type=pa.large_string())
+    except ValueError as exc:
+        raise ConfigError(f"invalid [templates] setting: {exc}") from None
