@@ -308,16 +308,16 @@ def test_ids_output_type():
 
 
 def test_chunking_does_not_change_ids_and_equals_one_text_at_a_time():
-    """Under leader linkage, ids do not depend on chunking (single linkage cannot merge templates
+    """Under leader linkage with estimated verification, ids do not depend on chunking (single linkage cannot merge templates
     already named in an earlier chunk, so there they may)."""
     texts = families(1, 40, 8, 150)
-    whole = ids_of(MinHashGrouper(linkage="leader"), texts)
+    whole = ids_of(MinHashGrouper(linkage="leader", exact_verify=False), texts)
     assert len(set(whole)) < len(texts) - 150  # families did merge
     for parts in (2, 7, 31):
-        grouper = MinHashGrouper(linkage="leader")
+        grouper = MinHashGrouper(linkage="leader", exact_verify=False)
         split = sum((ids_of(grouper, list(c)) for c in np.array_split(np.array(texts, dtype=object), parts)), [])
         assert split == whole
-    sequential = MinHashGrouper(linkage="leader")
+    sequential = MinHashGrouper(linkage="leader", exact_verify=False)
     assert [ids_of(sequential, [t])[0] for t in texts] == whole
 
 
@@ -325,7 +325,7 @@ def test_every_text_joins_the_earliest_verifying_representative():
     """Brute-force check of leader clustering (no LSH shortcut): each text's template is the earliest
     representative before it with estimated Jaccard >= threshold, and representatives have none."""
     texts = families(2, 30, 6, 60)
-    grouper = MinHashGrouper(linkage="leader")
+    grouper = MinHashGrouper(linkage="leader", exact_verify=False)
     ids = ids_of(grouper, texts)
     sig = grouper.signatures(texts)
     own = [exact_id(t) for t in texts]
@@ -379,13 +379,14 @@ def drift_chain() -> list[str]:
 
 
 def test_single_linkage_follows_a_chain_of_paraphrases():
-    """Single linkage (the default): a text joins the template of any earlier text it verifies
-    against, so the drifting chain q p r2 (each close only to its neighbour) is one template, and m,
-    close to r2 and to the later-founded r, joins the earlier of the two (q's template)."""
+    """Single linkage (the default): within a chunk, templates are the connected components of the
+    verified pairs, so the drifting chain q p r2 m r (each close only to its neighbours) is one
+    template; across chunks a text joins the earliest template it links to."""
     q, p, r2, m, r = drift_chain()
-    expected = [exact_id(q), exact_id(q), exact_id(q), exact_id(r), exact_id(q)]
-    assert ids_of(MinHashGrouper(), [q, p, r2, r, m]) == expected
-    assert ids_of(MinHashGrouper(linkage="leader"), [q, p, r2, r, m]) != expected
+    assert ids_of(MinHashGrouper(), [q, p, r2, r, m]) == [exact_id(q)] * 5  # one chunk: its connected component
+    one_by_one = MinHashGrouper()  # r came before m linked it: an emitted id is never merged
+    assert [ids_of(one_by_one, [t])[0] for t in (q, p, r2, r, m)] == [exact_id(q)] * 3 + [exact_id(r), exact_id(q)]
+    assert ids_of(MinHashGrouper(linkage="leader"), [q, p, r2, r, m]) != [exact_id(q)] * 5
 
 
 def test_single_linkage_links_through_members_of_earlier_chunks():
@@ -501,3 +502,16 @@ def test_settings_choose_the_grouper():
     for bad in ({"grouping": "fuzzy"}, {"threshold": 1.5}, {"bands": 7}, {"linkage": "complete"}):
         with pytest.raises(ConfigError):
             grouper_from_settings({**section, **bad})
+
+
+def test_exact_jaccard_of_the_shingle_matrix_matches_python_sets():
+    from graphlinker.templates.minhash import exact_jaccard, shingle_matrix
+
+    rng = random.Random(4)
+    texts = [" ".join(replace_words(rng, random_sentence(random.Random(i % 5), 20), rng.randint(0, 8))) for i in range(40)]
+    texts += ["", "ab", "请用简单的语言解释下面这段代码"]
+    sets = shingles(texts).sets()
+    a = np.array([rng.randrange(len(texts)) for _ in range(300)])
+    b = np.array([rng.randrange(len(texts)) for _ in range(300)])
+    expected = [len(sets[i] & sets[j]) / len(sets[i] | sets[j]) for i, j in zip(a, b)]
+    assert np.allclose(exact_jaccard(shingle_matrix(texts), a, b), expected)

@@ -268,6 +268,7 @@ WIDE_RANGES: tuple[tuple[int, int], ...] = (
 WIDE_WEIGHT = 3
 _WIDE_EDGES = np.array([edge for lo, hi in WIDE_RANGES for edge in (lo, hi + 1)], dtype=np.uint32)
 
+EXACT_MARGIN = 0.2  # estimates this far from the threshold are trusted without exact verification
 _PAIR_BLOCK = 1 << 16  # candidate pairs verified at once (2 × 16 MB of gathered signatures)
 _MINHASH_BATCH = 1 << 17  # shingles hashed at once per permutation (1 MB: stays in cache)
 _HEX_ID = re.compile(r"[0-9a-f]{16}")
@@ -552,6 +553,30 @@ def _merge_runs(older: tuple[np.ndarray, np.ndarray], newer: tuple[np.ndarray, n
     return keys, values
 
 
+def shingle_matrix(texts_or_shingles, k: int = 5):
+    """Binary CSR matrix (texts × distinct shingles) of the texts' shingle sets (texts, or their :func:`shingles`)."""
+    from scipy.sparse import csr_matrix
+
+    sh = texts_or_shingles if isinstance(texts_or_shingles, Shingles) else shingles(texts_or_shingles, k)
+    codes, uniques = pd.factorize(sh.hashes)
+    matrix = csr_matrix((np.ones(len(codes), dtype=np.float32), codes, sh.indptr), shape=(len(sh.indptr) - 1, len(uniques)))
+    matrix.sum_duplicates()
+    matrix.data[:] = 1.0
+    return matrix
+
+
+def exact_jaccard(sets, rows_a: np.ndarray, rows_b: np.ndarray) -> np.ndarray:
+    """Exact Jaccard similarity of the shingle sets of each pair ``(rows_a[i], rows_b[i])`` of a
+    :func:`shingle_matrix`, in blocks of pairs to bound memory."""
+    sizes = np.diff(sets.indptr)
+    out = np.empty(len(rows_a), dtype=np.float64)
+    for lo in range(0, len(rows_a), _PAIR_BLOCK):
+        a, b = rows_a[lo : lo + _PAIR_BLOCK], rows_b[lo : lo + _PAIR_BLOCK]
+        inter = np.asarray(sets[a].multiply(sets[b]).sum(axis=1)).ravel()
+        out[lo : lo + _PAIR_BLOCK] = inter / np.maximum(sizes[a] + sizes[b] - inter, 1)
+    return out
+
+
 # ----------------------------------------------------------------------------- grouper
 
 
@@ -567,7 +592,7 @@ class MinHashGrouper:
     batch_chars = 1 << 18  # codepoints shingled and hashed at once (faster than larger batches: cache)
 
     def __init__(self, threshold: float = 0.7, num_perm: int = 64, bands: int = 16, shingle: int = 5, seed: int = 1,
-                 linkage: str = "single"):
+                 linkage: str = "single", exact_verify: bool | None = None):
         if linkage not in ("single", "leader"):
             raise ValueError(f"linkage must be 'single' or 'leader', got {linkage!r}")
         if not 0.0 < threshold <= 1.0:
@@ -578,6 +603,10 @@ class MinHashGrouper:
             raise ValueError(f"shingle must be at least 1, got {shingle}")
         self.threshold, self.num_perm, self.bands, self.shingle, self.seed = threshold, num_perm, bands, shingle, seed
         self.linkage = linkage
+        # in-chunk pairs are verified on exact shingle sets under single linkage (by default); leader
+        # clustering keeps estimates throughout, so that chunking does not change its result
+        self.exact_verify = (linkage == "single") if exact_verify is None else exact_verify
+        self._sets = None  # shingle-set matrix of the chunk being grouped (exact verification)
         self._templates = 0  # templates known (slots also hold members under single linkage)
         self.rows = num_perm // bands
         self._need = math.ceil(threshold * num_perm - 1e-9)  # agreeing positions to verify
@@ -660,9 +689,20 @@ class MinHashGrouper:
         todo = np.flatnonzero(slots < 0)
         if not todo.size:
             return slots
-        sig = self.signatures([texts[i] for i in todo.tolist()])
+        chunk_texts = [texts[i] for i in todo.tolist()]
+        if self.exact_verify:  # shingle once: the signatures and the exact sets come from the same shingles
+            sh = shingles(chunk_texts, self.shingle)
+            sig = np.empty((len(chunk_texts), self.num_perm), dtype=np.uint32)
+            _minhash(sh, self._a, self._b, sig)
+            self._sets = shingle_matrix(sh)
+            del sh
+        else:
+            sig = self.signatures(chunk_texts)
         keys = self._band_keys(sig)
-        target, reps = self._cluster(sig, keys)
+        try:
+            target, reps = self._components(sig, keys) if self.linkage == "single" else self._cluster(sig, keys)
+        finally:
+            self._sets = None
         base = self._n
         new_slot = np.full(len(todo), -1, dtype=np.int64)
         new_slot[reps] = base + np.arange(len(reps))
@@ -742,17 +782,51 @@ class MinHashGrouper:
         Earlier representatives need no check: pending texts have failed
         against all of them already.
         """
-        # a self-join: sorted by band key and then position, the candidates of an
-        # entry are the entries before it in its bucket (at most max_bucket of them)
-        bucket, pos = _sorted_run(keys[pending].ravel(), np.repeat(pending, self.bands))
+        qi, cand = self._bucket_pairs(keys, pending)
+        everyone = np.arange(len(sig))
+        return self._earliest_verified(sig, everyone, qi, cand, sig)[pending] < 0
+
+    def _bucket_pairs(self, keys: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """In-chunk candidate pairs ``(later, earlier)`` of ``rows``: a self-join where, sorted by band
+        key and then position, the candidates of an entry are the (at most ``max_bucket``) entries
+        before it in its bucket."""
+        bucket, pos = _sorted_run(keys[rows].ravel(), np.repeat(rows, self.bands))
         opens = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
         first = np.repeat(opens, np.diff(np.r_[opens, len(bucket)]))
         count = np.minimum(np.arange(len(bucket)) - first, self.max_bucket)
         offset = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
         qi, cand = np.repeat(pos, count), pos[np.repeat(first, count) + offset]
         keep = cand < qi
-        everyone = np.arange(len(sig))
-        return self._earliest_verified(sig, everyone, qi[keep], cand[keep], sig)[pending] < 0
+        return qi[keep], cand[keep]
+
+    def _components(self, sig: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Single linkage within the chunk: connected components of the verified in-chunk candidate
+        pairs.  A component that reaches a known template (some member verifies against one of its
+        registered texts) joins the earliest such template; otherwise its earliest text founds a new
+        one.  Returns what :meth:`_cluster` returns."""
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import connected_components
+
+        m, base = len(sig), self._n
+        everyone = np.arange(m)
+        known = self._earliest_known(sig, keys, everyone)
+        qi, cand = self._bucket_pairs(keys, everyone)
+        if qi.size:
+            qi, cand = np.divmod(_distinct(qi * m + cand), m)
+            ok = self._verified(sig, qi, sig, cand)
+            qi, cand = qi[ok], cand[ok]
+        graph = coo_matrix((np.ones(len(qi), dtype=np.int8), (qi, cand)), shape=(m, m))
+        n_comp, label = connected_components(graph, directed=False)
+        none = np.iinfo(np.int64).max
+        comp_known = np.full(n_comp, none, dtype=np.int64)
+        hit = known >= 0
+        np.minimum.at(comp_known, label[hit], known[hit])
+        comp_first = np.full(n_comp, m, dtype=np.int64)
+        np.minimum.at(comp_first, label, everyone)
+        has_known = comp_known < none
+        reps = np.sort(comp_first[~has_known])
+        target = np.where(has_known[label], np.where(has_known[label], comp_known[label], 0), base + comp_first[label])
+        return target, reps
 
     def _earliest(self, sig, keys, rows, index: _RunIndex, cand_sigs, allowed=None) -> np.ndarray:
         """Per row, the smallest value in ``index`` sharing a band key with it (among the first
@@ -787,11 +861,25 @@ class MinHashGrouper:
         for lo, hi in zip(bounds[:-1], bounds[1:]):
             at = order[lo:hi]
             at = at[best[qi[at]] < 0]
-            ok = self._agreements(sig, rows[qi[at]], cand_sigs, cand[at]) >= self._need
+            ok = self._verified(sig, rows[qi[at]], cand_sigs, cand[at])
             hit_qi, hit_cand = qi[at[ok]], cand[at[ok]]
             first = np.flatnonzero(np.r_[True, hit_qi[1:] != hit_qi[:-1]]) if hit_qi.size else hit_qi
             best[hit_qi[first]] = hit_cand[first]  # sorted within the wave: a row's first hit is its earliest
         return best
+
+    def _verified(self, sig: np.ndarray, rows_a: np.ndarray, cand_sigs: np.ndarray, rows_b: np.ndarray) -> np.ndarray:
+        """Pairs that pass: exact Jaccard of the shingle sets when both texts are in the chunk being
+        grouped (``exact_verify``), else the signatures' estimate, at least the threshold."""
+        agree = self._agreements(sig, rows_a, cand_sigs, rows_b)
+        if not (cand_sigs is sig and self._sets is not None):
+            return agree >= self._need
+        # only pairs whose estimate is near the threshold need the exact sets: the estimate's standard
+        # deviation is at most 0.5/sqrt(num_perm) (0.0625 with 64), so EXACT_MARGIN = 0.2 is > 3 sd
+        estimate = agree / self.num_perm
+        ok = estimate >= self.threshold + EXACT_MARGIN
+        near = np.flatnonzero(~ok & (estimate >= self.threshold - EXACT_MARGIN))
+        ok[near] = exact_jaccard(self._sets, rows_a[near], rows_b[near]) >= self.threshold - 1e-12
+        return ok
 
     @staticmethod
     def _agreements(sig_a: np.ndarray, rows_a: np.ndarray, sig_b: np.ndarray, rows_b: np.ndarray) -> np.ndarray:
