@@ -156,19 +156,24 @@ paraphrase families: their members are each within ~0.65-0.80 of one another,
 but not all within the threshold of the one representative, so exact connected
 components of the pairs >= 0.7 recovered 0.99 of the pairs inside such families
 and leader clustering ~0.7 (pair recall against the exact components: 0.50).
-With ``linkage="single"`` (the default) every text that joined a template is a
-link target too: within a chunk, texts that joined become linkable at once and
-the join pass repeats until nothing more links before new representatives are
-confirmed, and step 4 re-joins each member to the earliest linkable text; across
-chunks, members are registered (signature, band keys, own text hash) like
-representatives but carry their template's id.  A text then joins the template
-of the earliest registered text it verifies against: single-linkage clustering
-of the verified pairs, done online.  What it cannot do is merge two templates
-already named when a later text bridges them (ids once emitted stay); that text
-joins the earlier.  It also makes ids depend on chunking and state grows with
-distinct texts rather than templates (468 bytes per registered text).  Pair
-recall against exact connected components rose from 0.50 to 0.71 at equal
-speed, precision 0.96 (20,000 labelled prompts, threshold 0.7).
+
+With ``linkage="single"`` (the default) a chunk is grouped by
+:meth:`MinHashGrouper._components`: the in-chunk LSH candidate pairs (each
+entry of a band bucket with up to ``max_bucket`` entries before it) are
+verified and the templates are the connected components of the verified pairs,
+i.e. exact all-pairs Jaccard grouping up to LSH misses.  Verification uses the
+exact Jaccard of the shingle sets (:func:`shingle_matrix`, :func:`exact_jaccard`)
+for pairs whose estimate is within ``EXACT_MARGIN`` (0.2, over 3 standard
+deviations) of the threshold, the estimate elsewhere.  A component that reaches
+a known template (one of its texts verifies, by estimate, against a registered
+text of an earlier chunk) joins the earliest such template; otherwise its
+earliest text founds one.  Every text is registered (signature, band keys, own
+text hash) with its template's id, so later chunks link through any member.
+Templates named in an earlier chunk are never merged (ids once emitted stay):
+a later text that bridges two joins the earlier.  Ids therefore depend on
+chunking a little, and state grows with distinct texts rather than templates
+(~470 bytes per text).  On 20,000 labelled prompts (one chunk) the result
+matched exact connected components to pair precision 1.000 and recall 0.999.
 
 Limits and state
 ----------------
