@@ -593,6 +593,7 @@ class MinHashGrouper:
     """
 
     max_bucket = 16  # representatives taken per band bucket and index run in a lookup
+    component_pairs = 4  # in-chunk candidates per bucket entry under single linkage (components need few edges)
     max_rounds = 32  # in-chunk rounds before the still-pending texts found templates of their own
     batch_chars = 1 << 18  # codepoints shingled and hashed at once (faster than larger batches: cache)
 
@@ -791,14 +792,14 @@ class MinHashGrouper:
         everyone = np.arange(len(sig))
         return self._earliest_verified(sig, everyone, qi, cand, sig)[pending] < 0
 
-    def _bucket_pairs(self, keys: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _bucket_pairs(self, keys: np.ndarray, rows: np.ndarray, cap: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """In-chunk candidate pairs ``(later, earlier)`` of ``rows``: a self-join where, sorted by band
         key and then position, the candidates of an entry are the (at most ``max_bucket``) entries
         before it in its bucket."""
         bucket, pos = _sorted_run(keys[rows].ravel(), np.repeat(rows, self.bands))
         opens = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
         first = np.repeat(opens, np.diff(np.r_[opens, len(bucket)]))
-        count = np.minimum(np.arange(len(bucket)) - first, self.max_bucket)
+        count = np.minimum(np.arange(len(bucket)) - first, cap or self.max_bucket)
         offset = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
         qi, cand = np.repeat(pos, count), pos[np.repeat(first, count) + offset]
         keep = cand < qi
@@ -815,7 +816,7 @@ class MinHashGrouper:
         m, base = len(sig), self._n
         everyone = np.arange(m)
         known = self._earliest_known(sig, keys, everyone)
-        qi, cand = self._bucket_pairs(keys, everyone)
+        qi, cand = self._bucket_pairs(keys, everyone, self.component_pairs)
         if qi.size:
             qi, cand = np.divmod(_distinct(qi * m + cand), m)
             ok = self._verified(sig, qi, sig, cand)
