@@ -223,3 +223,7 @@ def grouper_from_settings(section: dict) -> TemplateGrouper:
         )
     except ValueError as exc:
         raise ConfigError(f"invalid [templates] setting: {exc}") from None
+
+
+def _concat(chunks: list[pa.Array]) -> pa.Array:
+    return pa.concat_arrays(chunks) if chunks else pa.array([], type=pa.large_string())
