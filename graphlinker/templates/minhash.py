@@ -570,6 +570,12 @@ def shingle_matrix(texts_or_shingles, k: int = 5):
     return matrix
 
 
+def _pair_graph(a: np.ndarray, b: np.ndarray, n: int):
+    from scipy.sparse import coo_matrix
+
+    return coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n, n))
+
+
 def exact_jaccard(sets, rows_a: np.ndarray, rows_b: np.ndarray) -> np.ndarray:
     """Exact Jaccard similarity of the shingle sets of each pair ``(rows_a[i], rows_b[i])`` of a
     :func:`shingle_matrix`, in blocks of pairs to bound memory."""
@@ -810,7 +816,6 @@ class MinHashGrouper:
         pairs.  A component that reaches a known template (some member verifies against one of its
         registered texts) joins the earliest such template; otherwise its earliest text founds a new
         one.  Returns what :meth:`_cluster` returns."""
-        from scipy.sparse import coo_matrix
         from scipy.sparse.csgraph import connected_components
 
         m, base = len(sig), self._n
@@ -819,10 +824,20 @@ class MinHashGrouper:
         qi, cand = self._bucket_pairs(keys, everyone, self.component_pairs)
         if qi.size:
             qi, cand = np.divmod(_distinct(qi * m + cand), m)
-            ok = self._verified(sig, qi, sig, cand)
-            qi, cand = qi[ok], cand[ok]
-        graph = coo_matrix((np.ones(len(qi), dtype=np.int8), (qi, cand)), shape=(m, m))
-        n_comp, label = connected_components(graph, directed=False)
+        # pairs whose estimate is clearly above the threshold link at once; of the pairs near it, only
+        # those that would join two different components are worth an exact check (a spanning forest
+        # is all connected components need)
+        estimate = self._agreements(sig, qi, sig, cand) / self.num_perm
+        sure = estimate >= self.threshold + EXACT_MARGIN
+        near = np.flatnonzero(~sure & (estimate >= self.threshold - EXACT_MARGIN))
+        _, label = connected_components(_pair_graph(qi[sure], cand[sure], m), directed=False)
+        near = near[label[qi[near]] != label[cand[near]]]
+        if self._sets is not None:
+            near = near[exact_jaccard(self._sets, qi[near], cand[near]) >= self.threshold - 1e-12]
+        else:
+            near = near[estimate[near] >= self._need / self.num_perm]
+        link = np.concatenate([np.flatnonzero(sure), near])
+        n_comp, label = connected_components(_pair_graph(qi[link], cand[link], m), directed=False)
         none = np.iinfo(np.int64).max
         comp_known = np.full(n_comp, none, dtype=np.int64)
         hit = known >= 0
