@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
@@ -123,3 +124,27 @@ def test_report_before_any_run_says_so(tmp_path):
 def test_unknown_format_is_rejected(tmp_path):
     result = cli("run", str(DEMO), "--workspace", str(tmp_path / "ws"), "--format", "yaml")
     assert result.returncode == 2 and "yaml" in result.stderr
+
+
+def test_templates_command_lists_templates_largest_first_with_their_accounts(simulated):
+    scenario, workspace, _ = simulated
+    result = cli("templates", "--workspace", str(workspace), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    listed = json.loads(result.stdout)["templates"]
+    requests = pd.read_csv(next(scenario.glob("requests.*")))
+    counts = [t["prompt_count"] for t in listed]
+    assert counts == sorted(counts, reverse=True)
+    assert sum(counts) == len(requests)  # every request's prompt is in exactly one template
+    senders = set(requests["account_id"])
+    for template in listed:
+        assert template["account_count"] == len(template["accounts"]) == len(set(template["accounts"])) >= 1
+        assert set(template["accounts"]) <= senders
+        assert template["first_seen"] <= template["last_seen"]
+    # a planted extraction campaign shows up as a large shared template tagged as such
+    assert any("cot_elicitation" in t["extraction_tags"] and t["account_count"] >= 5 for t in listed)
+    csv_out = cli("templates", "--workspace", str(workspace), "--format", "csv", "--top", "5")
+    rows = pd.read_csv(io.StringIO(csv_out.stdout))
+    assert rows["template_id"].tolist() == [t["template_id"] for t in listed[:5]]
+    assert rows["account_count"].tolist() == [t["account_count"] for t in listed[:5]]
+    tagged = json.loads(cli("templates", "--workspace", str(workspace), "--format", "json", "--tag", "grader_prompt").stdout)["templates"]
+    assert tagged and all("grader_prompt" in t["extraction_tags"] for t in tagged)
