@@ -8,7 +8,6 @@ is always clean. Exit codes are those of :class:`graphlinker.errors.ExitCode`.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -179,7 +178,9 @@ def templates(
 
 
 def _is_local(store: str | None) -> bool:
-    return (store or ("neo4j" if os.environ.get("NEO4J_URI") else "local")) == "local"
+    from .store import store_kind
+
+    return store_kind(store) == "local"
 
 
 @app.command("init-db")

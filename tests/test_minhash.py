@@ -308,16 +308,16 @@ def test_ids_output_type():
 
 
 def test_chunking_does_not_change_ids_and_equals_one_text_at_a_time():
-    """Under leader linkage with estimated verification, ids do not depend on chunking (single linkage cannot merge templates
+    """Under leader linkage, ids do not depend on chunking (single linkage cannot merge templates
     already named in an earlier chunk, so there they may)."""
     texts = families(1, 40, 8, 150)
-    whole = ids_of(MinHashGrouper(linkage="leader", exact_verify=False), texts)
+    whole = ids_of(MinHashGrouper(linkage="leader"), texts)
     assert len(set(whole)) < len(texts) - 150  # families did merge
     for parts in (2, 7, 31):
-        grouper = MinHashGrouper(linkage="leader", exact_verify=False)
+        grouper = MinHashGrouper(linkage="leader")
         split = sum((ids_of(grouper, list(c)) for c in np.array_split(np.array(texts, dtype=object), parts)), [])
         assert split == whole
-    sequential = MinHashGrouper(linkage="leader", exact_verify=False)
+    sequential = MinHashGrouper(linkage="leader")
     assert [ids_of(sequential, [t])[0] for t in texts] == whole
 
 
@@ -325,7 +325,7 @@ def test_every_text_joins_the_earliest_verifying_representative():
     """Brute-force check of leader clustering (no LSH shortcut): each text's template is the earliest
     representative before it with estimated Jaccard >= threshold, and representatives have none."""
     texts = families(2, 30, 6, 60)
-    grouper = MinHashGrouper(linkage="leader", exact_verify=False)
+    grouper = MinHashGrouper(linkage="leader")
     ids = ids_of(grouper, texts)
     sig = grouper.signatures(texts)
     own = [exact_id(t) for t in texts]

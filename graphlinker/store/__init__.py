@@ -12,9 +12,14 @@ from .local import LocalStore
 STORES = ("local", "neo4j")
 
 
+def store_kind(kind: str | None) -> str:
+    """``--store`` if given, else ``neo4j`` when $NEO4J_URI is set, else ``local`` (the workspace)."""
+    return kind or ("neo4j" if os.environ.get("NEO4J_URI") else "local")
+
+
 def open_store(kind: str | None, workspace: Path) -> Store:
-    """The store a command works on: ``--store``, else Neo4j when $NEO4J_URI is set, else the workspace."""
-    kind = kind or ("neo4j" if os.environ.get("NEO4J_URI") else "local")
+    """The store a command works on (:func:`store_kind`)."""
+    kind = store_kind(kind)
     if kind == "local":
         return LocalStore(workspace)
     if kind == "neo4j":
@@ -25,4 +30,4 @@ def open_store(kind: str | None, workspace: Path) -> Store:
     raise ConfigError(f"unknown store '{kind}' (choose from {', '.join(STORES)})")
 
 
-__all__ = ["Store", "LocalStore", "open_store", "STORES"]
+__all__ = ["Store", "LocalStore", "open_store", "store_kind", "STORES"]

@@ -128,6 +128,7 @@ class Neo4jStore(Store):
             extraction_tags=[[t for t in str(x).split(";") if t] for x in templates["extraction_tags"]],
             first_ms=_millis(templates["first_seen"]),
             last_ms=_millis(templates["last_seen"]),
+            signature=[s.tolist() for s in templates["signature"]],  # the driver takes lists, not arrays
         ).drop(columns=["first_seen", "last_seen"])
         self._write_batches(cypher.MERGE_TEMPLATES, _records(frame))
 
@@ -139,13 +140,7 @@ class Neo4jStore(Store):
         return frame.sort_values("account_id", ignore_index=True)[["account_id", "created_at", "email_domain", "country", "org_id"]]
 
     def usage(self) -> pd.DataFrame:
-        frame = self._read(cypher.READ_USAGE)
-        if frame.empty:
-            return empty_usage()
-        frame["first_seen"] = _from_millis(frame.pop("first_ms"))
-        frame["last_seen"] = _from_millis(frame.pop("last_ms"))
-        frame["count"] = frame["count"].astype("int64")
-        return frame.sort_values(["account_id", "kind", "value"], ignore_index=True)
+        return _usage_frame(self._read(cypher.READ_USAGE))
 
     def stats(self) -> pd.DataFrame:
         frame = self._read(cypher.READ_STATS)
@@ -163,13 +158,7 @@ class Neo4jStore(Store):
         return sort_templates(conform(frame))
 
     def template_usage(self) -> pd.DataFrame:
-        frame = self._read(cypher.READ_TEMPLATE_USAGE)
-        if frame.empty:
-            return empty_usage()
-        frame["first_seen"] = _from_millis(frame.pop("first_ms"))
-        frame["last_seen"] = _from_millis(frame.pop("last_ms"))
-        frame["count"] = frame["count"].astype("int64")
-        return frame.sort_values(["account_id", "value"], ignore_index=True)
+        return _usage_frame(self._read(cypher.READ_TEMPLATE_USAGE))
 
     # --- runs ------------------------------------------------------------------------------
     def publish_run(self, report, edges, membership, record) -> None:
@@ -218,6 +207,16 @@ class Neo4jStore(Store):
             {**row, "params": json.loads(row["params"] or "{}"), "counts": json.loads(row["counts"] or "{}")}
             for row in frame.to_dict("records")
         ]
+
+
+def _usage_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Usage rows as read by Cypher (epoch-millisecond times) in the store's usage layout."""
+    if frame.empty:
+        return empty_usage()
+    frame["first_seen"] = _from_millis(frame.pop("first_ms"))
+    frame["last_seen"] = _from_millis(frame.pop("last_ms"))
+    frame["count"] = frame["count"].astype("int64")
+    return frame.sort_values(["account_id", "kind", "value"], ignore_index=True)
 
 
 def _link_rows(edges: pd.DataFrame) -> Iterable[dict]:

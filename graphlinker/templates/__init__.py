@@ -163,7 +163,7 @@ class TemplateIndex:
         """
         n = len(self._ids)
         signature_of = getattr(self.grouper, "signature_of", None)
-        signatures = [row.tolist() for row in signature_of(self._ids)] if signature_of and n else [[] for _ in range(n)]
+        signatures = list(signature_of(self._ids).astype(np.int64)) if signature_of and n else [None] * n
         table = pd.DataFrame(
             {
                 "template_id": pd.array(self._ids, dtype=TEXT_DTYPE),

@@ -604,7 +604,7 @@ class MinHashGrouper:
     batch_chars = 1 << 18  # codepoints shingled and hashed at once (faster than larger batches: cache)
 
     def __init__(self, threshold: float = 0.7, num_perm: int = 64, bands: int = 16, shingle: int = 5, seed: int = 1,
-                 linkage: str = "single", exact_verify: bool | None = None):
+                 linkage: str = "single"):
         if linkage not in ("single", "leader"):
             raise ValueError(f"linkage must be 'single' or 'leader', got {linkage!r}")
         if not 0.0 < threshold <= 1.0:
@@ -615,10 +615,6 @@ class MinHashGrouper:
             raise ValueError(f"shingle must be at least 1, got {shingle}")
         self.threshold, self.num_perm, self.bands, self.shingle, self.seed = threshold, num_perm, bands, shingle, seed
         self.linkage = linkage
-        # in-chunk pairs are verified on exact shingle sets under single linkage (by default); leader
-        # clustering keeps estimates throughout, so that chunking does not change its result
-        self.exact_verify = (linkage == "single") if exact_verify is None else exact_verify
-        self._sets = None  # shingle-set matrix of the chunk being grouped (exact verification)
         self._templates = 0  # templates known (slots also hold members under single linkage)
         self.rows = num_perm // bands
         self._need = math.ceil(threshold * num_perm - 1e-9)  # agreeing positions to verify
@@ -702,19 +698,16 @@ class MinHashGrouper:
         if not todo.size:
             return slots
         chunk_texts = [texts[i] for i in todo.tolist()]
-        if self.exact_verify:  # shingle once: the signatures and the exact sets come from the same shingles
+        if self.linkage == "single":  # shingle once: signatures and exact sets from the same shingles
             sh = shingles(chunk_texts, self.shingle)
             sig = np.empty((len(chunk_texts), self.num_perm), dtype=np.uint32)
             _minhash(sh, self._a, self._b, sig)
-            self._sets = shingle_matrix(sh)
-            del sh
+            keys = self._band_keys(sig)
+            target, reps = self._components(sig, keys, shingle_matrix(sh))
         else:
             sig = self.signatures(chunk_texts)
-        keys = self._band_keys(sig)
-        try:
-            target, reps = self._components(sig, keys) if self.linkage == "single" else self._cluster(sig, keys)
-        finally:
-            self._sets = None
+            keys = self._band_keys(sig)
+            target, reps = self._cluster(sig, keys)
         base = self._n
         new_slot = np.full(len(todo), -1, dtype=np.int64)
         new_slot[reps] = base + np.arange(len(reps))
@@ -731,50 +724,27 @@ class MinHashGrouper:
         new representative in the chunk), and the sorted positions of the new representatives."""
         m, base = len(sig), self._n
         everyone = np.arange(m)
-        single = self.linkage == "single"
         target = self._earliest_known(sig, keys, everyone)  # 2. known templates
         pending = np.flatnonzero(target < 0)
         is_rep = np.zeros(m, dtype=bool)
-        linkable = np.zeros(m, dtype=bool)  # chunk texts a later text may join through
         joined = np.full(m, -1, dtype=np.int64)
-        index = _RunIndex()  # the chunk's link targets by band key, valued by position
-        if single:  # texts that joined a known template link later ones to it
-            known = np.flatnonzero(target >= 0)
-            linkable[known] = True
-            index.add(keys[known].ravel(), np.repeat(known, self.bands))
+        index = _RunIndex()  # the chunk's representatives by band key, valued by position
         rounds = 0
         while pending.size:  # 3. new templates, in rounds
             rounds += 1
             new = pending if rounds > self.max_rounds else pending[self._undisputed(sig, keys, pending)]
-            is_rep[new] = linkable[new] = True
+            is_rep[new] = True
             index.add(keys[new].ravel(), np.repeat(new, self.bands))
             rest = pending[~is_rep[pending]]
-            joined[rest] = self._earliest_new(sig, keys, rest, index, linkable)
-            while single:  # texts that just joined are link targets too: repeat until nothing links
-                linked = rest[(joined[rest] >= 0) & ~linkable[rest]]
-                if not linked.size:
-                    break
-                linkable[linked] = True
-                index.add(keys[linked].ravel(), np.repeat(linked, self.bands))
-                waiting = rest[joined[rest] < 0]
-                joined[waiting] = self._earliest_new(sig, keys, waiting, index, linkable)
+            joined[rest] = self._earliest_new(sig, keys, rest, index, is_rep)
             pending = rest[joined[rest] < 0]
         members = np.flatnonzero((target < 0) & ~is_rep)
-        if (single or rounds > 1) and members.size:  # 4. join the earliest of all the chunk's link targets
-            final = self._earliest_new(sig, keys, members, index, linkable if single else is_rep)
+        if rounds > 1 and members.size:  # 4. join the earliest of all the chunk's representatives
+            final = self._earliest_new(sig, keys, members, index, is_rep)
             joined[members] = np.where(final >= 0, final, joined[members])
         reps = np.flatnonzero(is_rep)
+        target[members] = base + joined[members]
         target[reps] = base + reps
-        if single:  # follow each member's link to an earlier text until a representative or a known join
-            root = np.where(joined >= 0, joined, everyone)
-            while True:
-                nxt = root[root]
-                if np.array_equal(nxt, root):
-                    break
-                root = nxt
-            target[members] = target[root[members]]
-        else:
-            target[members] = base + joined[members]
         return target, reps
 
     def _earliest_known(self, sig: np.ndarray, keys: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -811,11 +781,13 @@ class MinHashGrouper:
         keep = cand < qi
         return qi[keep], cand[keep]
 
-    def _components(self, sig: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _components(self, sig: np.ndarray, keys: np.ndarray, sets) -> tuple[np.ndarray, np.ndarray]:
         """Single linkage within the chunk: connected components of the verified in-chunk candidate
         pairs.  A component that reaches a known template (some member verifies against one of its
         registered texts) joins the earliest such template; otherwise its earliest text founds a new
-        one.  Returns what :meth:`_cluster` returns."""
+        one.  ``sets`` is the chunk's :func:`shingle_matrix`, for exact checks near the threshold
+        (leader clustering keeps estimates throughout, so that chunking does not change its result).
+        Returns what :meth:`_cluster` returns."""
         from scipy.sparse.csgraph import connected_components
 
         m, base = len(sig), self._n
@@ -832,10 +804,7 @@ class MinHashGrouper:
         near = np.flatnonzero(~sure & (estimate >= self.threshold - EXACT_MARGIN))
         _, label = connected_components(_pair_graph(qi[sure], cand[sure], m), directed=False)
         near = near[label[qi[near]] != label[cand[near]]]
-        if self._sets is not None:
-            near = near[exact_jaccard(self._sets, qi[near], cand[near]) >= self.threshold - 1e-12]
-        else:
-            near = near[estimate[near] >= self._need / self.num_perm]
+        near = near[exact_jaccard(sets, qi[near], cand[near]) >= self.threshold - 1e-12]
         link = np.concatenate([np.flatnonzero(sure), near])
         n_comp, label = connected_components(_pair_graph(qi[link], cand[link], m), directed=False)
         none = np.iinfo(np.int64).max
@@ -846,7 +815,7 @@ class MinHashGrouper:
         np.minimum.at(comp_first, label, everyone)
         has_known = comp_known < none
         reps = np.sort(comp_first[~has_known])
-        target = np.where(has_known[label], np.where(has_known[label], comp_known[label], 0), base + comp_first[label])
+        target = np.where(has_known[label], comp_known[label], base + comp_first[label])
         return target, reps
 
     def _earliest(self, sig, keys, rows, index: _RunIndex, cand_sigs, allowed=None) -> np.ndarray:
@@ -882,25 +851,11 @@ class MinHashGrouper:
         for lo, hi in zip(bounds[:-1], bounds[1:]):
             at = order[lo:hi]
             at = at[best[qi[at]] < 0]
-            ok = self._verified(sig, rows[qi[at]], cand_sigs, cand[at])
+            ok = self._agreements(sig, rows[qi[at]], cand_sigs, cand[at]) >= self._need
             hit_qi, hit_cand = qi[at[ok]], cand[at[ok]]
             first = np.flatnonzero(np.r_[True, hit_qi[1:] != hit_qi[:-1]]) if hit_qi.size else hit_qi
             best[hit_qi[first]] = hit_cand[first]  # sorted within the wave: a row's first hit is its earliest
         return best
-
-    def _verified(self, sig: np.ndarray, rows_a: np.ndarray, cand_sigs: np.ndarray, rows_b: np.ndarray) -> np.ndarray:
-        """Pairs that pass: exact Jaccard of the shingle sets when both texts are in the chunk being
-        grouped (``exact_verify``), else the signatures' estimate, at least the threshold."""
-        agree = self._agreements(sig, rows_a, cand_sigs, rows_b)
-        if not (cand_sigs is sig and self._sets is not None):
-            return agree >= self._need
-        # only pairs whose estimate is near the threshold need the exact sets: the estimate's standard
-        # deviation is at most 0.5/sqrt(num_perm) (0.0625 with 64), so EXACT_MARGIN = 0.2 is > 3 sd
-        estimate = agree / self.num_perm
-        ok = estimate >= self.threshold + EXACT_MARGIN
-        near = np.flatnonzero(~ok & (estimate >= self.threshold - EXACT_MARGIN))
-        ok[near] = exact_jaccard(self._sets, rows_a[near], rows_b[near]) >= self.threshold - 1e-12
-        return ok
 
     @staticmethod
     def _agreements(sig_a: np.ndarray, rows_a: np.ndarray, sig_b: np.ndarray, rows_b: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ Columns (see the README's graph model; Neo4j holds the same as
 ``account_count``    accounts that sent it
 ``first_seen``, ``last_seen``  first and last prompt (UTC)
 ``signature``        the MinHash signature of the template's representative text
-                     (a list of ints; empty under exact grouping), kept so a later
+                     (an int64 array; empty under exact grouping), kept so a later
                      refresh groups new prompts into the same templates
 
 No column holds raw prompt text.  Account counts and first/last seen are derived
@@ -54,14 +54,18 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
     frame["account_count"] = frame["account_count"].fillna(0).astype("int64")
     for column in ("first_seen", "last_seen"):
         frame[column] = pd.to_datetime(frame[column], utc=True).astype(TIME_DTYPE)
-    frame["signature"] = [_as_list(s) for s in frame["signature"]]
+    frame["signature"] = [_as_signature(s) for s in frame["signature"]]
     return frame[TEMPLATE_COLUMNS]
 
 
-def _as_list(signature) -> list[int]:
+_NO_SIGNATURE = np.empty(0, dtype=np.int64)
+
+
+def _as_signature(signature) -> np.ndarray:
+    """An int64 array (no copy when it is one already): per-element Python ints cost seconds per 100k templates."""
     if signature is None or (isinstance(signature, float) and np.isnan(signature)):
-        return []
-    return [int(v) for v in signature]
+        return _NO_SIGNATURE
+    return np.asarray(signature, dtype=np.int64)
 
 
 def merge_templates(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
@@ -75,12 +79,13 @@ def merge_templates(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     grouped = both.groupby("template_id", sort=False)
     exemplar = both["exemplar"].where(both["exemplar"] != "")
     signature = pd.Series([s if len(s) else None for s in both["signature"]], index=both.index, dtype=object)
-    tags = both["extraction_tags"].str.split(";").explode()
-    tags = tags[tags.notna() & (tags != "")]
+    tagged = both[both["extraction_tags"] != ""]
+    tags = pd.DataFrame({"template_id": tagged["template_id"], "tag": tagged["extraction_tags"].str.split(";")}).explode("tag")
+    tags = tags[tags["tag"] != ""].drop_duplicates().sort_values(["template_id", "tag"])
     merged = pd.DataFrame(
         {
             "exemplar": exemplar.groupby(both["template_id"], sort=False).first(),
-            "extraction_tags": tags.groupby(both.loc[tags.index, "template_id"]).agg(lambda t: ";".join(sorted(set(t)))),
+            "extraction_tags": tags.groupby("template_id")["tag"].agg(";".join),
             "prompt_count": grouped["prompt_count"].sum(),
             "signature": signature.groupby(both["template_id"], sort=False).first(),
         }
