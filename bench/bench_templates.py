@@ -15,7 +15,8 @@ texts are grouped twice:
   joins the earliest representative it pairs with, else founds a template), which is the
   grouper's own rule with exact instead of estimated Jaccard and no LSH misses.
 
-Both are timed end to end (shingling included) on one core; speed-up = exact / MinHash.
+Both are timed end to end (shingling included) on one core; speed-up = exact / MinHash, reported
+against the length-filtered join and against the literal join of every pair (no length filter).
 The grouper is also checked against its own rule: the exact Jaccard of every text with its
 template's representative, and representatives that should have joined an earlier one.
 Pair precision and recall are over all prompt pairs (prompts, not unique texts), from
@@ -169,12 +170,15 @@ def incidence(indptr: np.ndarray, values: np.ndarray) -> sp.csr_matrix:
     return sp.csr_matrix((data, cols.astype(np.int32), indptr), shape=(n, int(cols.max()) + 1 if len(cols) else 0))
 
 
-def exact_pairs(indptr: np.ndarray, values: np.ndarray, threshold: float, cells_per_block: int = 8_000_000):
+def exact_pairs(indptr: np.ndarray, values: np.ndarray, threshold: float, cells_per_block: int = 8_000_000,
+                length_filter: bool = True):
     """Every pair ``i < j`` of texts with Jaccard ≥ ``threshold`` and its Jaccard: ``(i, j, jaccard)``.
 
     Rows are sorted by set size; each block of rows is multiplied (sparse X_block · X_candᵀ)
     only with the rows at or after it whose size is within ``size/threshold`` (the length
-    filter: a larger set cannot reach the threshold).  Memory is bounded by the block.
+    filter: a larger set cannot reach the threshold).  ``length_filter=False`` multiplies each
+    block with every later row (the literal all-pairs join; same pairs, more work).  Memory is
+    bounded by the block.
     """
     x = incidence(indptr, values)
     size = np.diff(indptr).astype(np.int64)
@@ -188,7 +192,7 @@ def exact_pairs(indptr: np.ndarray, values: np.ndarray, threshold: float, cells_
     s32 = s.astype(np.float32)
 
     def reach(stop: int) -> int:  # rows (sorted by size) a block ending at ``stop`` must be compared with
-        return n if t <= 0 else int(np.searchsorted(s, s[stop - 1] / t + 1e-9, side="right"))
+        return n if t <= 0 or not length_filter else int(np.searchsorted(s, s[stop - 1] / t + 1e-9, side="right"))
 
     while start < n:
         # the block: as many rows as keep block × candidates within the cell budget
@@ -507,6 +511,14 @@ def run(args) -> dict:
     gc.collect()
     ex_groups, ex_info = exact_groups(unique, args.threshold, args.shingle)
     speedup = ex_info["total_s"] / mh_s if mh_s > 0 else float("inf")
+    # the literal all-pairs join (no length filter): every pair's intersection, same shingles and threshold
+    gc.collect()
+    t0 = time.perf_counter()
+    full = exact_pairs(*ex_info["shingle_sets"], args.threshold, length_filter=False)
+    full_s = ex_info["shingle_s"] + (time.perf_counter() - t0) + ex_info["components_s"]
+    if len(full[0]) != len(ex_info["pairs"][0]):
+        raise RuntimeError("the length filter lost pairs: the exact baseline is wrong")
+    speedup_full = full_s / mh_s if mh_s > 0 else float("inf")
     n_mh_groups = len(pd.unique(mh_ids))
     n_ex_groups = len(np.unique(ex_groups))
     n_ld_groups = len(np.unique(ex_info["leader_groups"]))
@@ -517,9 +529,11 @@ def run(args) -> dict:
           f"{ex_info['shingles_per_text']:.0f} shingles/text, vocabulary {ex_info['vocabulary']:,})  → {n_ex_groups:,} templates")
     print(f"  exact (leader): same pairs + {ex_info['leader_s']:.2f}s sequential leader clustering (the grouper's rule with exact "
           f"Jaccard)  → {n_ld_groups:,} templates")
-    print(f"  speed-up      : {speedup:8.1f}×   exact (CC) / MinHash   (target ≥ {TARGET['speedup']:.0f}×)")
+    print(f"  exact, no length filter: {full_s:8.3f} s  (every pair's intersection; same {len(full[0]):,} pairs)")
+    print(f"  speed-up      : {speedup:8.1f}×   exact (CC, length-filtered) / MinHash   (target ≥ {TARGET['speedup']:.0f}×)")
+    print(f"  speed-up      : {speedup_full:8.1f}×   exact (CC, every pair) / MinHash")
     result.update({"minhash_s": mh_s, "exact_s": ex_info["total_s"], "exact_pairs_s": ex_info["pairs_s"],
-                   "speedup": speedup, "minhash_templates": n_mh_groups, "exact_templates": n_ex_groups,
+                   "exact_all_pairs_s": full_s, "speedup_all_pairs": speedup_full, "speedup": speedup, "minhash_templates": n_mh_groups, "exact_templates": n_ex_groups,
                    "exact_leader_templates": n_ld_groups})
 
     check = representative_check(unique, mh_ids, *ex_info["shingle_sets"], ex_info["pairs"], args.threshold)
@@ -660,7 +674,8 @@ def run(args) -> dict:
         return "MET" if ok else "NOT MET"
 
     print("\ntargets (P ≥ 0.95, R ≥ 0.95, speed-up ≥ 50×):")
-    print(f"  speed-up {speedup:.1f}×: {'MET' if speedup >= TARGET['speedup'] else 'NOT MET'}")
+    print(f"  speed-up {speedup:.1f}× vs the length-filtered join: {'MET' if speedup >= TARGET['speedup'] else 'NOT MET'}")
+    print(f"  speed-up {speedup_full:.1f}× vs every pair: {'MET' if speedup_full >= TARGET['speedup'] else 'NOT MET'}")
     for name in ("MinHash vs exact (CC)", "MinHash vs exact (leader)", "MinHash vs labels", "MinHash vs labels (no slot-dominated)"):
         sc = rows[name]
         print(f"  {name:50s} P {sc['precision']:.4f} R {sc['recall']:.4f}: {verdict(sc)}")

@@ -179,15 +179,17 @@ def _texts(rng, n):
     return out + ["", "ab", "解答这道题怎么做"]
 
 
+@pytest.mark.parametrize("length_filter", [True, False])
 @pytest.mark.parametrize("threshold", [0.3, 0.7, 0.95])
-def test_exact_pairs_match_python_sets(threshold):
+def test_exact_pairs_match_python_sets(threshold, length_filter):
     rng = np.random.default_rng(int(threshold * 100))
     texts = _texts(rng, 90)
     indptr, values = B.shingle_sets(texts)
     sets = [set(values[indptr[i]:indptr[i + 1]].tolist()) for i in range(len(texts))]
     expected = {(a, b) for a, b in itertools.combinations(range(len(texts)), 2)
                 if len(sets[a] & sets[b]) / len(sets[a] | sets[b]) >= threshold - 1e-12}
-    i, j, jac = B.exact_pairs(indptr, values, threshold, cells_per_block=200)  # tiny blocks: many blocks
+    i, j, jac = B.exact_pairs(indptr, values, threshold, cells_per_block=200,  # tiny blocks: many blocks
+                              length_filter=length_filter)
     assert set(zip(i.tolist(), j.tolist())) == expected
     for a, b, v in zip(i.tolist(), j.tolist(), jac.tolist()):
         assert v == pytest.approx(len(sets[a] & sets[b]) / len(sets[a] | sets[b]), abs=1e-6)
