@@ -84,6 +84,7 @@ def run(
     strict: bool = typer.Option(False, "--strict", help="Treat any bad input row as an error (exit code 2) instead of quarantining it."),
     config: Optional[Path] = ConfigOption,
     progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Show progress bars on stderr (default: when stderr is a terminal)."),
+    wait: float = typer.Option(0.0, "--wait", min=0.0, help="Wait up to SECONDS for another run or refresh on this store to finish (else exit 4)."),
 ) -> None:
     """Ingest an export directory, link accounts, detect clusters, score them and print the report.
 
@@ -101,7 +102,7 @@ def run(
     quarantine = Quarantine(quarantine_dir, strict=strict)
     show = err.is_terminal if progress is None else progress
     try:
-        outcome = run_pipeline(input_dir, target, settings, quarantine, RichProgress(show))
+        outcome = run_pipeline(input_dir, target, settings, quarantine, RichProgress(show), wait)
     finally:
         target.close()
     _report_quarantine(outcome.quarantine, quarantine_dir)
@@ -201,14 +202,20 @@ def simulate(
     seed: int = typer.Option(0, "--seed", help="Random seed: the same seed and scale give byte-identical files."),
     scale: float = typer.Option(1.0, "--scale", min=0.01, help="Population scale: 1.0 is about 2,000 benign accounts and 200k requests."),
     requests_format: str = typer.Option("csv", "--requests-format", help="File format of requests: csv, jsonl or parquet."),
+    slices: int = typer.Option(0, "--slices", min=0, help="Also cut the scenario into N time slices under OUT_DIR/slices/01..N "
+                               "(equal request counts), to replay it with `graphlinker refresh`."),
 ) -> None:
     """Write a realistic scenario (benign users, look-alike groups, planted operations) plus truth.csv."""
     from .simulate import simulate as simulate_scenario
+    from .simulate.slices import split_by_time
 
     if requests_format not in ("csv", "jsonl", "parquet"):
         raise typer.BadParameter("choose csv, jsonl or parquet", param_hint="--requests-format")
     summary = simulate_scenario(out_dir, seed=seed, scale=scale, file_format=requests_format)
     err.print(f"wrote scenario to {out_dir}: {summary}", highlight=False)
+    if slices:
+        written = split_by_time(out_dir, out_dir / "slices", slices)
+        err.print(f"wrote {len(written)} time slices under {out_dir / 'slices'}", highlight=False)
 
 
 @app.command()
@@ -248,6 +255,7 @@ def _render_evaluation(result: dict) -> None:
               f"({result.get('lookalike_groups_flagged', 0)} groups)")
 
 
+from . import refresh_cli  # noqa: E402,F401  (registers refresh, diff, runs, schedule)
 from .neo4j_cli import neo4j_app  # noqa: E402  (sub-apps register after the main commands)
 from .query_cli import cypher_command, query_app  # noqa: E402
 

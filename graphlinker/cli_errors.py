@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from .errors import GraphlinkerError
+from .errors import ExitCode, GraphlinkerError
 
 err = Console(stderr=True)
 
@@ -27,7 +27,8 @@ def handle_errors(command: Callable) -> Callable:
             return command(*args, **kwargs)
         except GraphlinkerError as exc:
             message = " ".join(str(exc).split())
-            err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+            label = "[yellow]note:[/]" if exc.exit_code == ExitCode.NOTHING_NEW else "[bold red]error:[/]"  # 3 is not a failure
+            err.print(f"{label} {escape(message)}", highlight=False, soft_wrap=True)
             raise typer.Exit(int(exc.exit_code)) from None
 
     return wrapper

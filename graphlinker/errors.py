@@ -48,3 +48,15 @@ class NoRunYet(GraphlinkerError):
     """A command needs a published run but the workspace has none."""
 
     exit_code = ExitCode.BAD_INPUT
+
+
+class LockHeld(GraphlinkerError):
+    """Another run or refresh is writing to the same store."""
+
+    exit_code = ExitCode.LOCK_HELD
+
+
+class NothingNew(GraphlinkerError):
+    """A refresh found no file or row the store had not already loaded; nothing was written."""
+
+    exit_code = ExitCode.NOTHING_NEW

@@ -3,6 +3,8 @@
     inputs ──► usage graph ──► store ──► linking ──► detection ──► scoring + evidence ──► report ──► publish
 
 ``run`` ingests an export directory into a fresh graph and analyses it;
+``refresh`` adds only the files and rows the store has not seen (:mod:`graphlinker.refresh`),
+then analyses everything it holds; both hold the store's lock and publish atomically.
 ``analyse`` reads only from the store, so the projection always reflects what
 the store holds (the embedded workspace or Neo4j), not the files of this run.
 """
@@ -20,16 +22,19 @@ from typing import Callable, Iterator, Protocol
 import pandas as pd
 import xxhash
 
+from .cluster_history import assign_stable_ids, diff_runs
 from .config import Settings
 from .detection import detect_communities
+from .errors import NothingNew, StoreUnavailable
 from .evidence import cluster_evidence
 from .features import cluster_features
-from .ingest import UsageBuilder
-from .inputs import ExportReader, Quarantine
+from .inputs import Quarantine, discover
+from .ledger import InputFile, file_hash, resolve_inputs
 from .linking import link_accounts
+from .refresh import load_new
 from .scoring import score_clusters
 from .store.base import Store
-from .templates import ExtractionRules, TemplateIndex, grouper_from_settings
+from .templates import ExtractionRules
 
 
 class Progress(Protocol):
@@ -49,37 +54,23 @@ class RunOutcome:
     report: dict
     quarantine: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
+    diff: dict = field(default_factory=dict)  # what changed since the previous run (cluster_history.diff_runs)
+    new_rows: int = 0
+    skipped_files: int = 0
 
 
 def new_run_id(now: datetime) -> str:
     return f"run-{now.strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:6]}"
 
 
-def ingest(path: Path, store: Store, settings: Settings, quarantine: Quarantine, progress: Progress) -> dict:
-    """Read an export directory and merge its usage graph into ``store``; returns row counts."""
-    inputs = settings.inputs
-    reader = ExportReader(path, quarantine, chunk_rows=int(inputs["chunk_rows"]), max_prompt_chars=int(inputs["max_prompt_chars"]))
-    builder = UsageBuilder(settings, TemplateIndex(grouper=grouper_from_settings(settings.templates)))
-    counts = {}
-    for kind, add in (
-        ("accounts", builder.add_accounts),
-        ("payments", builder.add_payments),
-        ("identifiers", builder.add_identifiers),
-        ("requests", builder.add_requests),
-    ):
-        counts[kind] = 0
-        with progress.stage(f"reading {kind}") as advance:
-            for chunk in reader.chunks(kind):
-                add(chunk)
-                counts[kind] += len(chunk)
-                advance(len(chunk))
-    with progress.stage("writing graph"):
-        store.merge_graph(builder.accounts(), builder.usage(), builder.stats(), builder.templates.table())
-    return counts
+def analyse(store: Store, settings: Settings, progress: Progress, run_id: str, started: datetime, extra: dict,
+            previous: dict | None = None, commit=None) -> dict:
+    """Link, detect, score and publish a run from what ``store`` holds; returns the report.
 
-
-def analyse(store: Store, settings: Settings, progress: Progress, run_id: str, started: datetime, extra: dict) -> dict:
-    """Link, detect, score and publish a run from what ``store`` holds; returns the report."""
+    ``previous`` (the last published report) lends its cluster ids to substantially the
+    same groups (:func:`graphlinker.cluster_history.assign_stable_ids`); ``commit``
+    (:class:`graphlinker.ledger.Commit`) is published with the run.
+    """
     usage, stats, accounts, templates = store.usage(), store.stats(), store.accounts(), store.templates()
     with progress.stage("linking accounts", total=usage["kind"].nunique()) as advance:
         linkage = link_accounts(usage, settings, progress=advance)
@@ -94,35 +85,76 @@ def analyse(store: Store, settings: Settings, progress: Progress, run_id: str, s
         features = cluster_features(membership, usage, stats, accounts, templates, linkage.edges, rules.weights, settings)
         scores = score_clusters(features, settings)
         evidence = cluster_evidence(membership, usage, linkage.edges, templates, accounts, features, linkage.kinds)
-    report, cluster_ids = build_report(run_id, membership, scores, evidence, linkage.hubs, accounts, extra)
+    report, cluster_ids = build_report(run_id, membership, scores, evidence, linkage.hubs, accounts, extra, previous)
     finished = datetime.now(timezone.utc)
     record = {
         "run_id": run_id,
+        "command": extra.get("command", "run"),
         "started_at": started.isoformat(),
         "finished_at": finished.isoformat(),
+        "duration_s": round((finished - started).total_seconds(), 2),
+        "inputs": extra.get("inputs", []),
         "params": settings.as_dict(),
         "counts": {**extra.get("counts", {}), **report["summary"]},
         "outcome": "ok",
     }
     membership_out = membership.assign(cluster_id=membership["cluster"].map(cluster_ids))[["account_id", "cluster_id"]]
     with progress.stage("publishing run"):
-        store.publish_run(report, linkage.edges, membership_out, record)
+        store.publish_run(report, linkage.edges, membership_out, record, commit=commit)
     return report
 
 
-def run(path: Path, store: Store, settings: Settings, quarantine: Quarantine, progress: Progress | None = None) -> RunOutcome:
+def run(path: Path, store: Store, settings: Settings, quarantine: Quarantine, progress: Progress | None = None,
+        wait_seconds: float = 0.0) -> RunOutcome:
     """Full run: rebuild the store's graph from one export directory, then analyse it."""
+    inputs = [InputFile(kind, file, file_hash(file)) for kind, file in _load_order(discover(path))]
+    with store.lock("graphlinker run", wait_seconds):
+        return _load_and_analyse(inputs, store, settings, quarantine, progress, command="run", rebuild=True)
+
+
+def refresh(paths: list[Path], store: Store, settings: Settings, quarantine: Quarantine, progress: Progress | None = None,
+            wait_seconds: float = 0.0) -> RunOutcome:
+    """Incremental run: load only the files and rows the store has not seen, then analyse and publish.
+
+    Raises NothingNew (exit 3) when every file or row was loaded before; nothing is written then.
+    """
+    inputs = resolve_inputs(paths)
+    with store.lock("graphlinker refresh", wait_seconds):
+        if store.interrupted_rebuild():
+            raise StoreUnavailable("the last full `graphlinker run` on this store was interrupted after it emptied the graph; "
+                                   "run it again before refreshing")
+        known = set(store.ledger()["file_hash"].astype(str))
+        fresh = [item for item in inputs if item.file_hash not in known]
+        if not fresh:
+            raise NothingNew(f"nothing new: all {len(inputs)} input file(s) were loaded before; the store is unchanged")
+        outcome = _load_and_analyse(fresh, store, settings, quarantine, progress, command="refresh", rebuild=False)
+        outcome.skipped_files = len(inputs) - len(fresh)
+        return outcome
+
+
+def _load_and_analyse(inputs, store: Store, settings: Settings, quarantine: Quarantine, progress, command: str, rebuild: bool) -> RunOutcome:
     progress = progress or SilentProgress()
     started = datetime.now(timezone.utc)
     run_id = new_run_id(started)
     clock = time.perf_counter()
-    store.reset_graph()
-    counts = ingest(path, store, settings, quarantine, progress)
+    previous = store.latest_report()
+    if rebuild:
+        store.reset_graph()
+    batch = load_new(inputs, store, settings, quarantine, progress, run_id)
+    if not rebuild and batch.new_rows == 0:
+        raise NothingNew(f"nothing new: the {len(inputs)} new input file(s) hold only rows loaded before; the store is unchanged")
     ingest_seconds = time.perf_counter() - clock
-    extra = {"counts": counts, "inputs": [str(path)], "quarantined": quarantine.total}
-    report = analyse(store, settings, progress, run_id, started, extra)
+    extra = {"counts": batch.counts, "inputs": batch.files.drop(columns="run_id").to_dict("records"),
+             "quarantined": quarantine.total, "command": command}
+    report = analyse(store, settings, progress, run_id, started, extra, previous, commit=batch.commit())
     timings = {"ingest_s": round(ingest_seconds, 2), "total_s": round(time.perf_counter() - clock, 2)}
-    return RunOutcome(report=report, quarantine=quarantine.counts(), timings=timings)
+    return RunOutcome(report=report, quarantine=quarantine.counts(), timings=timings,
+                      diff=diff_runs(previous, report), new_rows=batch.new_rows)
+
+
+def _load_order(files: dict) -> list:
+    order = ("accounts", "payments", "identifiers", "requests")
+    return sorted(files.items(), key=lambda item: order.index(item[0]))
 
 
 def _clusters_of_two_or_more(communities: pd.DataFrame) -> pd.DataFrame:
@@ -135,13 +167,14 @@ def cluster_id_for(members: list[str]) -> str:
     return "cl-" + xxhash.xxh64_hexdigest("\n".join(sorted(members)).encode())[:10]
 
 
-def build_report(run_id, membership, scores, evidence, hubs, accounts, extra) -> tuple[dict, dict]:
+def build_report(run_id, membership, scores, evidence, hubs, accounts, extra, previous: dict | None = None) -> tuple[dict, dict]:
     """The report contract, and the cluster id of each cluster number (for memberships)."""
     members = membership.groupby("cluster")["account_id"].apply(lambda s: sorted(s.astype(str)))
-    clusters, ids = [], {}
+    earlier = {c["cluster_id"]: c["accounts"] for c in (previous or {}).get("clusters", [])}
+    ids = assign_stable_ids({cluster: members[cluster] for cluster in scores.index}, earlier, cluster_id_for)
+    clusters = []
     for cluster, row in scores.iterrows():
         accounts_in = members[cluster]
-        ids[cluster] = cluster_id_for(accounts_in)
         clusters.append(
             {
                 "cluster_id": ids[cluster],

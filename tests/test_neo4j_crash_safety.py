@@ -20,11 +20,12 @@ USAGE_KEY = ["account_id", "kind", "value"]
 
 def _env(settings: dict) -> dict:
     return {**os.environ, "NEO4J_URI": settings["uri"], "NEO4J_USER": settings["user"],
-            "NEO4J_PASSWORD": settings["password"] or "", "NEO4J_DATABASE": settings["database"] or "neo4j"}
+            "NEO4J_PASSWORD": settings["password"] or "", "NEO4J_DATABASE": settings["database"] or "neo4j",
+            "GRAPHLINKER_LOCK_TTL": "6"}  # the killed process's lease expires after 6 s; the re-run waits for it
 
 
 def _run(settings: dict) -> dict:
-    result = subprocess.run([sys.executable, "-m", "graphlinker", "run", str(DEMO), "--store", "neo4j", "--format", "json"],
+    result = subprocess.run([sys.executable, "-m", "graphlinker", "run", str(DEMO), "--store", "neo4j", "--format", "json", "--wait", "60"],
                             capture_output=True, text=True, env=_env(settings))
     assert result.returncode == 0, result.stderr
     assert settings["password"] not in result.stdout + result.stderr

@@ -66,7 +66,9 @@ class ExportReader:
         quarantine: Quarantine,
         chunk_rows: int = 200_000,
         max_prompt_chars: int = 32_000,
+        files: dict[str, Path] | None = None,
     ):
+        """``files`` (kind -> file) reads exactly those files instead of discovering ``path``'s export."""
         if int(chunk_rows) < 1:
             raise ConfigError(f"chunk_rows must be a positive integer, got {chunk_rows}")
         if int(max_prompt_chars) < 1:
@@ -75,7 +77,7 @@ class ExportReader:
         self.quarantine = quarantine
         self.chunk_rows = int(chunk_rows)
         self.max_prompt_chars = int(max_prompt_chars)
-        self.files: dict[str, Path] = discover(self.path)
+        self.files: dict[str, Path] = dict(files) if files is not None else discover(self.path)
         self._sources = {kind: open_source(file) for kind, file in self.files.items()}
         self._columns: dict[str, dict[str, str]] = {}
         self._reported: dict[str, int] = {}  # kind -> highest row number already quarantined

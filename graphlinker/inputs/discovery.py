@@ -33,6 +33,25 @@ def _listing(names: list[str]) -> str:
     return shown + (f", ... ({len(names) - _MAX_LISTED} more)" if len(names) > _MAX_LISTED else "")
 
 
+def discover_present(path: Path) -> dict[str, Path]:
+    """Map each kind present in directory ``path`` to its file; required kinds may be absent.
+
+    A refresh takes partial exports (an hourly drop may hold only ``requests.csv``).
+    Raises InputError when a kind has several files (e.g. ``accounts.csv`` and ``accounts.parquet``).
+    """
+    entries = sorted(p for p in Path(path).iterdir() if not p.name.startswith("."))
+    found: dict[str, list[Path]] = {}
+    for entry in entries:
+        parsed = split_name(entry.name)
+        if parsed is not None and entry.is_file():
+            found.setdefault(parsed[0], []).append(entry)
+    for kind, paths in found.items():
+        if len(paths) > 1:
+            names = ", ".join(p.name for p in paths)
+            raise InputError(f"{path}: ambiguous input for {kind}: {names} (keep exactly one)")
+    return {kind: found[kind][0] for kind in KINDS if kind in found}
+
+
 def discover(path: Path) -> dict[str, Path]:
     """Map each present kind to its file. File names match case-insensitively.
 
@@ -46,22 +65,14 @@ def discover(path: Path) -> dict[str, Path]:
         raise InputError(
             f"{path} is not a directory: pass the export directory holding the accounts, payments and requests files"
         )
-    entries = sorted(p for p in path.iterdir() if not p.name.startswith("."))
-    found: dict[str, list[Path]] = {}
-    for entry in entries:
-        parsed = split_name(entry.name)
-        if parsed is not None and entry.is_file():
-            found.setdefault(parsed[0], []).append(entry)
-    for kind, paths in found.items():
-        if len(paths) > 1:
-            names = ", ".join(p.name for p in paths)
-            raise InputError(f"{path}: ambiguous input for {kind}: {names} (keep exactly one)")
+    found = discover_present(path)
     missing = [kind for kind in KINDS if SPECS[kind].file_required and kind not in found]
     if missing:
+        entries = sorted(p for p in path.iterdir() if not p.name.startswith("."))
         wanted = ", ".join(f"{kind}.*" for kind in missing)
         formats = ", ".join(reversed(SUFFIXES))
         raise InputError(
             f"{path}: missing required input file(s) {wanted} (one of {formats}); "
             f"found: {_listing([e.name for e in entries])}"
         )
-    return {kind: found[kind][0] for kind in KINDS if kind in found}
+    return found

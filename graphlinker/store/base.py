@@ -8,8 +8,12 @@ projection from whatever the store holds, on either store.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager
 
+import numpy as np
 import pandas as pd
+
+from ..ledger import Commit  # noqa: F401 - named in signatures
 
 
 class Store(ABC):
@@ -42,14 +46,44 @@ class Store(ABC):
         usage = self.usage()
         return usage[usage["kind"] == "template"].reset_index(drop=True)
 
+    # --- the ledger: what was loaded (graphlinker.ledger) ---------------------------------------
+    @abstractmethod
+    def ledger(self) -> pd.DataFrame:
+        """One row per loaded input file (``graphlinker.ledger.LEDGER_COLUMNS``), as of the last published run."""
+
+    @abstractmethod
+    def seen_keys(self) -> np.ndarray:
+        """The event keys (uint64) of every loaded row, as of the last published run."""
+
+    @abstractmethod
+    def grouper_state(self) -> list[dict[str, np.ndarray]]:
+        """The template grouper's state parts (``MinHashGrouper.state``), in the order they were committed."""
+
     # --- runs ------------------------------------------------------------------------------
     @abstractmethod
-    def publish_run(self, report: dict, edges: pd.DataFrame, membership: pd.DataFrame, record: dict) -> None:
-        """Make a finished run visible to readers, all at once."""
+    def lock(self, holder: str, wait_seconds: float = 0.0) -> AbstractContextManager:
+        """One writer at a time: hold the store's lock (LockHeld after ``wait_seconds``).
+
+        Taking it also clears what a crashed writer left behind, and leaving it drops an
+        unpublished graph change, so the store is back at its last published run.
+        """
+
+    @abstractmethod
+    def publish_run(self, report: dict, edges: pd.DataFrame, membership: pd.DataFrame, record: dict,
+                    commit: "Commit | None" = None) -> None:
+        """Make a finished run, its graph and its commit (ledger files, new keys, grouper part) visible at once."""
 
     @abstractmethod
     def latest_report(self) -> dict | None:
         """The report of the last published run, or None."""
+
+    @abstractmethod
+    def report_of(self, run_id: str) -> dict | None:
+        """The report of a published run, or None."""
+
+    def interrupted_rebuild(self) -> bool:
+        """True when a full run died after emptying the graph (only a new full run repairs that)."""
+        return False
 
     @abstractmethod
     def runs(self) -> list[dict]:
@@ -63,3 +97,14 @@ class Store(ABC):
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def combine_accounts(old: pd.DataFrame | None, new: pd.DataFrame) -> pd.DataFrame:
+    """Account attributes after an update: a new non-missing value wins, a missing one keeps the old.
+
+    A refresh of a requests-only drop knows its accounts by id alone; that must not
+    erase the creation time or country an earlier accounts file gave them.
+    """
+    frame = new if old is None or old.empty else pd.concat([old, new], ignore_index=True)
+    combined = frame.groupby("account_id", sort=True, dropna=False).last()  # last non-null value of each column
+    return combined.reset_index()

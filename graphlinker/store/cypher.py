@@ -19,6 +19,12 @@ SCHEMA = [
     "CREATE INDEX cluster_run IF NOT EXISTS FOR (n:Cluster) ON (n.run_id, n.cluster_id)",
     "CREATE INDEX run_latest IF NOT EXISTS FOR (n:Run) ON (n.latest)",
     "CREATE INDEX account_created IF NOT EXISTS FOR (n:Account) ON (n.created_at)",
+    "CREATE CONSTRAINT lock_name IF NOT EXISTS FOR (n:Lock) REQUIRE n.name IS UNIQUE",
+    "CREATE INDEX loaded_file_run IF NOT EXISTS FOR (n:LoadedFile) ON (n.run_id)",
+    "CREATE INDEX event_keys_run IF NOT EXISTS FOR (n:EventKeys) ON (n.run_id)",
+    "CREATE INDEX grouper_part_run IF NOT EXISTS FOR (n:GrouperPart) ON (n.run_id)",
+    "CREATE INDEX account_batch IF NOT EXISTS FOR (n:Account) ON (n.batch)",
+    "CREATE INDEX template_batch IF NOT EXISTS FOR (n:PromptTemplate) ON (n.batch)",
 ]
 
 # --- reset ----------------------------------------------------------------------------------
@@ -45,13 +51,31 @@ CALL (a) {
 MERGE_ACCOUNTS = """
 UNWIND $rows AS row
 MERGE (a:Account {account_id: row.account_id})
+WITH a, row, a.batch = $batch AS again
+SET a.prev_exists = CASE WHEN again THEN a.prev_exists ELSE a.active IS NOT NULL END,
+    a.prev_active = CASE WHEN again THEN a.prev_active ELSE a.active END,
+    a.prev_requests = CASE WHEN again THEN a.prev_requests ELSE a.requests END,
+    a.prev_input_tokens = CASE WHEN again THEN a.prev_input_tokens ELSE a.input_tokens END,
+    a.prev_output_tokens = CASE WHEN again THEN a.prev_output_tokens ELSE a.output_tokens END,
+    a.prev_created_at = CASE WHEN again THEN a.prev_created_at ELSE a.created_at END,
+    a.prev_email_domain = CASE WHEN again THEN a.prev_email_domain ELSE a.email_domain END,
+    a.prev_country = CASE WHEN again THEN a.prev_country ELSE a.country END,
+    a.prev_org_id = CASE WHEN again THEN a.prev_org_id ELSE a.org_id END,
+    a.batch = $batch
 SET a.created_at = CASE WHEN row.created_ms IS NULL THEN null ELSE datetime({epochMillis: row.created_ms}) END,
     a.email_domain = row.email_domain, a.country = row.country, a.org_id = row.org_id,
     a.requests = row.requests, a.input_tokens = row.input_tokens, a.output_tokens = row.output_tokens,
     a.active = true
 """
 
+# Every graph write of a run or refresh records the batch and the value it replaced (prev_*), so an
+# interrupted batch can be undone exactly (ROLLBACK_*) before the next writer starts. A row written
+# twice in one batch keeps its first prev_*.
 _USAGE_SET = """
+SET r.prev_count = CASE WHEN r.batch = $batch THEN r.prev_count ELSE r.count END,
+    r.prev_first = CASE WHEN r.batch = $batch THEN r.prev_first ELSE r.first_seen END,
+    r.prev_last = CASE WHEN r.batch = $batch THEN r.prev_last ELSE r.last_seen END,
+    r.batch = $batch
 SET r.count = row.count,
     r.first_seen = CASE WHEN row.first_ms IS NULL THEN null ELSE datetime({epochMillis: row.first_ms}) END,
     r.last_seen = CASE WHEN row.last_ms IS NULL THEN null ELSE datetime({epochMillis: row.last_ms}) END
@@ -78,10 +102,131 @@ MERGE_IDENTIFIER_USAGE = (
 MERGE_TEMPLATES = """
 UNWIND $rows AS row
 MERGE (t:PromptTemplate {template_id: row.template_id})
+WITH t, row, t.batch = $batch AS again
+SET t.prev_exists = CASE WHEN again THEN t.prev_exists ELSE t.prompt_count IS NOT NULL END,
+    t.prev_exemplar = CASE WHEN again THEN t.prev_exemplar ELSE t.exemplar END,
+    t.prev_tags = CASE WHEN again THEN t.prev_tags ELSE t.extraction_tags END,
+    t.prev_prompt_count = CASE WHEN again THEN t.prev_prompt_count ELSE t.prompt_count END,
+    t.prev_account_count = CASE WHEN again THEN t.prev_account_count ELSE t.account_count END,
+    t.prev_signature = CASE WHEN again THEN t.prev_signature ELSE t.signature END,
+    t.prev_first = CASE WHEN again THEN t.prev_first ELSE t.first_seen END,
+    t.prev_last = CASE WHEN again THEN t.prev_last ELSE t.last_seen END,
+    t.batch = $batch
 SET t.exemplar = row.exemplar, t.extraction_tags = row.extraction_tags, t.prompt_count = row.prompt_count,
     t.account_count = row.account_count, t.signature = row.signature,
     t.first_seen = CASE WHEN row.first_ms IS NULL THEN null ELSE datetime({epochMillis: row.first_ms}) END,
     t.last_seen = CASE WHEN row.last_ms IS NULL THEN null ELSE datetime({epochMillis: row.last_ms}) END
+"""
+
+# --- undoing an interrupted batch (each statement is safe to run again) ------------------------------
+ROLLBACK_NEW_USAGE = """
+MATCH (:Account)-[r:PAID_WITH|USED_IP|IN_SUBNET|SENT_TEMPLATE|USED_MODEL|HAS_IDENTIFIER]->()
+WHERE r.batch = $batch AND r.prev_count IS NULL
+CALL (r) { DELETE r } IN TRANSACTIONS OF 20000 ROWS
+"""
+ROLLBACK_USAGE = """
+MATCH (:Account)-[r:PAID_WITH|USED_IP|IN_SUBNET|SENT_TEMPLATE|USED_MODEL|HAS_IDENTIFIER]->()
+WHERE r.batch = $batch
+CALL (r) { SET r.count = r.prev_count, r.first_seen = r.prev_first, r.last_seen = r.prev_last, r.batch = null }
+IN TRANSACTIONS OF 20000 ROWS
+"""
+ROLLBACK_ACCOUNTS = """
+MATCH (a:Account) WHERE a.batch = $batch
+CALL (a) {
+  OPTIONAL MATCH (a)-[m:MEMBER_OF]->()
+  WITH a, count(m) AS memberships
+  FOREACH (_ IN CASE WHEN NOT a.prev_exists AND memberships = 0 THEN [1] ELSE [] END | DETACH DELETE a)
+  FOREACH (_ IN CASE WHEN NOT a.prev_exists AND memberships > 0 THEN [1] ELSE [] END |
+    SET a.active = false, a.requests = 0, a.input_tokens = 0, a.output_tokens = 0, a.batch = null)
+  FOREACH (_ IN CASE WHEN a.prev_exists THEN [1] ELSE [] END |
+    SET a.active = a.prev_active, a.requests = a.prev_requests, a.input_tokens = a.prev_input_tokens,
+        a.output_tokens = a.prev_output_tokens, a.created_at = a.prev_created_at, a.email_domain = a.prev_email_domain,
+        a.country = a.prev_country, a.org_id = a.prev_org_id, a.batch = null)
+} IN TRANSACTIONS OF 20000 ROWS
+"""
+ROLLBACK_TEMPLATES = """
+MATCH (t:PromptTemplate) WHERE t.batch = $batch
+CALL (t) {
+  FOREACH (_ IN CASE WHEN t.prev_exists THEN [] ELSE [1] END | DETACH DELETE t)
+  FOREACH (_ IN CASE WHEN t.prev_exists THEN [1] ELSE [] END |
+    SET t.exemplar = t.prev_exemplar, t.extraction_tags = t.prev_tags, t.prompt_count = t.prev_prompt_count,
+        t.account_count = t.prev_account_count, t.signature = t.prev_signature, t.first_seen = t.prev_first,
+        t.last_seen = t.prev_last, t.batch = null)
+} IN TRANSACTIONS OF 20000 ROWS
+"""
+DELETE_ORPHAN_IDENTIFIERS = """
+MATCH (n) WHERE (n:PaymentMethod OR n:IP OR n:Subnet OR n:Model OR n:PromptTemplate OR n:Identifier) AND NOT (n)--()
+CALL (n) { DELETE n } IN TRANSACTIONS OF 20000 ROWS
+"""
+DELETE_UNPUBLISHED_RUNS = """
+MATCH (r:Run) WHERE NOT coalesce(r.published, false)
+OPTIONAL MATCH (c:Cluster)-[:IN_RUN]->(r)
+DETACH DELETE c, r
+"""
+# ledger rows of unpublished runs, and of runs before the last full rebuild (their graph is gone)
+DELETE_UNPUBLISHED_LEDGER = """
+OPTIONAL MATCH (latest:Run {latest: true})
+MATCH (n) WHERE (n:LoadedFile OR n:EventKeys OR n:GrouperPart)
+  AND NOT EXISTS { MATCH (r:Run {run_id: n.run_id}) WHERE r.published AND r.base = latest.base }
+DETACH DELETE n
+"""
+READ_LATEST_BASE = "MATCH (r:Run {latest: true}) RETURN r.base AS base"
+DELETE_UNPUBLISHED_LINKS = """
+MATCH (:Account)-[l:LINKED]->(:Account) WHERE NOT EXISTS { MATCH (r:Run {run_id: l.run_id}) WHERE r.published }
+CALL (l) { DELETE l } IN TRANSACTIONS OF 20000 ROWS
+"""
+
+# --- the pending batch and the lease lock ------------------------------------------------------------
+READ_PENDING = "MATCH (p:Pending {name: 'graph'}) RETURN p.batch AS batch, p.rebuild AS rebuild"
+SET_PENDING = """
+MERGE (p:Pending {name: 'graph'})
+SET p.batch = $batch, p.rebuild = $rebuild
+"""
+CLEAR_PENDING = "MATCH (p:Pending {name: 'graph'}) SET p.batch = null, p.rebuild = false"
+ACQUIRE_LOCK = """
+MERGE (l:Lock {name: $name})
+SET l.attempts = coalesce(l.attempts, 0) + 1
+WITH l, (l.owner IS NULL OR l.expires_at < datetime() OR l.owner = $owner) AS free
+SET l.owner = CASE WHEN free THEN $owner ELSE l.owner END,
+    l.holder = CASE WHEN free THEN $holder ELSE l.holder END,
+    l.expires_at = CASE WHEN free THEN datetime() + duration({seconds: $ttl}) ELSE l.expires_at END
+RETURN free, l.holder AS holder
+"""
+RENEW_LOCK = """
+MATCH (l:Lock {name: $name, owner: $owner})
+SET l.expires_at = datetime() + duration({seconds: $ttl})
+RETURN count(l) AS renewed
+"""
+RELEASE_LOCK = "MATCH (l:Lock {name: $name, owner: $owner}) SET l.owner = null, l.holder = null"
+
+# --- the ledger -------------------------------------------------------------------------------------
+CREATE_LOADED_FILES = """
+UNWIND $rows AS row
+CREATE (f:LoadedFile) SET f = row
+"""
+CREATE_EVENT_KEYS = """
+UNWIND $rows AS row
+CREATE (k:EventKeys {run_id: row.run_id, part: row.part, keys: row.keys})
+"""
+CREATE_GROUPER_PART = """
+UNWIND $rows AS row
+CREATE (g:GrouperPart {run_id: row.run_id, started: row.started, piece: row.piece, data: row.data})
+"""
+READ_GROUPER_PARTS = """
+MATCH (latest:Run {latest: true})
+MATCH (g:GrouperPart) WHERE EXISTS { MATCH (r:Run {run_id: g.run_id}) WHERE r.published AND r.base = latest.base }
+RETURN g.run_id AS run_id, g.started AS started, g.piece AS piece, g.data AS data
+ORDER BY g.started, g.run_id, g.piece
+"""
+READ_LEDGER = """
+MATCH (latest:Run {latest: true})
+MATCH (f:LoadedFile) WHERE EXISTS { MATCH (r:Run {run_id: f.run_id}) WHERE r.published AND r.base = latest.base }
+RETURN f.file_hash AS file_hash, f.name AS name, f.kind AS kind, f.rows AS rows, f.new_rows AS new_rows, f.run_id AS run_id
+"""
+READ_EVENT_KEYS = """
+MATCH (latest:Run {latest: true})
+MATCH (k:EventKeys) WHERE EXISTS { MATCH (r:Run {run_id: k.run_id}) WHERE r.published AND r.base = latest.base }
+RETURN k.keys AS keys
 """
 
 # --- reading ------------------------------------------------------------------------------------
@@ -108,6 +253,34 @@ RETURN t.template_id AS template_id, t.exemplar AS exemplar, t.extraction_tags A
        t.account_count AS account_count, t.first_seen.epochMillis AS first_ms, t.last_seen.epochMillis AS last_ms,
        t.signature AS signature
 """
+READ_ACCOUNTS_OF = """
+MATCH (a:Account) WHERE a.account_id IN $ids AND a.active
+RETURN a.account_id AS account_id, a.created_at.epochMillis AS created_ms, a.email_domain AS email_domain,
+       a.country AS country, a.org_id AS org_id
+"""
+READ_STATS_OF = """
+MATCH (a:Account) WHERE a.account_id IN $ids AND a.active AND a.requests > 0
+RETURN a.account_id AS account_id, a.requests AS requests, a.input_tokens AS input_tokens, a.output_tokens AS output_tokens
+"""
+READ_USAGE_OF = """
+MATCH (a:Account)-[r:PAID_WITH|USED_IP|IN_SUBNET|SENT_TEMPLATE|USED_MODEL|HAS_IDENTIFIER]->(t) WHERE a.account_id IN $ids
+RETURN a.account_id AS account_id,
+       CASE type(r) WHEN 'PAID_WITH' THEN 'payment' WHEN 'USED_IP' THEN 'ip' WHEN 'IN_SUBNET' THEN 'subnet'
+                    WHEN 'SENT_TEMPLATE' THEN 'template' WHEN 'USED_MODEL' THEN 'model' ELSE t.kind END AS kind,
+       coalesce(t.fingerprint, t.address, t.cidr, t.template_id, t.name, t.value) AS value,
+       r.count AS count, r.first_seen.epochMillis AS first_ms, r.last_seen.epochMillis AS last_ms
+"""
+READ_TEMPLATES_OF = """
+MATCH (t:PromptTemplate) WHERE t.template_id IN $ids AND t.prompt_count IS NOT NULL
+RETURN t.template_id AS template_id, t.exemplar AS exemplar, t.extraction_tags AS extraction_tags, t.prompt_count AS prompt_count,
+       t.account_count AS account_count, t.first_seen.epochMillis AS first_ms, t.last_seen.epochMillis AS last_ms,
+       t.signature AS signature
+"""
+READ_TEMPLATE_USAGE_OF = """
+MATCH (a:Account)-[r:SENT_TEMPLATE]->(t:PromptTemplate) WHERE t.template_id IN $ids
+RETURN a.account_id AS account_id, 'template' AS kind, t.template_id AS value,
+       r.count AS count, r.first_seen.epochMillis AS first_ms, r.last_seen.epochMillis AS last_ms
+"""
 READ_TEMPLATE_USAGE = """
 MATCH (a:Account)-[r:SENT_TEMPLATE]->(t:PromptTemplate)
 RETURN a.account_id AS account_id, 'template' AS kind, t.template_id AS value,
@@ -118,7 +291,9 @@ RETURN a.account_id AS account_id, 'template' AS kind, t.template_id AS value,
 CREATE_RUN = """
 MERGE (r:Run {run_id: $run_id})
 SET r.started_at = datetime($started_at), r.finished_at = datetime($finished_at), r.params = $params,
-    r.counts = $counts, r.outcome = $outcome, r.report = $report, r.latest = coalesce(r.latest, false)
+    r.counts = $counts, r.outcome = $outcome, r.report = $report, r.record = $record, r.base = $base,
+    r.latest = coalesce(r.latest, false),
+    r.published = coalesce(r.published, false)
 """
 MERGE_CLUSTERS = """
 UNWIND $rows AS row
@@ -149,16 +324,19 @@ MARK_LATEST = """
 OPTIONAL MATCH (old:Run {latest: true}) WHERE old.run_id <> $run_id
 SET old.latest = false
 WITH count(old) AS _
-MATCH (r:Run {run_id: $run_id}) SET r.latest = true
+MATCH (r:Run {run_id: $run_id}) SET r.latest = true, r.published = true
+WITH r
+OPTIONAL MATCH (p:Pending {name: 'graph'})
+SET p.batch = null, p.rebuild = false
 """
 DELETE_STALE_LINKS = """
 MATCH (:Account)-[l:LINKED]->(:Account) WHERE l.run_id <> $run_id
 CALL (l) { DELETE l } IN TRANSACTIONS OF 20000 ROWS
 """
 READ_LATEST_REPORT = "MATCH (r:Run {latest: true}) RETURN r.report AS report"
+READ_REPORT = "MATCH (r:Run {run_id: $run_id}) WHERE r.published RETURN r.report AS report"
 READ_RUNS = """
-MATCH (r:Run)
-RETURN r.run_id AS run_id, toString(r.started_at) AS started_at, toString(r.finished_at) AS finished_at,
-       r.params AS params, r.counts AS counts, r.outcome AS outcome
+MATCH (r:Run) WHERE r.published
+RETURN r.run_id AS run_id, r.record AS record
 ORDER BY r.started_at
 """

@@ -1,9 +1,24 @@
 """The embedded store: a workspace directory of Parquet and JSON files.
 
-No server is needed. Every file is written to a temporary name and moved into
-place with ``os.replace`` (atomic on POSIX), so a crash never leaves a
-half-written table; a run becomes visible only when its ``LATEST`` pointer is
-replaced, after all of its files exist.
+No server is needed. The graph is a *snapshot*: one directory of tables
+(accounts, usage, stats, templates, and the ledger of loaded files and event
+keys). A run or refresh never edits the current snapshot; it builds the next one
+in a staging directory (unchanged tables are hard links, every written file goes
+to a temporary name first), writes its run directory, and then replaces the
+one-line ``HEAD`` pointer with ``os.replace`` (atomic on POSIX). So:
+
+* readers (``report``, ``templates``, queries) always see the last complete run;
+* a process killed at any point leaves ``HEAD`` as it was, and the next run or
+  refresh (under the workspace lock) deletes the abandoned staging and run
+  directories, then starts again from the same state.
+
+Layout::
+
+    WORKSPACE/HEAD                    {"snapshot": "<run_id>", "history": [run ids, oldest first]}
+    WORKSPACE/snapshots/<run_id>/     accounts, usage, stats, templates, ledger .parquet; keys.npy;
+                                      grouper-NNNNNN.npz (template grouper state, one part per run)
+    WORKSPACE/runs/<run_id>/          report.json, run.json, edges.parquet, membership.parquet
+    WORKSPACE/refresh.lock            the lock (graphlinker.locking)
 """
 
 from __future__ import annotations
@@ -12,16 +27,24 @@ import json
 import os
 import shutil
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
+import numpy as np
 import pandas as pd
 
 from ..errors import StoreUnavailable
 from ..ingest import aggregate_stats, aggregate_usage, empty_usage
+from ..ledger import Commit, empty_ledger, pack_arrays, unpack_arrays
+from ..locking import file_lock
 from ..templates.table import conform, empty_templates, merge_templates, with_usage
-from .base import Store
+from .base import Store, combine_accounts
 
-TABLES = ("accounts", "usage", "stats", "templates")
+TABLES = ("accounts", "usage", "stats", "templates", "ledger")
+KEYS_FILE = "keys.npy"
+GROUPER_PREFIX = "grouper-"
+STAGE_PREFIX = ".stage-"
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -40,40 +63,69 @@ def atomic_write_parquet(path: Path, frame: pd.DataFrame) -> None:
 
 
 class LocalStore(Store):
-    """Graph tables under ``WORKSPACE/graph``, runs under ``WORKSPACE/runs/<run_id>``."""
+    """Snapshots under ``WORKSPACE/snapshots``, runs under ``WORKSPACE/runs``, ``HEAD`` naming the current pair."""
 
     def __init__(self, workspace: Path):
         self.workspace = Path(workspace)
         try:
-            (self.workspace / "graph").mkdir(parents=True, exist_ok=True)
+            (self.workspace / "snapshots").mkdir(parents=True, exist_ok=True)
             (self.workspace / "runs").mkdir(exist_ok=True)
         except OSError as exc:
             raise StoreUnavailable(f"cannot use workspace {self.workspace}: {exc.strerror}") from None
+        self._stage: Path | None = None
 
-    def _table_path(self, name: str) -> Path:
-        return self.workspace / "graph" / f"{name}.parquet"
+    # --- snapshots ---------------------------------------------------------------------------
+    def _head(self) -> dict:
+        path = self.workspace / "HEAD"
+        return json.loads(path.read_text()) if path.exists() else {"snapshot": None, "history": []}
+
+    def _current_dir(self) -> Path | None:
+        name = self._head()["snapshot"]
+        return None if name is None else self.workspace / "snapshots" / name
+
+    def _graph_dir(self) -> Path | None:
+        """Where reads come from: the staging snapshot while a run builds one, else the current one."""
+        return self._stage if self._stage is not None else self._current_dir()
+
+    def _begin(self, empty: bool = False) -> Path:
+        """Start (or restart empty) the next snapshot: hard links to the current tables, or nothing."""
+        if self._stage is not None and not empty:
+            return self._stage
+        if self._stage is not None:
+            shutil.rmtree(self._stage, ignore_errors=True)
+        stage = self.workspace / "snapshots" / f"{STAGE_PREFIX}{uuid.uuid4().hex}"
+        stage.mkdir()
+        current = self._current_dir()
+        if not empty and current is not None:
+            for file in current.iterdir():
+                os.link(file, stage / file.name)
+        self._stage = stage
+        return stage
+
+    def _table_path(self, name: str) -> Path | None:
+        directory = self._graph_dir()
+        return None if directory is None else directory / f"{name}.parquet"
 
     def _read(self, name: str) -> pd.DataFrame | None:
         path = self._table_path(name)
-        return pd.read_parquet(path) if path.exists() else None
+        return pd.read_parquet(path) if path is not None and path.exists() else None
+
+    def _write(self, name: str, frame: pd.DataFrame) -> None:
+        atomic_write_parquet(self._begin() / f"{name}.parquet", frame)
 
     # --- the graph -------------------------------------------------------------------------
     def reset_graph(self) -> None:
-        for name in TABLES:
-            self._table_path(name).unlink(missing_ok=True)
+        self._begin(empty=True)
 
     def merge_graph(self, accounts, usage, stats, templates) -> None:
-        old_accounts = self._read("accounts")
-        if old_accounts is not None:
-            accounts = pd.concat([old_accounts, accounts], ignore_index=True)
-        accounts = accounts.drop_duplicates("account_id", keep="last").sort_values("account_id", ignore_index=True)
+        accounts = combine_accounts(self._read("accounts"), accounts)
         usage = aggregate_usage([self.usage(), usage])
         stats = aggregate_stats([self.stats(), stats])
         old_templates = self._read("templates")
         templates = merge_templates(old_templates if old_templates is not None else empty_templates(), templates)
         templates = with_usage(templates, usage)
         for name, frame in (("accounts", accounts), ("usage", usage), ("stats", stats), ("templates", templates)):
-            atomic_write_parquet(self._table_path(name), frame)
+            self._write(name, frame)
 
     def accounts(self) -> pd.DataFrame:
         frame = self._read("accounts")
@@ -91,25 +143,91 @@ class LocalStore(Store):
         frame = self._read("templates")
         return empty_templates() if frame is None else conform(frame)
 
+    # --- the ledger --------------------------------------------------------------------------
+    def ledger(self) -> pd.DataFrame:
+        frame = self._read("ledger")
+        return empty_ledger() if frame is None else frame
+
+    def seen_keys(self) -> np.ndarray:
+        directory = self._graph_dir()
+        path = None if directory is None else directory / KEYS_FILE
+        return np.load(path) if path is not None and path.exists() else np.zeros(0, dtype=np.uint64)
+
+    def grouper_state(self) -> list[dict[str, np.ndarray]]:
+        directory = self._graph_dir()
+        if directory is None:
+            return []
+        return [unpack_arrays(path.read_bytes()) for path in sorted(directory.glob(f"{GROUPER_PREFIX}*.npz"))]
+
+    def _write_commit(self, commit: Commit) -> None:
+        ledger = pd.concat([self.ledger(), commit.files], ignore_index=True) if len(commit.files) else self.ledger()
+        all_keys = np.union1d(self.seen_keys(), np.asarray(commit.keys, dtype=np.uint64))
+        parts = len(self.grouper_state()) if commit.grouper is not None else 0
+        stage = self._begin()
+        self._write("ledger", ledger)
+        tmp = stage / f".{KEYS_FILE}.{uuid.uuid4().hex}.tmp.npy"
+        np.save(tmp, all_keys)
+        os.replace(tmp, stage / KEYS_FILE)
+        if commit.grouper is not None:  # append-only: one part per run, loaded in name order
+            atomic_write_bytes(stage / f"{GROUPER_PREFIX}{parts:06d}.npz", pack_arrays(commit.grouper))
+
     # --- runs ------------------------------------------------------------------------------
-    def publish_run(self, report, edges, membership, record) -> None:
-        run_dir = self.workspace / "runs" / report["run_id"]
+    def publish_run(self, report, edges, membership, record, commit=None) -> None:
+        run_id = report["run_id"]
+        run_dir = self.workspace / "runs" / run_id
         run_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_parquet(run_dir / "edges.parquet", edges)
         atomic_write_parquet(run_dir / "membership.parquet", membership)
         atomic_write_bytes(run_dir / "report.json", json.dumps(report).encode())
         atomic_write_bytes(run_dir / "run.json", json.dumps(record).encode())
-        atomic_write_bytes(self.workspace / "runs" / "LATEST", report["run_id"].encode())
+        if commit is not None:
+            self._write_commit(commit)
+        stage = self._begin()  # a run with no graph change still gets its own snapshot (hard links)
+        snapshot = self.workspace / "snapshots" / run_id
+        os.replace(stage, snapshot)
+        self._stage = None
+        head = self._head()
+        atomic_write_bytes(self.workspace / "HEAD", json.dumps({"snapshot": run_id, "history": [*head["history"], run_id]}).encode())
+        self._drop_unreferenced()
+
+    def _drop_unreferenced(self) -> None:
+        """Delete snapshots other than HEAD's, and run directories no committed run names (crash leftovers)."""
+        head = self._head()
+        for directory in (self.workspace / "snapshots").iterdir():
+            if directory.name != head["snapshot"] and directory != self._stage:
+                shutil.rmtree(directory, ignore_errors=True)
+        committed = set(head["history"])
+        for directory in (self.workspace / "runs").iterdir():
+            if directory.is_dir() and directory.name not in committed:
+                shutil.rmtree(directory, ignore_errors=True)
 
     def latest_report(self) -> dict | None:
-        pointer = self.workspace / "runs" / "LATEST"
-        if not pointer.exists():
+        history = self._head()["history"]
+        return self.report_of(history[-1]) if history else None
+
+    def report_of(self, run_id: str) -> dict | None:
+        if run_id not in self._head()["history"]:
             return None
-        return json.loads((self.workspace / "runs" / pointer.read_text().strip() / "report.json").read_text())
+        return json.loads((self.workspace / "runs" / run_id / "report.json").read_text())
 
     def runs(self) -> list[dict]:
-        records = [json.loads(p.read_text()) for p in (self.workspace / "runs").glob("*/run.json")]
-        return sorted(records, key=lambda r: r["started_at"])
+        return [json.loads((self.workspace / "runs" / run_id / "run.json").read_text()) for run_id in self._head()["history"]]
+
+    @contextmanager
+    def lock(self, holder: str, wait_seconds: float = 0.0) -> Iterator[None]:
+        """The workspace's one-writer lock; on taking it, crash leftovers of an earlier writer are removed."""
+        with file_lock(self.workspace / "refresh.lock", holder, wait_seconds):
+            self._drop_unreferenced()
+            try:
+                yield
+            finally:
+                self.abandon()
+
+    def abandon(self) -> None:
+        """Drop an unpublished staging snapshot (a failed run): readers never saw it."""
+        if self._stage is not None:
+            shutil.rmtree(self._stage, ignore_errors=True)
+            self._stage = None
 
     def remove(self) -> None:
         """Delete the whole workspace (used by tests and `--fresh`)."""

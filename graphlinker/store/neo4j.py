@@ -13,20 +13,35 @@ interface, so the projection is computed from what Neo4j holds.
 from __future__ import annotations
 
 import json
-from typing import Iterable
+import os
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from typing import Iterable, Iterator
 
 import numpy as np
 import pandas as pd
 from neo4j import GraphDatabase
 from neo4j.exceptions import AuthError, ServiceUnavailable
 
-from ..errors import StoreUnavailable
+from ..errors import ConfigError, LockHeld, StoreUnavailable
 from ..ingest import aggregate_stats, aggregate_usage, empty_usage
+from ..ledger import Commit, empty_ledger, pack_arrays, unpack_arrays
+from ..locking import describe, holder_description
 from . import cypher
-from .base import Store
+from .base import Store, combine_accounts
 from ..templates.table import conform, empty_templates, merge_templates, sort_templates, with_usage
 
 BATCH_ROWS = 10_000
+LEASE_SECONDS = 60  # a crashed writer's lock expires this long after its last heartbeat ($GRAPHLINKER_LOCK_TTL)
+KEYS_PER_NODE = 200_000  # event keys per (:EventKeys) node
+BLOB_PIECE = 8 << 20  # bytes of grouper state per (:GrouperPart) node
+
+
+def record_time() -> int:
+    """Epoch nanoseconds: orders grouper parts by commit even within one second."""
+    return time.time_ns()
 NAMED_KINDS = frozenset(cypher.MERGE_USAGE)
 
 
@@ -56,10 +71,15 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 class Neo4jStore(Store):
     """The usage graph and published runs in a Neo4j 5 database."""
 
-    def __init__(self, settings: dict, batch_rows: int = BATCH_ROWS):
+    def __init__(self, settings: dict, batch_rows: int = BATCH_ROWS, lease_seconds: float | None = None):
         self.database = settings.get("database") or None
         auth = (settings["user"], settings["password"]) if settings.get("password") else None
         self.batch_rows = batch_rows
+        self.lease_seconds = float(lease_seconds or settings.get("lease_seconds") or os.environ.get("GRAPHLINKER_LOCK_TTL") or LEASE_SECONDS)
+        if self.lease_seconds < 3:
+            raise ConfigError(f"GRAPHLINKER_LOCK_TTL must be at least 3 seconds, got {self.lease_seconds:g}")
+        self._batch: str | None = None  # the graph batch this process is writing (see cypher.ROLLBACK_*)
+        self._rebuilding = False  # reset_graph was called: the ledger starts empty with this run
         try:
             self.driver = GraphDatabase.driver(settings["uri"], auth=auth, notifications_min_severity="OFF")
             self.driver.verify_connectivity()
@@ -95,33 +115,60 @@ class Neo4jStore(Store):
 
     # --- the graph -------------------------------------------------------------------------
     def reset_graph(self) -> None:
+        self._begin_batch(rebuild=True)
+        self._rebuilding = True
         self._auto(cypher.DELETE_USAGE)
         self._auto(cypher.DELETE_IDENTIFIER_NODES)
         self._auto(cypher.DEACTIVATE_ACCOUNTS)
 
     def merge_graph(self, accounts, usage, stats, templates) -> None:
-        old_accounts = self.accounts()
-        accounts = pd.concat([old_accounts, accounts], ignore_index=True).drop_duplicates("account_id", keep="last")
-        usage = aggregate_usage([self.usage(), usage])
-        stats = aggregate_stats([self.stats(), stats])
-        templates = with_usage(merge_templates(self.templates(), templates), usage)
+        """Add the delta: read only the rows it touches, write their new absolute values (with prev_* to undo)."""
+        self._begin_batch(rebuild=False)
+        ids = sorted(set(accounts["account_id"].astype(str)) | set(usage["account_id"].astype(str)) | set(stats["account_id"].astype(str)))
+        accounts = combine_accounts(self._accounts_of(ids), accounts)
+        stats = aggregate_stats([self._stats_of(ids), stats])
+        usage_key = ["account_id", "kind", "value"]
+        touched = usage[usage_key].astype(str).drop_duplicates()
+        merged = aggregate_usage([_usage_frame(self._read(cypher.READ_USAGE_OF, ids=ids)), usage])
+        merged = merged.astype({c: str for c in usage_key}).merge(touched, on=usage_key)
+        template_ids = sorted(set(templates["template_id"].astype(str)) | set(touched.loc[touched["kind"] == "template", "value"]))
+        sent = aggregate_usage([_usage_frame(self._read(cypher.READ_TEMPLATE_USAGE_OF, ids=template_ids)),
+                                usage[usage["kind"] == "template"]])
+        templates = with_usage(merge_templates(self._templates_of(template_ids), templates), sent)
         self._write_accounts(accounts, stats)
-        self._write_usage(usage)
+        self._write_usage(merged)
         self._write_templates(templates)
+
+    def _begin_batch(self, rebuild: bool) -> None:
+        """Name this process's graph batch in the store before its first write (rollback needs it)."""
+        if self._batch is None:
+            self._batch = f"batch-{uuid.uuid4().hex}"
+            self._auto(cypher.SET_PENDING, batch=self._batch, rebuild=rebuild)
+        elif rebuild:
+            self._auto(cypher.SET_PENDING, batch=self._batch, rebuild=True)
+
+    def _accounts_of(self, ids: list[str]) -> pd.DataFrame:
+        return self._account_frame(self._read(cypher.READ_ACCOUNTS_OF, ids=ids))
+
+    def _stats_of(self, ids: list[str]) -> pd.DataFrame:
+        return self._stats_frame(self._read(cypher.READ_STATS_OF, ids=ids))
+
+    def _templates_of(self, ids: list[str]) -> pd.DataFrame:
+        return self._template_frame(self._read(cypher.READ_TEMPLATES_OF, ids=ids))
 
     def _write_accounts(self, accounts: pd.DataFrame, stats: pd.DataFrame) -> None:
         frame = accounts.reindex(columns=["account_id", "created_at", "email_domain", "country", "org_id"])
         frame = frame.merge(stats, on="account_id", how="outer")
         frame[["requests", "input_tokens", "output_tokens"]] = frame[["requests", "input_tokens", "output_tokens"]].fillna(0).astype("int64")
         frame["created_ms"] = _millis(frame["created_at"])
-        self._write_batches(cypher.MERGE_ACCOUNTS, _records(frame.drop(columns="created_at")))
+        self._write_batches(cypher.MERGE_ACCOUNTS, _records(frame.drop(columns="created_at")), batch=self._batch)
 
     def _write_usage(self, usage: pd.DataFrame) -> None:
         frame = usage.assign(first_ms=_millis(usage["first_seen"]), last_ms=_millis(usage["last_seen"]))
         frame = frame.drop(columns=["first_seen", "last_seen"])
         for kind, rows in frame.groupby("kind", sort=True):
             statement = cypher.MERGE_USAGE.get(kind, cypher.MERGE_IDENTIFIER_USAGE)
-            self._write_batches(statement, _records(rows))
+            self._write_batches(statement, _records(rows), batch=self._batch)
 
     def _write_templates(self, templates: pd.DataFrame) -> None:
         frame = templates.assign(
@@ -130,10 +177,13 @@ class Neo4jStore(Store):
             last_ms=_millis(templates["last_seen"]),
             signature=[s.tolist() for s in templates["signature"]],  # the driver takes lists, not arrays
         ).drop(columns=["first_seen", "last_seen"])
-        self._write_batches(cypher.MERGE_TEMPLATES, _records(frame))
+        self._write_batches(cypher.MERGE_TEMPLATES, _records(frame), batch=self._batch)
 
     def accounts(self) -> pd.DataFrame:
-        frame = self._read(cypher.READ_ACCOUNTS)
+        return self._account_frame(self._read(cypher.READ_ACCOUNTS))
+
+    @staticmethod
+    def _account_frame(frame: pd.DataFrame) -> pd.DataFrame:
         if frame.empty:
             return pd.DataFrame({"account_id": pd.Series(dtype="string"), "created_at": pd.Series(dtype="datetime64[ns, UTC]")})
         frame["created_at"] = _from_millis(frame.pop("created_ms"))
@@ -143,13 +193,19 @@ class Neo4jStore(Store):
         return _usage_frame(self._read(cypher.READ_USAGE))
 
     def stats(self) -> pd.DataFrame:
-        frame = self._read(cypher.READ_STATS)
+        return self._stats_frame(self._read(cypher.READ_STATS))
+
+    @staticmethod
+    def _stats_frame(frame: pd.DataFrame) -> pd.DataFrame:
         if frame.empty:
             return aggregate_stats([])
         return frame.astype({"requests": "int64", "input_tokens": "int64", "output_tokens": "int64"}).sort_values("account_id", ignore_index=True)
 
     def templates(self) -> pd.DataFrame:
-        frame = self._read(cypher.READ_TEMPLATES)
+        return self._template_frame(self._read(cypher.READ_TEMPLATES))
+
+    @staticmethod
+    def _template_frame(frame: pd.DataFrame) -> pd.DataFrame:
         if frame.empty:
             return empty_templates()
         frame["extraction_tags"] = [";".join(sorted(t or [])) for t in frame["extraction_tags"]]
@@ -161,9 +217,16 @@ class Neo4jStore(Store):
         return _usage_frame(self._read(cypher.READ_TEMPLATE_USAGE))
 
     # --- runs ------------------------------------------------------------------------------
-    def publish_run(self, report, edges, membership, record) -> None:
-        """Write the run, its clusters, memberships and links, then flip `latest` in one transaction."""
+    def publish_run(self, report, edges, membership, record, commit=None) -> None:
+        """Write the run, its clusters, memberships, links and ledger, then flip `latest` in one transaction.
+
+        Until that transaction commits, readers see the previous run, and the ledger rows
+        and run nodes written so far count as unpublished (removed by the next writer).
+        """
         run_id = report["run_id"]
+        # a run's ledger builds on its base: the last full rebuild (ledger reads take the latest run's base)
+        latest = self._read(cypher.READ_LATEST_BASE)
+        base = run_id if self._rebuilding or latest.empty or latest["base"].isna().iloc[0] else latest["base"].iloc[0]
         with self.driver.session(database=self.database) as session:
             session.execute_write(
                 lambda tx: tx.run(
@@ -175,6 +238,8 @@ class Neo4jStore(Store):
                     counts=json.dumps(record["counts"]),
                     outcome=record["outcome"],
                     report=json.dumps(report),
+                    record=json.dumps(record),
+                    base=base,
                 ).consume()
             )
         clusters = [
@@ -193,9 +258,114 @@ class Neo4jStore(Store):
         self._write_batches(cypher.MERGE_MEMBERSHIP, _records(membership[["account_id", "cluster_id"]]), run_id=run_id)
         self._auto(cypher.DELETE_RUN_LINKS, run_id=run_id)
         self._write_batches(cypher.CREATE_LINKS, list(_link_rows(edges)), run_id=run_id)
+        if commit is not None:
+            self._write_commit(run_id, commit)
         with self.driver.session(database=self.database) as session:
             session.execute_write(lambda tx: tx.run(cypher.MARK_LATEST, run_id=run_id).consume())
+        self._batch = None
+        self._rebuilding = False
         self._auto(cypher.DELETE_STALE_LINKS, run_id=run_id)
+
+    def _write_commit(self, run_id: str, commit: Commit) -> None:
+        self._write_batches(cypher.CREATE_LOADED_FILES, _records(commit.files.assign(run_id=run_id)))
+        signed = np.asarray(commit.keys, dtype=np.uint64).view(np.int64)  # Neo4j integers are signed 64-bit
+        parts = [{"run_id": run_id, "part": i, "keys": signed[start:start + KEYS_PER_NODE].tolist()}
+                 for i, start in enumerate(range(0, len(signed), KEYS_PER_NODE))]
+        for part in parts:  # one node per transaction: a 200k-key list is ~2 MB
+            self._write_batches(cypher.CREATE_EVENT_KEYS, [part])
+        if commit.grouper is not None:  # an opaque .npz blob (MinHash signatures and hashes only), in 8 MB pieces
+            blob = pack_arrays(commit.grouper)
+            started = record_time()
+            for i, start in enumerate(range(0, max(len(blob), 1), BLOB_PIECE)):
+                self._write_batches(cypher.CREATE_GROUPER_PART,
+                                    [{"run_id": run_id, "started": started, "piece": i, "data": blob[start:start + BLOB_PIECE]}])
+
+    def grouper_state(self) -> list[dict[str, np.ndarray]]:
+        frame = pd.DataFrame() if self._rebuilding else self._read(cypher.READ_GROUPER_PARTS)
+        if frame.empty:
+            return []
+        return [unpack_arrays(b"".join(group["data"])) for _, group in frame.groupby(["started", "run_id"], sort=True)]
+
+    def ledger(self) -> pd.DataFrame:
+        frame = empty_ledger() if self._rebuilding else self._read(cypher.READ_LEDGER)
+        if frame.empty:
+            return empty_ledger()
+        return frame.astype({"rows": "int64", "new_rows": "int64"}).sort_values(["run_id", "name"], ignore_index=True)
+
+    def seen_keys(self) -> np.ndarray:
+        frame = pd.DataFrame() if self._rebuilding else self._read(cypher.READ_EVENT_KEYS)
+        if frame.empty:
+            return np.zeros(0, dtype=np.uint64)
+        return np.unique(np.concatenate([np.asarray(k, dtype=np.int64) for k in frame["keys"]]).view(np.uint64))
+
+    def report_of(self, run_id: str) -> dict | None:
+        frame = self._read(cypher.READ_REPORT, run_id=run_id)
+        return None if frame.empty else json.loads(frame["report"].iloc[0])
+
+    # --- one writer: a lease that a crashed holder loses after lease_seconds ----------------------
+    @contextmanager
+    def lock(self, holder: str, wait_seconds: float = 0.0) -> Iterator[None]:
+        owner = uuid.uuid4().hex
+        about = json.dumps(holder_description(holder))
+        deadline = time.monotonic() + max(0.0, wait_seconds)
+        while True:
+            free, current = self._try_lock(owner, about)
+            if free:
+                break
+            if time.monotonic() >= deadline:
+                raise LockHeld(f"the Neo4j store is locked by {describe(json.loads(current) if current else None)}; "
+                               f"wait for it or pass --wait SECONDS (a crashed holder's lock expires after "
+                               f"{self.lease_seconds:.0f}s)")
+            time.sleep(0.5)
+        stop = threading.Event()
+        beat = threading.Thread(target=self._heartbeat, args=(owner, stop), daemon=True)
+        beat.start()
+        try:
+            self._recover()
+            yield
+        finally:
+            stop.set()
+            beat.join()
+            try:
+                self._recover()  # a failed writer's batch is undone now rather than by the next one
+            finally:
+                self._auto(cypher.RELEASE_LOCK, name="refresh", owner=owner)
+
+    def _try_lock(self, owner: str, about: str) -> tuple[bool, str | None]:
+        with self.driver.session(database=self.database) as session:
+            record = session.execute_write(lambda tx: tx.run(cypher.ACQUIRE_LOCK, name="refresh", owner=owner, holder=about,
+                                                             ttl=int(self.lease_seconds)).single())
+        return bool(record["free"]), record["holder"]
+
+    def _heartbeat(self, owner: str, stop: threading.Event) -> None:
+        while not stop.wait(self.lease_seconds / 3):
+            try:
+                self._auto(cypher.RENEW_LOCK, name="refresh", owner=owner, ttl=int(self.lease_seconds))
+            except Exception:  # noqa: BLE001 - a missed beat is retried; the lease outlives two of them
+                pass
+
+    def _recover(self) -> None:
+        """Undo an interrupted batch and remove an unpublished run (each step is safe to repeat)."""
+        self._batch = None
+        self._rebuilding = False
+        pending = self._read(cypher.READ_PENDING)
+        batch = None if pending.empty else pending["batch"].iloc[0]
+        self._auto(cypher.DELETE_UNPUBLISHED_LINKS)
+        self._auto(cypher.DELETE_UNPUBLISHED_RUNS)
+        self._auto(cypher.DELETE_UNPUBLISHED_LEDGER)
+        if batch is None or pd.isna(batch):
+            return
+        if bool(pending["rebuild"].iloc[0]):
+            return  # an interrupted full run cannot be undone; refresh refuses, run starts over (interrupted_rebuild)
+        for statement in (cypher.ROLLBACK_NEW_USAGE, cypher.ROLLBACK_USAGE, cypher.ROLLBACK_TEMPLATES,
+                          cypher.ROLLBACK_ACCOUNTS, cypher.DELETE_ORPHAN_IDENTIFIERS):
+            self._auto(statement, batch=batch)
+        self._auto(cypher.CLEAR_PENDING)
+
+    def interrupted_rebuild(self) -> bool:
+        """True when a full run was interrupted after it emptied the graph: only a new full run repairs that."""
+        pending = self._read(cypher.READ_PENDING)
+        return not pending.empty and pending["batch"].notna().iloc[0] and bool(pending["rebuild"].iloc[0])
 
     def latest_report(self) -> dict | None:
         frame = self._read(cypher.READ_LATEST_REPORT)
@@ -203,10 +373,7 @@ class Neo4jStore(Store):
 
     def runs(self) -> list[dict]:
         frame = self._read(cypher.READ_RUNS)
-        return [
-            {**row, "params": json.loads(row["params"] or "{}"), "counts": json.loads(row["counts"] or "{}")}
-            for row in frame.to_dict("records")
-        ]
+        return [json.loads(record) for record in frame["record"]] if not frame.empty else []
 
 
 def _usage_frame(frame: pd.DataFrame) -> pd.DataFrame:

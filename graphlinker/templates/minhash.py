@@ -627,6 +627,8 @@ class MinHashGrouper:
         self._n = 0
         self._sigs = np.empty((0, num_perm), dtype=np.uint32)
         self._ids = np.empty(0, dtype=np.uint64)
+        self._texts = np.empty(0, dtype=np.uint64)  # per slot: the hash of its text (a representative's is its id)
+        self._reps = np.empty(0, dtype=bool)  # per slot: a template's representative (else a member)
         self._buckets = _RunIndex()  # band key → slot of a representative
         self._by_id = _RunIndex()  # template id → slot of its representative
         self._by_text = _RunIndex()  # xxhash64 of a registered text → its slot (representatives and members)
@@ -679,6 +681,46 @@ class MinHashGrouper:
         keep = keep[self._by_id.first(keys[keep]) < 0]
         self._register(keys[keep], sigs[keep])
         self._templates += len(keep)
+
+    def state(self, since: int = 0) -> dict[str, np.ndarray]:
+        """Slots ``since`` onwards (signatures, template ids, text hashes, representative flags) and the settings.
+
+        Slots only ever append, so a store keeps one part per run and a refresh resumes
+        with :meth:`load_state` on every part in order: exactly the grouper that one
+        ingest of all the data so far would have, members included (a paraphrase
+        arriving later joins through any earlier member, not only the representative).
+        """
+        return {"signatures": self._sigs[since:self._n].copy(), "template_ids": self._ids[since:self._n].copy(),
+                "texts": self._texts[since:self._n].copy(), "representative": self._reps[since:self._n].copy(),
+                "settings": np.array(self._settings(), dtype=np.float64)}
+
+    def _settings(self) -> list[float]:
+        return [self.threshold, self.num_perm, self.bands, self.shingle, self.seed, float(self.linkage == "single")]
+
+    def load_state(self, parts: list[dict[str, np.ndarray]]) -> bool:
+        """Append the slots of ``parts`` (from :meth:`state`), in order; False (nothing loaded) if any
+        part was made with other settings, since its signatures cannot be compared with ours."""
+        if self._n or any(list(p["settings"]) != self._settings() for p in parts):
+            return False
+        for part in parts:
+            reps = np.asarray(part["representative"], dtype=bool)
+            if not len(reps):
+                continue
+            ids, sigs, texts = part["template_ids"], part["signatures"], part["texts"]
+            start = 0
+            for stop in [*np.flatnonzero(np.diff(reps.astype(np.int8))) + 1, len(reps)]:  # runs of equal kind, in order
+                block = slice(start, stop)
+                if reps[start]:
+                    self._register(ids[block], sigs[block])
+                    self._templates += stop - start
+                else:
+                    self._register(ids[block], sigs[block], texts=texts[block])
+                start = stop
+        return True
+
+    @property
+    def slot_count(self) -> int:
+        return self._n
 
     def template_ids(self) -> list[str]:
         """Known template ids in creation (precedence) order: restore in this order to resume exactly."""
@@ -890,6 +932,8 @@ class MinHashGrouper:
         slots = np.arange(start, start + k)
         self._sigs[slots] = sigs
         self._ids[slots] = ids
+        self._texts[slots] = ids if texts is None else texts
+        self._reps[slots] = texts is None
         self._n = start + k
         self._buckets.add(keys.ravel(), np.repeat(slots, self.bands))
         if texts is None:
@@ -904,7 +948,11 @@ class MinHashGrouper:
         sigs[: self._n] = self._sigs[: self._n]
         ids = np.empty(capacity, dtype=np.uint64)
         ids[: self._n] = self._ids[: self._n]
-        self._sigs, self._ids = sigs, ids
+        texts = np.empty(capacity, dtype=np.uint64)
+        texts[: self._n] = self._texts[: self._n]
+        reps = np.empty(capacity, dtype=bool)
+        reps[: self._n] = self._reps[: self._n]
+        self._sigs, self._ids, self._texts, self._reps = sigs, ids, texts, reps
 
 
 def _distinct(values: np.ndarray) -> np.ndarray:
