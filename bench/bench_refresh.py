@@ -172,14 +172,18 @@ def flagged_labels(report: dict) -> tuple[dict, set]:
 
 
 def compare_reports(full: dict, other: dict) -> dict:
-    """ARI over the accounts flagged by either report (unclustered = singleton), Jaccard of the flagged sets."""
+    """ARI over the accounts flagged by either report (unclustered = singleton), Jaccard of the flagged sets,
+    and the ARI over every account either report puts in a cluster (flagged or not)."""
     full_of, full_flagged = flagged_labels(full)
     other_of, other_flagged = flagged_labels(other)
     accounts = sorted(full_flagged | other_flagged)
     ari = adjusted_rand([full_of.get(a, "-" + a) for a in accounts], [other_of.get(a, "-" + a) for a in accounts])
     union = len(accounts)
+    clustered = sorted(set(full_of) | set(other_of))
+    ari_all = adjusted_rand([full_of.get(a, "-" + a) for a in clustered], [other_of.get(a, "-" + a) for a in clustered])
     return {"ari": ari, "flagged_union": union,
-            "flagged_jaccard": len(full_flagged & other_flagged) / union if union else 1.0}
+            "flagged_jaccard": len(full_flagged & other_flagged) / union if union else 1.0,
+            "ari_all_clustered": ari_all, "clustered_union": len(clustered)}
 
 
 # ----------------------------------------------------------------------------- child processes
@@ -386,6 +390,7 @@ def _benchmark(args, workdir: Path) -> dict:
         "rss_after_imports_mib": full["rss_after_imports_mib"],
         "ari": versus_full["refresh"]["ari"], "flagged_jaccard": versus_full["refresh"]["flagged_jaccard"],
         "flagged_union": versus_full["refresh"]["flagged_union"],
+        "ari_all_clustered": versus_full["refresh"]["ari_all_clustered"], "clustered_union": versus_full["refresh"]["clustered_union"],
         "base_vs_full": versus_full["base"],
         "flagged_clusters": {name: reports[name]["summary"]["flagged_clusters"] for name in ("full", "refresh", "base")},
         "flagged_accounts": {name: reports[name]["summary"]["flagged_accounts"] for name in ("full", "refresh", "base")},
@@ -429,12 +434,15 @@ def print_summary(r: dict) -> None:
                   ("publishing", full["publishing_s"])]
     print("full rebuild for comparison: " + ", ".join(f"{n} {s:.2f}s" for n, s in full_parts))
     print(f"\nclusters: refresh vs full: ARI {r['ari']:.4f} over {r['flagged_union']:,} accounts flagged by either, "
-          f"flagged-set Jaccard {r['flagged_jaccard']:.4f}")
+          f"flagged-set Jaccard {r['flagged_jaccard']:.4f}; ARI over all {r['clustered_union']:,} clustered accounts "
+          f"{r['ari_all_clustered']:.4f}")
     print(f"  flagged clusters: full {r['flagged_clusters']['full']}, refresh {r['flagged_clusters']['refresh']}, "
           f"base only {r['flagged_clusters']['base']}; flagged accounts: full {r['flagged_accounts']['full']:,}, "
-          f"refresh {r['flagged_accounts']['refresh']:,}, base only {r['flagged_accounts']['base']:,}")
+          f"refresh {r['flagged_accounts']['refresh']:,}, base only {r['flagged_accounts']['base']:,}; all clusters: "
+          f"full {r['clusters']['full']}, refresh {r['clusters']['refresh']}, base only {r['clusters']['base']}")
     b = r["base_vs_full"]
-    print(f"  (base run alone vs full: ARI {b['ari']:.4f}, flagged-set Jaccard {b['flagged_jaccard']:.4f})")
+    print(f"  (base run alone vs full: ARI {b['ari']:.4f}, flagged-set Jaccard {b['flagged_jaccard']:.4f}, "
+          f"ARI over all clustered {b['ari_all_clustered']:.4f})")
     for name, q in r["quality"].items():
         if q:
             print(f"  vs truth, {name}: precision {q['precision']:.3f} recall {q['recall']:.3f} F1 {q['f1']:.3f}")

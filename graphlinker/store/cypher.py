@@ -130,28 +130,35 @@ WHERE r.batch = $batch
 CALL (r) { SET r.count = r.prev_count, r.first_seen = r.prev_first, r.last_seen = r.prev_last, r.batch = null }
 IN TRANSACTIONS OF 20000 ROWS
 """
-ROLLBACK_ACCOUNTS = """
-MATCH (a:Account) WHERE a.batch = $batch
+# deleting and restoring are separate statements: a node deleted in a transaction cannot be read again in it
+ROLLBACK_NEW_ACCOUNTS = """
+MATCH (a:Account) WHERE a.batch = $batch AND NOT a.prev_exists
 CALL (a) {
   OPTIONAL MATCH (a)-[m:MEMBER_OF]->()
   WITH a, count(m) AS memberships
-  FOREACH (_ IN CASE WHEN NOT a.prev_exists AND memberships = 0 THEN [1] ELSE [] END | DETACH DELETE a)
-  FOREACH (_ IN CASE WHEN NOT a.prev_exists AND memberships > 0 THEN [1] ELSE [] END |
+  FOREACH (_ IN CASE WHEN memberships = 0 THEN [1] ELSE [] END | DETACH DELETE a)
+  FOREACH (_ IN CASE WHEN memberships > 0 THEN [1] ELSE [] END |
     SET a.active = false, a.requests = 0, a.input_tokens = 0, a.output_tokens = 0, a.batch = null)
-  FOREACH (_ IN CASE WHEN a.prev_exists THEN [1] ELSE [] END |
-    SET a.active = a.prev_active, a.requests = a.prev_requests, a.input_tokens = a.prev_input_tokens,
-        a.output_tokens = a.prev_output_tokens, a.created_at = a.prev_created_at, a.email_domain = a.prev_email_domain,
-        a.country = a.prev_country, a.org_id = a.prev_org_id, a.batch = null)
 } IN TRANSACTIONS OF 20000 ROWS
 """
+ROLLBACK_ACCOUNTS = """
+MATCH (a:Account) WHERE a.batch = $batch AND a.prev_exists
+CALL (a) {
+  SET a.active = a.prev_active, a.requests = a.prev_requests, a.input_tokens = a.prev_input_tokens,
+      a.output_tokens = a.prev_output_tokens, a.created_at = a.prev_created_at, a.email_domain = a.prev_email_domain,
+      a.country = a.prev_country, a.org_id = a.prev_org_id, a.batch = null
+} IN TRANSACTIONS OF 20000 ROWS
+"""
+ROLLBACK_NEW_TEMPLATES = """
+MATCH (t:PromptTemplate) WHERE t.batch = $batch AND NOT t.prev_exists
+CALL (t) { DETACH DELETE t } IN TRANSACTIONS OF 20000 ROWS
+"""
 ROLLBACK_TEMPLATES = """
-MATCH (t:PromptTemplate) WHERE t.batch = $batch
+MATCH (t:PromptTemplate) WHERE t.batch = $batch AND t.prev_exists
 CALL (t) {
-  FOREACH (_ IN CASE WHEN t.prev_exists THEN [] ELSE [1] END | DETACH DELETE t)
-  FOREACH (_ IN CASE WHEN t.prev_exists THEN [1] ELSE [] END |
-    SET t.exemplar = t.prev_exemplar, t.extraction_tags = t.prev_tags, t.prompt_count = t.prev_prompt_count,
-        t.account_count = t.prev_account_count, t.signature = t.prev_signature, t.first_seen = t.prev_first,
-        t.last_seen = t.prev_last, t.batch = null)
+  SET t.exemplar = t.prev_exemplar, t.extraction_tags = t.prev_tags, t.prompt_count = t.prev_prompt_count,
+      t.account_count = t.prev_account_count, t.signature = t.prev_signature, t.first_seen = t.prev_first,
+      t.last_seen = t.prev_last, t.batch = null
 } IN TRANSACTIONS OF 20000 ROWS
 """
 DELETE_ORPHAN_IDENTIFIERS = """

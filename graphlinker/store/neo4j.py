@@ -357,8 +357,8 @@ class Neo4jStore(Store):
             return
         if bool(pending["rebuild"].iloc[0]):
             return  # an interrupted full run cannot be undone; refresh refuses, run starts over (interrupted_rebuild)
-        for statement in (cypher.ROLLBACK_NEW_USAGE, cypher.ROLLBACK_USAGE, cypher.ROLLBACK_TEMPLATES,
-                          cypher.ROLLBACK_ACCOUNTS, cypher.DELETE_ORPHAN_IDENTIFIERS):
+        for statement in (cypher.ROLLBACK_NEW_USAGE, cypher.ROLLBACK_USAGE, cypher.ROLLBACK_NEW_TEMPLATES, cypher.ROLLBACK_TEMPLATES,
+                          cypher.ROLLBACK_NEW_ACCOUNTS, cypher.ROLLBACK_ACCOUNTS, cypher.DELETE_ORPHAN_IDENTIFIERS):
             self._auto(statement, batch=batch)
         self._auto(cypher.CLEAR_PENDING)
 

@@ -1,0 +1,176 @@
+"""Checks of the refresh benchmark's pieces: the 99/1 time cut, the ARI helper, and one tiny end-to-end run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+import bench_refresh as B  # noqa: E402
+
+DEMO = ROOT / "fixtures" / "demo"
+INPUT_NAMES = ("accounts.csv", "payments.csv", "identifiers.csv", "requests.csv.gz")
+
+
+def _read(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values(list(frame.columns), ignore_index=True)
+
+
+def _iso(seconds: int) -> str:
+    return pd.Timestamp(seconds, unit="s", tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ----------------------------------------------------------------------------- the cut
+
+
+@pytest.fixture
+def hand_made(tmp_path) -> Path:
+    """200 requests one minute apart (the last two share a second), a request without a time,
+    and account/payment/identifier rows before, after and without a timestamp."""
+    export = tmp_path / "export"
+    export.mkdir()
+    t0 = 1_788_000_000
+    ts = [_iso(t0 + 60 * i) for i in range(199)] + [_iso(t0 + 60 * 198)] + [""]
+    pd.DataFrame({"account_id": [f"a{i % 7}" for i in range(len(ts))], "ts": ts, "ip": "10.0.0.1", "user_agent": "ua",
+                  "model": "m", "prompt": [f"p {i}" for i in range(len(ts))], "input_tokens": "5", "output_tokens": ""}
+                 ).to_csv(export / "requests.csv", index=False)
+    pd.DataFrame({"account_id": ["a0", "a1", "a2", "a8"],
+                  "created_at": [_iso(t0 - 86400), "", _iso(t0 + 60 * 150), _iso(t0 + 60 * 199)],
+                  "email_domain": ["x.com", "", "y.com", "z.com"]}).to_csv(export / "accounts.csv", index=False)
+    pd.DataFrame({"account_id": ["a0", "a8"], "card_fingerprint": ["c0", "c8"],
+                  "added_at": [_iso(t0), str(t0 + 60 * 198)]}).to_csv(export / "payments.csv", index=False)  # epoch seconds too
+    pd.DataFrame({"account_id": ["a0", "a1", "a2"], "kind": "device", "value": ["d0", "d1", "d2"],
+                  "seen_at": ["", _iso(t0 + 60 * 197), _iso(t0 + 60 * 198 + 30)]}).to_csv(export / "identifiers.csv", index=False)
+    return export
+
+
+def test_cut_of_a_hand_made_export(hand_made, tmp_path):
+    cut = B.cut_export(hand_made, tmp_path / "cut", 0.01)
+    base, delta = cut["base"], cut["delta"]
+    # 201 requests, 200 timed: the cut is the time at floor(200 * 0.99) = 198, which two requests share
+    assert cut["cut"] == pd.Timestamp(1_788_000_000 + 60 * 198, unit="s", tz="UTC").isoformat()
+    assert cut["rows"] == {"accounts": {"base": 3, "delta": 1}, "payments": {"base": 1, "delta": 1},
+                           "identifiers": {"base": 2, "delta": 1}, "requests": {"base": 199, "delta": 2}}
+    requests_base, requests_delta = _read(base / "requests.csv"), _read(delta / "requests.csv")
+    assert "" in set(requests_base["ts"])  # the request without a time is in base
+    assert set(_read(base / "accounts.csv")["account_id"]) == {"a0", "a1", "a2"}  # a1 has no created_at
+    assert set(_read(base / "identifiers.csv")["value"]) == {"d0", "d1"}  # d0 has no seen_at
+    assert list(_read(delta / "payments.csv")["account_id"]) == ["a8"]  # epoch-seconds time at the cut
+    # rows are copied unchanged (empty cells stay empty, columns in order)
+    whole = _read(hand_made / "requests.csv")
+    pd.testing.assert_frame_equal(_sorted(pd.concat([requests_base, requests_delta], ignore_index=True)), _sorted(whole))
+
+
+def test_cut_leaves_delta_files_out_when_a_kind_has_no_new_rows(hand_made, tmp_path):
+    accounts = _read(hand_made / "accounts.csv")
+    accounts[accounts["account_id"] != "a8"].to_csv(hand_made / "accounts.csv", index=False)
+    cut = B.cut_export(hand_made, tmp_path / "cut", 0.01)
+    assert not (cut["delta"] / "accounts.csv").exists()
+    assert (cut["base"] / "accounts.csv").exists() and cut["rows"]["accounts"] == {"base": 3, "delta": 0}
+
+
+@pytest.mark.parametrize("share", [0.01, 0.25])
+def test_cut_of_the_demo_export_loses_and_duplicates_nothing(tmp_path, share):
+    cut = B.cut_export(DEMO, tmp_path / "cut", share)
+    base, delta = cut["base"], cut["delta"]
+    for name in INPUT_NAMES:
+        whole = _read(DEMO / name)
+        parts = [_read(d / name) for d in (base, delta) if (d / name).exists()]
+        pd.testing.assert_frame_equal(_sorted(pd.concat(parts, ignore_index=True)), _sorted(whole))
+    base_requests = B.parse_times(_read(base / "requests.csv.gz")["ts"])
+    last_base = base_requests.max()
+    for name in INPUT_NAMES:
+        kind = name.split(".")[0]
+        if (delta / name).exists():
+            times = B.parse_times(_read(delta / name)[B.TIME_COLUMN[kind]])
+            assert times.notna().all() and (times > last_base).all(), kind
+    requests = cut["rows"]["requests"]
+    assert requests["delta"] / (requests["base"] + requests["delta"]) == pytest.approx(share, abs=0.002)
+
+
+def test_parse_times_reads_iso_epoch_and_missing():
+    times = B.parse_times(pd.Series(["2026-09-01T00:00:00Z", "1788220800", "", "2026-09-01T01:00:00+01:00", "garbage"]))
+    assert times.iloc[0] == pd.Timestamp("2026-09-01", tz="UTC")
+    assert times.iloc[1] == pd.Timestamp(1_788_220_800, unit="s", tz="UTC")
+    assert pd.isna(times.iloc[2]) and pd.isna(times.iloc[4])
+    assert times.iloc[3] == pd.Timestamp("2026-09-01", tz="UTC")
+
+
+def test_cut_rejects_a_share_outside_0_1(hand_made, tmp_path):
+    for share in (0, 1, 1.5):
+        with pytest.raises(ValueError):
+            B.cut_export(hand_made, tmp_path / "cut", share)
+
+
+# ----------------------------------------------------------------------------- ARI
+
+
+@pytest.mark.parametrize("ari", [B.adjusted_rand_numpy, B.adjusted_rand])
+def test_adjusted_rand_known_values(ari):
+    assert ari([1, 1, 2, 2], ["x", "x", "y", "y"]) == 1.0  # identical up to names
+    assert ari(["a", "b", "c"], ["a", "b", "c"]) == 1.0  # all singletons on both sides
+    # by hand: table [[2,0,0],[0,1,1]]: index 1, rows 2, cols 1, pairs 6 -> (1 - 1/3) / (3/2 - 1/3) = 4/7
+    assert ari([0, 0, 1, 1], [0, 0, 1, 2]) == pytest.approx(4 / 7)
+    # by hand: table [[2,1,0],[0,1,2]]: index 2, rows 6, cols 3, pairs 15 -> (2 - 1.2) / (4.5 - 1.2) = 8/33
+    assert ari([0, 0, 0, 1, 1, 1], [0, 0, 1, 1, 2, 2]) == pytest.approx(8 / 33)
+    assert ari([0, 0, 0, 0], [0, 1, 2, 3]) == pytest.approx(0.0)  # one block against singletons
+
+
+def test_adjusted_rand_numpy_matches_sklearn_on_random_labelings():
+    metrics = pytest.importorskip("sklearn.metrics")
+    rng = np.random.default_rng(3)
+    for _ in range(30):
+        n = int(rng.integers(2, 200))
+        a, b = rng.integers(0, rng.integers(1, 12), n), rng.integers(0, rng.integers(1, 12), n)
+        assert B.adjusted_rand_numpy(a, b) == pytest.approx(metrics.adjusted_rand_score(a, b), abs=1e-12)
+
+
+def test_compare_reports_over_flagged_accounts():
+    def report(*clusters):
+        return {"clusters": [{"cluster_id": cid, "accounts": accounts, "flagged": flagged} for cid, accounts, flagged in clusters]}
+
+    full = report(("c1", ["a", "b", "c"], True), ("c2", ["d", "e"], True), ("c3", ["x", "y"], False))
+    same = report(("k9", ["d", "e"], True), ("k1", ["a", "b", "c"], True))
+    assert B.compare_reports(full, same) == {"ari": 1.0, "flagged_union": 5, "flagged_jaccard": 1.0,
+                                             "ari_all_clustered": pytest.approx(B.adjusted_rand_numpy([1, 1, 1, 2, 2, 3, 3],
+                                                                                                      [1, 1, 1, 2, 2, 4, 5])),
+                                             "clustered_union": 7}
+    split = report(("k1", ["a", "b"], True), ("k2", ["d", "e"], True))  # c left unclustered: a singleton
+    result = B.compare_reports(full, split)
+    assert result["flagged_union"] == 5 and result["flagged_jaccard"] == pytest.approx(4 / 5)
+    assert result["ari"] == pytest.approx(B.adjusted_rand_numpy([1, 1, 1, 2, 2], [1, 1, 3, 2, 2]))
+    assert result["clustered_union"] == 7  # a-e and the unflagged x, y of the full run
+
+
+# ----------------------------------------------------------------------------- smoke
+
+
+def test_whole_benchmark_at_a_tiny_scale():
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_refresh.py"), "--scale", "0.05", "--seed", "1", "--json"],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    for key in ("ratio", "new_rows", "full", "base", "refresh", "noop", "ari", "ari_all_clustered", "flagged_clusters",
+                "flagged_accounts", "rows", "cut"):
+        assert key in result, key
+    assert result["ratio"] > 0
+    assert 0 < result["new_rows"] < result["full_rows"]
+    assert result["noop"]["nothing_new"] is True
+    for name in ("full", "refresh"):
+        assert result[name]["wall_s"] > 0 and result[name]["peak_rss_mib"] > 0
+        assert result[name]["ingest_s"] is not None and result[name]["analysis_s"] is not None
+        assert result["flagged_clusters"][name] >= 0
+    assert -1 <= result["ari"] <= 1
+    assert "ratio refresh / full rebuild" in proc.stdout
