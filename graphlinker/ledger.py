@@ -25,10 +25,11 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .inputs.discovery import discover_present, split_name
+from .inputs.discovery import discover, discover_present, split_name
 from .inputs.schema import KINDS, SPECS
 
 LEDGER_COLUMNS = ["file_hash", "name", "kind", "rows", "new_rows", "run_id"]
+LOAD_ORDER = ("accounts", "payments", "identifiers", "requests")  # accounts first: later kinds refer to them
 _KIND_SALT = {kind: np.uint64(int(hashlib.sha256(kind.encode()).hexdigest()[:16], 16)) for kind in KINDS}
 
 
@@ -71,14 +72,19 @@ def resolve_inputs(paths: list[Path]) -> list[InputFile]:
                 raise InputError(f"{path}: not an input file (expected accounts, payments, requests or identifiers "
                                  "with .csv, .csv.gz, .jsonl, .jsonl.gz or .parquet)")
             found.append((parsed[0], path))
-    order = {kind: i for i, kind in enumerate(("accounts", "payments", "identifiers", "requests"))}
-    found.sort(key=lambda item: order[item[0]])  # stable: as given within a kind
+    found.sort(key=lambda item: LOAD_ORDER.index(item[0]))  # stable: as given within a kind
     unique: dict[Path, InputFile] = {}
     for kind, path in found:
         resolved = path.resolve()
         if resolved not in unique:
             unique[resolved] = InputFile(kind, path, file_hash(path))
     return list(unique.values())
+
+
+def export_inputs(path: Path) -> list[InputFile]:
+    """The files of one complete export directory (every required kind present), in load order."""
+    files = discover(path)
+    return [InputFile(kind, files[kind], file_hash(files[kind])) for kind in LOAD_ORDER if kind in files]
 
 
 def event_keys(kind: str, rows: pd.DataFrame) -> np.ndarray:
@@ -93,7 +99,8 @@ class SeenKeys:
 
     def __init__(self, keys: np.ndarray | None = None):
         self._sorted = np.unique(np.asarray(keys if keys is not None else [], dtype=np.uint64))
-        self._added: list[np.ndarray] = []
+        self._added: list[np.ndarray] = []  # not yet merged into _sorted
+        self._new: list[np.ndarray] = []  # every key taken as new
 
     def __len__(self) -> int:
         self._settle()
@@ -114,7 +121,12 @@ class SeenKeys:
         new = first & ~np.isin(keys, self._sorted, assume_unique=False)
         if new.any():
             self._added.append(keys[new])
+            self._new.append(keys[new])
         return new
+
+    def new_keys(self) -> np.ndarray:
+        """The keys taken as new so far, sorted."""
+        return np.sort(np.concatenate(self._new)) if self._new else np.zeros(0, dtype=np.uint64)
 
     def keys(self) -> np.ndarray:
         self._settle()

@@ -28,8 +28,8 @@ from .detection import detect_communities
 from .errors import NothingNew, StoreUnavailable
 from .evidence import cluster_evidence
 from .features import cluster_features
-from .inputs import Quarantine, discover
-from .ledger import InputFile, file_hash, resolve_inputs
+from .inputs import Quarantine
+from .ledger import export_inputs, resolve_inputs
 from .linking import link_accounts
 from .refresh import load_new
 from .scoring import score_clusters
@@ -107,7 +107,7 @@ def analyse(store: Store, settings: Settings, progress: Progress, run_id: str, s
 def run(path: Path, store: Store, settings: Settings, quarantine: Quarantine, progress: Progress | None = None,
         wait_seconds: float = 0.0) -> RunOutcome:
     """Full run: rebuild the store's graph from one export directory, then analyse it."""
-    inputs = [InputFile(kind, file, file_hash(file)) for kind, file in _load_order(discover(path))]
+    inputs = export_inputs(path)
     with store.lock("graphlinker run", wait_seconds):
         return _load_and_analyse(inputs, store, settings, quarantine, progress, command="run", rebuild=True)
 
@@ -150,11 +150,6 @@ def _load_and_analyse(inputs, store: Store, settings: Settings, quarantine: Quar
     timings = {"ingest_s": round(ingest_seconds, 2), "total_s": round(time.perf_counter() - clock, 2)}
     return RunOutcome(report=report, quarantine=quarantine.counts(), timings=timings,
                       diff=diff_runs(previous, report), new_rows=batch.new_rows)
-
-
-def _load_order(files: dict) -> list:
-    order = ("accounts", "payments", "identifiers", "requests")
-    return sorted(files.items(), key=lambda item: order.index(item[0]))
 
 
 def _clusters_of_two_or_more(communities: pd.DataFrame) -> pd.DataFrame:

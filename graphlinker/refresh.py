@@ -68,7 +68,6 @@ def load_new(inputs: list[InputFile], store: Store, settings: Settings, quaranti
     add = {"accounts": builder.add_accounts, "payments": builder.add_payments,
            "identifiers": builder.add_identifiers, "requests": builder.add_requests}
     seen = SeenKeys(store.seen_keys())
-    before = len(seen)
     batch = LoadedBatch(counts={kind: 0 for kind in add})
     ledger_rows = []
     for item in inputs:
@@ -89,8 +88,7 @@ def load_new(inputs: list[InputFile], store: Store, settings: Settings, quaranti
     batch.files = pd.DataFrame(ledger_rows, columns=LEDGER_COLUMNS).astype({"rows": "int64", "new_rows": "int64"})
     if resumable:
         batch.grouper = grouper.state(since=slots_before)
-    keys = seen.keys()
-    batch.new_keys = keys if before == 0 else np.setdiff1d(keys, store.seen_keys(), assume_unique=True)
+    batch.new_keys = seen.new_keys()
     if batch.new_rows:
         with progress.stage("writing graph"):
             store.merge_graph(builder.accounts(), builder.usage(), builder.stats(),

@@ -64,7 +64,7 @@ def _refresh_once(inputs: list[Path], workspace: Path, store: Optional[str], fmt
     skipped = f" ({outcome.skipped_files} input file(s) already loaded, skipped)" if outcome.skipped_files else ""
     err.print(f"refresh {outcome.report['run_id']}: {outcome.new_rows:,} new rows{skipped}; {summary['accounts']} accounts, "
               f"{summary['clusters']} clusters, {summary['flagged_clusters']} flagged ({summary['flagged_accounts']} accounts) "
-              f"in {outcome.timings['total_s']:.1f}s", highlight=False)
+              f"in {outcome.timings['total_s']:.1f}s", highlight=False, soft_wrap=True)
     _print_diff(outcome.diff, fmt)
 
 
@@ -199,11 +199,11 @@ def schedule(
             _refresh_once(inputs, workspace, store, fmt, wait, False, config, False)
             return int(ExitCode.OK)
         except GraphlinkerError as exc:
-            err.print(f"refresh: {' '.join(str(exc).split())} (exit {int(exc.exit_code)})", highlight=False)
+            err.print(f"refresh: {' '.join(str(exc).split())} (exit {int(exc.exit_code)})", highlight=False, soft_wrap=True)
             return int(exc.exit_code)
 
     def report(number: int, code: int, seconds: float) -> None:
-        err.print(f"schedule: refresh #{number} exited {code} after {seconds:.1f}s; next in {every}", highlight=False)
+        err.print(f"schedule: refresh #{number} exited {code} after {seconds:.1f}s; next in {every}", highlight=False, soft_wrap=True)
 
     stop = threading.Event()
     install_signal_handlers(stop)
