@@ -1,8 +1,8 @@
 // name: new-or-grown-clusters
 // title: Clusters that are new or grew since the previous run
 // description: Clusters of the latest run compared with those of the previous run (or of
-//   previous_run_id). A cluster whose id (derived from its member set) existed before is
-//   unchanged and left out. Otherwise it is matched to the previous cluster sharing most of its
+//   previous_run_id). A cluster is compared with the previous cluster of the same id (ids carry
+//   over to substantially the same group), else with the previous cluster sharing most of its
 //   members (ties: smaller cluster id): 'new' when none of its members was clustered before, 'grew'
 //   when it is larger than that cluster and gained at least min_added accounts. With no previous run
 //   every cluster is new; a previous_run_id that does not exist gives no rows.
@@ -22,14 +22,14 @@ LIMIT 1
 WITH latest, prev
 WHERE prev IS NOT NULL OR $previous_run_id IS NULL
 MATCH (latest)<-[:IN_RUN]-(c:Cluster)
-WHERE prev IS NULL OR NOT EXISTS { (prev)<-[:IN_RUN]-(:Cluster {cluster_id: c.cluster_id}) }
 MATCH (m:Account)-[:MEMBER_OF]->(c)
 OPTIONAL MATCH (m)-[:MEMBER_OF]->(pc:Cluster)-[:IN_RUN]->(prev)
 WITH c, pc, count(m) AS overlap
 WITH c, collect(CASE WHEN pc IS NULL THEN null ELSE {pc: pc, overlap: overlap} END) AS prior
 WITH c, reduce(best = null, x IN prior |
-       CASE WHEN best IS NULL OR x.overlap > best.overlap
-                 OR (x.overlap = best.overlap AND x.pc.cluster_id < best.pc.cluster_id)
+       CASE WHEN best IS NULL OR x.pc.cluster_id = c.cluster_id
+                 OR (best.pc.cluster_id <> c.cluster_id
+                     AND (x.overlap > best.overlap OR (x.overlap = best.overlap AND x.pc.cluster_id < best.pc.cluster_id)))
             THEN x ELSE best END) AS best
 WITH c, best.pc AS before, coalesce(best.overlap, 0) AS overlap
 WITH c, before, overlap,

@@ -219,7 +219,10 @@ def test_cluster_members(graph):
     old = next(c for c in graph.first["clusters"] if GROW_SOURCE in c["accounts"])
     rows = ask(graph, "cluster-members", cluster_id=old["cluster_id"], run_id=graph.first["run_id"])
     assert [r["account_id"] for r in rows] == old["accounts"] and {r["links"] for r in rows} == {0}
-    assert ask(graph, "cluster-members", cluster_id=old["cluster_id"]) == []  # not a cluster of the latest run
+    # the ring grew and kept its id (stable ids): without a run id the query answers for the latest run
+    latest = next(c for c in graph.second["clusters"] if c["cluster_id"] == old["cluster_id"])
+    assert len(latest["accounts"]) > len(old["accounts"])
+    assert [r["account_id"] for r in ask(graph, "cluster-members", cluster_id=old["cluster_id"])] == latest["accounts"]
     assert ask(graph, "cluster-members", cluster_id="cl-0000000000") == []
 
 
@@ -406,14 +409,13 @@ def _expected_changes(previous: dict, latest: dict, min_added: int = 1) -> list[
     before = {c["cluster_id"]: set(c["accounts"]) for c in previous["clusters"]}
     rows = []
     for cluster in latest["clusters"]:
-        if cluster["cluster_id"] in before:
-            continue
         members = set(cluster["accounts"])
         overlaps = {cid: len(members & m) for cid, m in before.items() if members & m}
         if not overlaps:
             rows.append((cluster["cluster_id"], "new", None, None, 0, sorted(members)))
             continue
-        best = min(overlaps, key=lambda cid: (-overlaps[cid], cid))
+        # the same id (ids carry over), else the previous cluster sharing most members
+        best = cluster["cluster_id"] if cluster["cluster_id"] in overlaps else min(overlaps, key=lambda cid: (-overlaps[cid], cid))
         if len(members) > len(before[best]) and len(members) - overlaps[best] >= min_added:
             rows.append((cluster["cluster_id"], "grew", best, len(before[best]), overlaps[best], sorted(members - before[best])))
     return rows

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -103,16 +102,20 @@ def test_sliced_refreshes_match_one_full_run(store, slices, full_run, tmp_path):
     ours, theirs = (_plain(u[u["kind"] != "template"], USAGE_KEY) for u in (store.usage(), full_store.usage()))
     pd.testing.assert_frame_equal(ours, theirs, check_dtype=False)
     pd.testing.assert_frame_equal(_plain(store.stats(), ["account_id"]), _plain(full_store.stats(), ["account_id"]), check_dtype=False)
-    # a flagged cluster keeps the id it had in the slice where it first appeared
-    first_id: dict[str, str] = {}
+    # every planted operation keeps the cluster id it had in the slice where it was first flagged
+    truth = pd.read_csv(DEMO / "truth.csv")
+    operations = truth[truth["op_id"].str.startswith("op-")].groupby("op_id")["account_id"].apply(set)
+    first_seen = {}
     for report in reports:
-        for cluster in report["clusters"]:
-            if cluster["flagged"]:
-                for account in cluster["accounts"]:
-                    first_id.setdefault(account, cluster["cluster_id"])
-    final_of, final_flagged = _labels(reports[-1])
-    kept = [first_id[a] == final_of[a] for a in final_flagged if a in first_id]
-    assert len(kept) > 20 and np.mean(kept) >= 0.95
+        for op, accounts in operations.items():
+            if op not in first_seen:
+                flagged = [c for c in report["clusters"] if c["flagged"] and accounts & set(c["accounts"])]
+                if flagged:
+                    first_seen[op] = max(flagged, key=lambda c: len(accounts & set(c["accounts"])))["cluster_id"]
+    final = {op: max(reports[-1]["clusters"], key=lambda c: len(accounts & set(c["accounts"])))["cluster_id"]
+             for op, accounts in operations.items()}
+    assert len(first_seen) == len(operations) >= 5
+    assert first_seen == final
     assert [r["command"] for r in store.runs()] == ["refresh"] * 3
 
 
@@ -166,3 +169,43 @@ def test_diff_of_the_last_two_runs(store, slices):
     assert outcome.diff == diff_runs(first, outcome.report)
     assert outcome.diff["from_run"] == first["run_id"] and outcome.diff["to_run"] == outcome.report["run_id"]
     assert store.report_of(first["run_id"]) == first
+
+
+@pytest.fixture(scope="module")
+def ramp_up(tmp_path_factory) -> tuple[list[Path], pd.Series]:
+    """Two exports: every operation starts with half its accounts, the other half arrive in the second."""
+    truth = pd.read_csv(DEMO / "truth.csv")
+    operations = truth[truth["op_id"].str.startswith("op-")].groupby("op_id")["account_id"].apply(sorted)
+    late = {a for accounts in operations for a in accounts[1::2]}
+    root = tmp_path_factory.mktemp("ramp")
+    parts = [root / "early", root / "late"]
+    for part in parts:
+        part.mkdir()
+    for file in sorted(DEMO.glob("*.*")):
+        if file.name == "truth.csv":
+            continue
+        rows = pd.read_csv(file, dtype=str, keep_default_na=False)
+        is_late = rows["account_id"].isin(late)
+        rows[~is_late].to_csv(parts[0] / file.name, index=False)
+        rows[is_late].to_csv(parts[1] / file.name, index=False)
+    return parts, operations.map(set)
+
+
+def test_growing_operations_keep_their_cluster_ids(store, ramp_up):
+    (early, late), operations = ramp_up
+    reports = [_refresh([early], store).report, _refresh([late], store).report]
+
+    def cluster_of(report, accounts):
+        best = max(report["clusters"], key=lambda c: len(accounts & set(c["accounts"])))
+        return best["cluster_id"], len(accounts & set(best["accounts"])), best["flagged"]
+
+    grown = 0
+    for op, accounts in operations.items():
+        (first, n_first, flagged_first), (last, n_last, flagged_last) = (cluster_of(r, accounts) for r in reports)
+        assert flagged_first and flagged_last, op
+        assert first == last, op  # the same ring, twice the size, the same id
+        grown += n_last > n_first
+    assert grown >= 4  # the operations really did grow between the two runs
+    diff = diff_runs(reports[0], reports[1])
+    assert {e["cluster_id"] for e in diff["changes"] if e["change"] == "grown"} >= {
+        cluster_of(reports[1], accounts)[0] for accounts in operations}

@@ -191,10 +191,12 @@ class LocalStore(Store):
         self._drop_unreferenced()
 
     def _drop_unreferenced(self) -> None:
-        """Delete snapshots other than HEAD's, and run directories no committed run names (crash leftovers)."""
+        """Delete crash leftovers and old snapshots: all but the current one and the one before it (a
+        reader that opened it just before the switch can finish), and run directories no committed run names."""
         head = self._head()
+        keep = {head["snapshot"], *head["history"][-2:]}
         for directory in (self.workspace / "snapshots").iterdir():
-            if directory.name != head["snapshot"] and directory != self._stage:
+            if directory.name not in keep and directory != self._stage:
                 shutil.rmtree(directory, ignore_errors=True)
         committed = set(head["history"])
         for directory in (self.workspace / "runs").iterdir():
