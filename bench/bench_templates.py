@@ -67,6 +67,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchutil import pin_to_one_cpu  # noqa: E402
 from labelled_prompts import iter_labelled_prompts, labelled_prompts  # noqa: E402
 
 from graphlinker.templates import ExactGrouper, TemplateIndex, normalise_prompts  # noqa: E402
@@ -392,22 +393,6 @@ def confusions(truth, predicted, top: int = 10, max_labels: int = 200) -> pd.Dat
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def pin_to_one_cpu() -> str:
-    try:
-        cpu = min(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, {cpu})
-        try:
-            import pyarrow as pa
-
-            pa.set_cpu_count(1)
-            pa.set_io_thread_count(1)
-        except Exception:  # pragma: no cover - old pyarrow
-            pass
-        return f"pinned to CPU {cpu}"
-    except (AttributeError, OSError) as exc:  # pragma: no cover - not Linux
-        return f"not pinned ({exc})"
 
 
 def rss_mib() -> float:

@@ -20,7 +20,8 @@ from ..inputs.discovery import discover
 TIME_COLUMN = {"accounts": "created_at", "payments": "added_at", "requests": "ts", "identifiers": "seen_at"}
 
 
-def _read(path: Path) -> pd.DataFrame:
+def read_rows(path: Path) -> pd.DataFrame:
+    """An input file's rows as they are (CSV as text), to copy into slices unchanged."""
     name = path.name.lower()
     if name.endswith(".parquet"):
         return pd.read_parquet(path)
@@ -29,14 +30,14 @@ def _read(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
-def _write(frame: pd.DataFrame, path: Path) -> None:
+def write_rows(frame: pd.DataFrame, path: Path) -> None:
     name = path.name.lower()
     if name.endswith(".parquet"):
         frame.to_parquet(path, index=False)
     elif ".jsonl" in name:
         frame.to_json(path, orient="records", lines=True, date_format="iso")
     else:
-        frame.to_csv(path, index=False)
+        frame.to_csv(path, index=False, lineterminator="\n")  # compression from the name (.csv.gz)
 
 
 def split_by_time(export_dir: Path, out_dir: Path, slices: int) -> list[Path]:
@@ -44,7 +45,7 @@ def split_by_time(export_dir: Path, out_dir: Path, slices: int) -> list[Path]:
     if slices < 1:
         raise ValueError("slices must be at least 1")
     files = discover(Path(export_dir))
-    frames = {kind: _read(path) for kind, path in files.items()}
+    frames = {kind: read_rows(path) for kind, path in files.items()}
     times = {kind: pd.to_datetime(frame[TIME_COLUMN[kind]].replace("", None), utc=True, errors="coerce", format="ISO8601")
              for kind, frame in frames.items()}
     nanos = {kind: t.dt.tz_convert(None).to_numpy().astype("int64") for kind, t in times.items()}  # NaT: int64 min
@@ -58,5 +59,5 @@ def split_by_time(export_dir: Path, out_dir: Path, slices: int) -> list[Path]:
         stamp = times[kind]
         slot = np.where(stamp.isna().to_numpy(), 0, np.searchsorted(cuts, nanos[kind], side="right"))
         for i, directory in enumerate(directories):
-            _write(frame[slot == i], directory / files[kind].name)
+            write_rows(frame[slot == i], directory / files[kind].name)
     return directories
