@@ -21,7 +21,22 @@ to the full run's: the adjusted Rand index over the accounts flagged by either r
 (an account outside any cluster is its own singleton), the Jaccard of the flagged account
 sets, and the number of flagged clusters of each (plus precision/recall against the
 scenario's truth). With ``--repeat N`` every measurement is taken N times and the
-fastest is reported (all are kept in the JSON).
+fastest is reported (all are kept in the JSON). Each measurement also reports the CPU
+seconds of its Python process and the seconds spent in each store call (``usage``,
+``merge_graph``, ``publish_run``, taking and releasing the lock, ...; nested calls count once).
+
+``--store neo4j`` takes every measurement against a real Neo4j 5.26 server instead of a
+LocalStore: a throwaway server (``graphlinker.store.server``) is started in a temporary home
+on a free loopback port, as ``bench_neo4j_load.py`` does, and stopped at the end; the
+database is emptied (every node detached and deleted, schema kept) before each scenario (the
+full run, and ``run(base)``), and each child opens ``Neo4jStore(connection_settings())`` from
+``NEO4J_URI``/``NEO4J_USER``/``NEO4J_PASSWORD``/``NEO4J_DATABASE`` in its environment (the
+password is never on a command line nor printed). Peak RSS is still the Python process's;
+the server's CPU seconds during each measurement are reported beside it (the server is not
+pinned: it uses the machine's other cores while the Python process waits on it), and so are
+the seconds of each Cypher statement. A fresh server is first warmed by an unmeasured
+``run(base)`` (``--neo4j-warmup none`` skips it): otherwise the first scenario, the full
+rebuild, would also pay for the cold JVM and query caches.
 
 Every child is pinned to one CPU (``sched_setaffinity``) with BLAS/OpenMP/Arrow thread
 pools at one thread, as in ``bench_templates.py``. Peak RSS is the child's ``VmHWM``
@@ -31,6 +46,7 @@ pools at one thread, as in ``bench_templates.py``. Peak RSS is the child's ``VmH
     python bench/bench_refresh.py --scale 1 --seed 1
     python bench/bench_refresh.py --scale 3 --seed 1 --json
     python bench/bench_refresh.py --scenario DIR --new-share 0.01 --repeat 3
+    python bench/bench_refresh.py --store neo4j --scale 0.3 --seed 1 --json
 
 Not a test: it asserts nothing (``tests/test_bench_refresh.py`` tests its pieces).
 """
@@ -59,29 +75,13 @@ from typing import Callable, Iterator
 import numpy as np
 import pandas as pd
 
+from benchutil import pin_to_one_cpu
 from graphlinker.inputs.discovery import discover
-from graphlinker.simulate.slices import TIME_COLUMN
+from graphlinker.simulate.slices import TIME_COLUMN, read_rows, write_rows
 
 KINDS = ("accounts", "payments", "identifiers", "requests")
 
 # ----------------------------------------------------------------------------- the 99/1 cut
-
-
-def read_table(path: Path) -> pd.DataFrame:
-    """An input file as a frame of strings (CSV, CSV.gz) or as stored (Parquet); rows unchanged."""
-    name = path.name.lower()
-    if name.endswith(".parquet"):
-        return pd.read_parquet(path)
-    if ".csv" in name:
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
-    raise SystemExit(f"{path}: the cut handles CSV and Parquet inputs only (simulate with file_format='csv')")
-
-
-def write_table(frame: pd.DataFrame, path: Path) -> None:
-    if path.name.lower().endswith(".parquet"):
-        frame.to_parquet(path, index=False)
-    else:
-        frame.to_csv(path, index=False, lineterminator="\n")  # compression from the name (.csv.gz)
 
 
 def parse_times(values: pd.Series) -> pd.Series:
@@ -111,7 +111,7 @@ def cut_export(export_dir: Path, out_dir: Path, new_share: float = 0.01) -> dict
     base_dir, delta_dir = Path(out_dir) / "base", Path(out_dir) / "delta"
     base_dir.mkdir(parents=True, exist_ok=True)
     delta_dir.mkdir(parents=True, exist_ok=True)
-    frames = {kind: read_table(path) for kind, path in files.items()}
+    frames = {kind: read_rows(path) for kind, path in files.items()}
     times = {kind: (parse_times(frame[TIME_COLUMN[kind]]) if TIME_COLUMN[kind] in frame.columns
                     else pd.Series(pd.NaT, index=range(len(frame)), dtype="datetime64[ns, UTC]"))
              for kind, frame in frames.items()}
@@ -122,9 +122,9 @@ def cut_export(export_dir: Path, out_dir: Path, new_share: float = 0.01) -> dict
     rows = {}
     for kind, frame in frames.items():
         later = (times[kind] >= cut).fillna(False).to_numpy(dtype=bool) if cut is not None else np.zeros(len(frame), bool)
-        write_table(frame[~later], base_dir / files[kind].name)
+        write_rows(frame[~later], base_dir / files[kind].name)
         if later.any():
-            write_table(frame[later], delta_dir / files[kind].name)
+            write_rows(frame[later], delta_dir / files[kind].name)
         rows[kind] = {"base": int((~later).sum()), "delta": int(later.sum())}
     return {"base": base_dir, "delta": delta_dir, "cut": None if cut is None else cut.isoformat(), "rows": rows}
 
@@ -189,22 +189,6 @@ def compare_reports(full: dict, other: dict) -> dict:
 # ----------------------------------------------------------------------------- child processes
 
 
-def pin_to_one_cpu() -> str:
-    try:
-        cpu = min(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, {cpu})
-        try:
-            import pyarrow as pa
-
-            pa.set_cpu_count(1)
-            pa.set_io_thread_count(1)
-        except Exception:  # pragma: no cover - old pyarrow
-            pass
-        return f"pinned to CPU {cpu}"
-    except (AttributeError, OSError) as exc:  # pragma: no cover - not Linux
-        return f"not pinned ({exc})"
-
-
 def _status_mib(field: str) -> float | None:
     try:
         with open("/proc/self/status") as handle:
@@ -237,8 +221,132 @@ class StageClock:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
 
 
-def child(mode: str, workspace: Path, inputs: list[Path], report_path: Path | None, pin: bool) -> dict:
-    """One measurement in this process: ``run`` (inputs[0]), ``refresh`` or ``noop`` (a refresh expecting NothingNew)."""
+STORE_CALLS = ("reset_graph", "merge_graph", "accounts", "usage", "stats", "templates", "template_usage", "ledger",
+               "seen_keys", "grouper_state", "publish_run", "latest_report", "report_of", "interrupted_rebuild", "runs")
+
+
+def _statement_names() -> dict[str, str]:
+    """Cypher text -> its name in ``graphlinker.store.cypher`` (``MERGE_USAGE[ip]`` for a dict entry)."""
+    from graphlinker.store import cypher
+
+    names = {}
+    for name, value in vars(cypher).items():
+        if not name.isupper():
+            continue
+        if isinstance(value, str):
+            names[value] = name
+        elif isinstance(value, dict):
+            names.update({text: f"{name}[{key}]" for key, text in value.items() if isinstance(text, str)})
+        elif isinstance(value, (list, tuple)):
+            names.update({text: name for text in value if isinstance(text, str)})
+    return names
+
+
+def time_store_calls(store) -> tuple[dict[str, float], dict[str, dict]]:
+    """Wrap ``store``'s interface methods (on the instance) to add up their seconds; returns (calls, statements).
+
+    A call made inside another timed call (``template_usage`` calling ``usage``) counts once, in the
+    outer one. The lock is timed as ``lock (take)`` (entering it, with its crash recovery) and
+    ``lock (release)`` (leaving it), not the work done while it is held. On a Neo4j store, each Cypher
+    statement sent through the store's ``_read``/``_write_batches``/``_auto`` is timed too (seconds,
+    calls, rows sent or read back), named as in ``graphlinker.store.cypher``; the few statements
+    ``publish_run`` and the lock run directly in a transaction function are not among them.
+    """
+    seconds: dict[str, float] = {}
+    statements: dict[str, dict] = {}
+    depth = [0]
+
+    def add(name: str, start: float) -> None:
+        seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - start
+
+    def wrap(name: str, method: Callable) -> Callable:
+        def timed(*args, **kwargs):
+            depth[0] += 1
+            start = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                depth[0] -= 1
+                if depth[0] == 0:
+                    add(name, start)
+        return timed
+
+    for name in STORE_CALLS:
+        setattr(store, name, wrap(name, getattr(store, name)))
+    lock = store.lock
+
+    @contextmanager
+    def timed_lock(*args, **kwargs):
+        manager = lock(*args, **kwargs)
+        start = time.perf_counter()
+        manager.__enter__()
+        add("lock (take)", start)
+        exc_info = (None, None, None)
+        try:
+            yield
+        except BaseException:
+            exc_info = sys.exc_info()
+            raise
+        finally:
+            start = time.perf_counter()
+            manager.__exit__(*exc_info)
+            add("lock (release)", start)
+
+    store.lock = timed_lock
+    if all(hasattr(store, name) for name in ("_read", "_write_batches", "_auto")):
+        names = _statement_names()
+
+        def tally(statement: str, start: float, rows: int) -> None:
+            name = names.get(statement) or " ".join(statement.split())[:50]
+            entry = statements.setdefault(name, {"s": 0.0, "calls": 0, "rows": 0})
+            entry["s"] += time.perf_counter() - start
+            entry["calls"] += 1
+            entry["rows"] += rows
+
+        read, write_batches, auto = store._read, store._write_batches, store._auto
+
+        def timed_read(statement, **params):
+            start = time.perf_counter()
+            frame = read(statement, **params)
+            tally(statement, start, len(frame))
+            return frame
+
+        def timed_write_batches(statement, rows, **params):
+            start = time.perf_counter()
+            write_batches(statement, rows, **params)
+            tally(statement, start, len(rows))
+
+        def timed_auto(statement, **params):
+            start = time.perf_counter()
+            auto(statement, **params)
+            tally(statement, start, 0)
+
+        store._read, store._write_batches, store._auto = timed_read, timed_write_batches, timed_auto
+    return seconds, statements
+
+
+def process_cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds of process ``pid`` (all its threads) so far, from /proc; None if unreadable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime: fields 14, 15
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _own_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def child(mode: str, workspace: Path, inputs: list[Path], report_path: Path | None, pin: bool,
+          store_kind: str = "local", server_pid: int | None = None) -> dict:
+    """One measurement in this process: ``run`` (inputs[0]), ``refresh`` or ``noop`` (a refresh expecting NothingNew).
+
+    ``store_kind`` ``local`` works on a LocalStore in ``workspace``; ``neo4j`` on
+    ``Neo4jStore(connection_settings())`` (the ``NEO4J_*`` variables), whose server process
+    ``server_pid`` is sampled for CPU seconds.
+    """
     pinned = pin_to_one_cpu() if pin else "not pinned"
     started = time.perf_counter()
     from graphlinker.config import Settings
@@ -247,42 +355,146 @@ def child(mode: str, workspace: Path, inputs: list[Path], report_path: Path | No
     from graphlinker.pipeline import refresh, run
     from graphlinker.store import LocalStore
 
+    if store_kind == "neo4j":
+        from graphlinker.store.neo4j import Neo4jStore
+        from graphlinker.store.server import connection_settings
     import_s = time.perf_counter() - started
     rss_imports = _status_mib("VmRSS")
-    settings, quarantine, store, clock = Settings.load(), Quarantine(None), LocalStore(workspace), StageClock()
-    result = {"mode": mode, "pinned": pinned, "import_s": import_s, "rss_after_imports_mib": rss_imports,
-              "nothing_new": False}
+    settings, quarantine, clock = Settings.load(), Quarantine(None), StageClock()
     start = time.perf_counter()
-    try:
-        if mode == "run":
-            outcome = run(inputs[0], store, settings, quarantine, progress=clock)
-        else:
-            outcome = refresh(inputs, store, settings, quarantine, progress=clock)
-    except NothingNew as exc:
-        result.update(wall_s=time.perf_counter() - start, nothing_new=True, message=str(exc), stages=clock.seconds,
+    store = Neo4jStore(connection_settings()) if store_kind == "neo4j" else LocalStore(workspace)
+    open_s = time.perf_counter() - start
+    calls, statements = time_store_calls(store)
+    result = {"mode": mode, "store": store_kind, "pinned": pinned, "import_s": import_s, "open_s": open_s,
+              "rss_after_imports_mib": rss_imports, "nothing_new": False}
+    server_before = process_cpu_s(server_pid) if server_pid else None
+    cpu_before = _own_cpu_s()
+    start = time.perf_counter()
+
+    def finish(wall: float) -> None:
+        server_after = process_cpu_s(server_pid) if server_pid else None
+        result.update(wall_s=wall, cpu_s=_own_cpu_s() - cpu_before, stages=clock.seconds, store_calls=calls,
+                      cypher=statements,
+                      server_cpu_s=None if server_before is None or server_after is None else server_after - server_before,
                       peak_rss_mib=peak_rss_mib())
-        return result
-    wall = time.perf_counter() - start
+
+    try:
+        try:
+            if mode == "run":
+                outcome = run(inputs[0], store, settings, quarantine, progress=clock)
+            else:
+                outcome = refresh(inputs, store, settings, quarantine, progress=clock)
+        except NothingNew as exc:
+            finish(time.perf_counter() - start)
+            result.update(nothing_new=True, message=str(exc))
+            return result
+        finish(time.perf_counter() - start)
+    finally:
+        store.close()
     if report_path is not None:
         report_path.write_text(json.dumps(outcome.report))
-    result.update(wall_s=wall, timings=outcome.timings, stages=clock.seconds, new_rows=outcome.new_rows,
-                  skipped_files=outcome.skipped_files, summary=outcome.report["summary"], peak_rss_mib=peak_rss_mib())
+    result.update(timings=outcome.timings, new_rows=outcome.new_rows, skipped_files=outcome.skipped_files,
+                  summary=outcome.report["summary"])
     return result
 
 
-def spawn(mode: str, workspace: Path, inputs: list[Path], report_path: Path | None, pin: bool) -> dict:
-    """Run :func:`child` in a fresh interpreter; returns its JSON line."""
-    command = [sys.executable, str(Path(__file__).resolve()), "--_child", mode, "--_workspace", str(workspace)]
+def spawn(mode: str, workspace: Path, inputs: list[Path], report_path: Path | None, pin: bool,
+          store_kind: str = "local", neo4j: "Neo4jServer | None" = None) -> dict:
+    """Run :func:`child` in a fresh interpreter; returns its JSON line.
+
+    With ``neo4j`` the connection settings go to the child in its environment (never on the command line).
+    """
+    command = [sys.executable, str(Path(__file__).resolve()), "--_child", mode, "--_workspace", str(workspace),
+               "--_store", store_kind]
     for path in inputs:
         command += ["--_input", str(path)]
     if report_path is not None:
         command += ["--_report", str(report_path)]
     if not pin:
         command.append("--no-pin")
-    proc = subprocess.run(command, env={**os.environ, **SINGLE_THREAD_ENV}, capture_output=True, text=True)
+    env = {**os.environ, **SINGLE_THREAD_ENV}
+    if store_kind == "neo4j":
+        if neo4j is None:
+            raise ValueError("a neo4j measurement needs the server")
+        command += ["--_server-pid", str(neo4j.pid)]
+        env.update(neo4j.child_env())
+    proc = subprocess.run(command, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         raise SystemExit(f"{mode} process failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# ----------------------------------------------------------------------------- a throwaway Neo4j server
+
+EMPTY_DATABASE = "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+
+
+class Neo4jServer:
+    """A throwaway Neo4j 5.26 server in ``home`` on a free loopback port (as ``bench_neo4j_load.py`` starts one)."""
+
+    def __init__(self, home: Path, heap: str, pagecache: str):
+        self.home, self.heap, self.pagecache = Path(home), heap, pagecache
+        self.info = None
+        self.settings: dict | None = None
+        self.start_s = None
+        self.empty_s: list[float] = []
+        self.warmup_s: float | None = None
+
+    def start(self) -> "Neo4jServer":
+        from graphlinker.store import server
+
+        began = time.perf_counter()
+        self.info = server.start(self.home, bolt_port=0, auth=True, heap=self.heap, pagecache=self.pagecache, timeout=300)
+        self.settings = server.server_settings(self.home)
+        self.start_s = time.perf_counter() - began
+        return self
+
+    def stop(self) -> None:
+        from graphlinker.store import server
+
+        server.stop(self.home)
+
+    @property
+    def pid(self) -> int:
+        return self.info.pid
+
+    def describe(self) -> dict:
+        from graphlinker.store.server import NEO4J_VERSION
+
+        return {"version": NEO4J_VERSION, "uri": self.settings["uri"], "database": self.settings["database"],
+                "heap": self.heap, "pagecache": self.pagecache, "start_s": self.start_s, "empty_s": self.empty_s,
+                "warmup_s": self.warmup_s,
+                "server_peak_rss_mib": self.peak_rss_mib()}
+
+    def child_env(self) -> dict:
+        """The ``NEO4J_*`` variables :func:`graphlinker.store.server.connection_settings` reads."""
+        s = self.settings
+        return {"NEO4J_URI": s["uri"], "NEO4J_USER": s["user"], "NEO4J_PASSWORD": s["password"],
+                "NEO4J_DATABASE": s["database"]}
+
+    def empty(self) -> float:
+        """Delete every node and relationship (constraints and indexes stay); returns the seconds it took."""
+        from neo4j import GraphDatabase
+
+        s = self.settings
+        began = time.perf_counter()
+        with GraphDatabase.driver(s["uri"], auth=(s["user"], s["password"])) as driver:
+            with driver.session(database=s["database"]) as session:  # auto-commit: CALL IN TRANSACTIONS needs it
+                session.run(EMPTY_DATABASE).consume()
+                left = session.run("MATCH (n) RETURN count(n) AS n").single()["n"]
+        if left:
+            raise SystemExit(f"emptying the Neo4j database left {left} nodes")
+        self.empty_s.append(time.perf_counter() - began)
+        return self.empty_s[-1]
+
+    def peak_rss_mib(self) -> float | None:
+        try:
+            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        except (OSError, ValueError):
+            pass
+        return None
 
 
 # ----------------------------------------------------------------------------- the benchmark
@@ -325,14 +537,24 @@ def benchmark(args) -> dict:
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="graphlinker-bench-refresh-"))
     workdir.mkdir(parents=True, exist_ok=True)
     try:
-        return _benchmark(args, workdir)
+        if args.store != "neo4j":
+            return _benchmark(args, workdir)
+        neo4j = Neo4jServer(workdir / "neo4j-home", args.neo4j_heap, args.neo4j_pagecache)
+        try:
+            neo4j.start()
+            print(f"neo4j: {neo4j.settings['uri']} (pid {neo4j.pid}, heap {neo4j.heap}, page cache {neo4j.pagecache}) "
+                  f"up in {neo4j.start_s:.1f}s")
+            return _benchmark(args, workdir, neo4j)
+        finally:
+            neo4j.stop()
     finally:
         if not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _benchmark(args, workdir: Path) -> dict:
+def _benchmark(args, workdir: Path, neo4j: Neo4jServer | None = None) -> dict:
     pin = not args.no_pin
+    store = args.store
     if args.scenario:
         scenario = Path(args.scenario)
         print(f"scenario: {scenario}")
@@ -353,14 +575,25 @@ def _benchmark(args, workdir: Path) -> dict:
 
     full_runs, base_runs, refreshes, noops = [], [], [], []
     reports = {}
+    def empty() -> None:
+        if neo4j is not None:
+            print(f"  (neo4j database emptied in {neo4j.empty():.1f}s)")
+
+    if neo4j is not None and args.neo4j_warmup == "base":
+        # a fresh server is cold (JVM JIT, Cypher plan cache, store files): the first scenario on it would pay for that
+        warm = spawn("run", workdir / "ws-warmup", [cut["base"]], None, pin, store, neo4j)
+        neo4j.warmup_s = warm["wall_s"]
+        print(f"  (neo4j warm-up, unmeasured: run(base) in {warm['wall_s']:.1f}s wall, pipeline {warm['timings']['total_s']:.1f}s)")
     for i in range(args.repeat):
         ws_full, ws_inc = workdir / f"ws-full-{i}", workdir / f"ws-incremental-{i}"
         for ws in (ws_full, ws_inc):
             shutil.rmtree(ws, ignore_errors=True)
-        full_runs.append(spawn("run", ws_full, [scenario], workdir / "report-full.json", pin))
-        base_runs.append(spawn("run", ws_inc, [cut["base"]], workdir / "report-base.json", pin))
-        refreshes.append(spawn("refresh", ws_inc, [cut["delta"]], workdir / "report-refresh.json", pin))
-        noops.append(spawn("noop", ws_inc, [cut["delta"]], None, pin))
+        empty()
+        full_runs.append(spawn("run", ws_full, [scenario], workdir / "report-full.json", pin, store, neo4j))
+        empty()
+        base_runs.append(spawn("run", ws_inc, [cut["base"]], workdir / "report-base.json", pin, store, neo4j))
+        refreshes.append(spawn("refresh", ws_inc, [cut["delta"]], workdir / "report-refresh.json", pin, store, neo4j))
+        noops.append(spawn("noop", ws_inc, [cut["delta"]], None, pin, store, neo4j))
         if not args.workdir:
             for ws in (ws_full, ws_inc):
                 shutil.rmtree(ws, ignore_errors=True)
@@ -371,12 +604,15 @@ def _benchmark(args, workdir: Path) -> dict:
         raise SystemExit(f"the refresh found nothing new: {fresh.get('message')}")
 
     times = {name: split_seconds(m) for name, m in (("full", full), ("base", base), ("refresh", fresh))}
-    times["noop"] = {"wall_s": noop["wall_s"], "nothing_new": noop["nothing_new"]}
+    times["noop"] = {"wall_s": noop["wall_s"], "nothing_new": noop["nothing_new"], "stages": noop["stages"]}
+    for name, m in (("full", full), ("base", base), ("refresh", fresh), ("noop", noop)):
+        times[name].update({key: m.get(key) for key in ("cpu_s", "server_cpu_s", "open_s", "store_calls", "cypher")})
     ratio = fresh["wall_s"] / full["wall_s"]
     ratio_pipeline = times["refresh"]["total_s"] / times["full"]["total_s"]
     versus_full = {name: compare_reports(reports["full"], reports[name]) for name in ("refresh", "base")}
     truth = scenario / "truth.csv"
     result = {
+        "store": store, "neo4j": neo4j.describe() if neo4j is not None else None,
         "scale": args.scale if not args.scenario else None, "seed": args.seed if not args.scenario else None,
         "scenario": str(scenario) if args.scenario else None, "new_share": args.new_share, "repeat": args.repeat,
         "pinned": full["pinned"], "cut": cut["cut"], "rows": rows, "requests": requests,
@@ -406,18 +642,33 @@ def _benchmark(args, workdir: Path) -> dict:
 def print_summary(r: dict) -> None:
     full, base, fresh, noop = r["full"], r["base"], r["refresh"], r["noop"]
 
+    store = r.get("store", "local")
+    label = f"[{store}] "
+
+    def cpu(t: dict) -> str:
+        text = f"  CPU python {t['cpu_s']:6.2f}s" if t.get("cpu_s") is not None else ""
+        if t.get("server_cpu_s") is not None:
+            text += f", neo4j server {t['server_cpu_s']:6.2f}s"
+        return text
+
     def line(name: str, t: dict, rows: int) -> str:
         return (f"  {name:<22} {t['wall_s']:7.2f}s wall  (pipeline {t['total_s']:6.2f}s = ingest {t['ingest_s']:6.2f}s + "
-                f"analysis {t['analysis_s']:6.2f}s)  {rows:>10,} rows  peak RSS {t['peak_rss_mib']:6.0f} MiB")
+                f"analysis {t['analysis_s']:6.2f}s)  {rows:>10,} rows  peak RSS {t['peak_rss_mib']:6.0f} MiB{cpu(t)}")
 
-    print(f"\nmeasurements ({r['pinned']}; one process each; fastest of {r['repeat']}; RSS after imports "
-          f"{r['rss_after_imports_mib']:.0f} MiB):")
+    where = "embedded LocalStore workspaces"
+    if r.get("neo4j"):
+        n = r["neo4j"]
+        where = f"Neo4j {n['version']} at {n['uri']}, heap {n['heap']}, page cache {n['pagecache']}, emptied before each scenario"
+    print(f"\n{label}measurements on the {store} store ({where}; {r['pinned']}; one process each; fastest of "
+          f"{r['repeat']}; RSS after imports {r['rss_after_imports_mib']:.0f} MiB; peak RSS is the Python process's):")
     print(line("full rebuild run(all)", full, r["full_rows"]))
     print(line("run(base)", base, r["base_rows"]))
     print(line("refresh([delta])", fresh, r["new_rows"]))
     print(f"  {'refresh again (no-op)':<22} {noop['wall_s']:7.2f}s wall  (raised NothingNew: {noop['nothing_new']}; "
-          f"peak RSS {noop['peak_rss_mib']:.0f} MiB)")
-    print(f"\nratio refresh / full rebuild: {r['ratio']:.3f} wall ({r['ratio_pipeline']:.3f} on the pipeline's own total_s); "
+          f"peak RSS {noop['peak_rss_mib']:.0f} MiB){cpu(noop)}")
+    if r.get("neo4j") and r["neo4j"].get("server_peak_rss_mib"):
+        print(f"  (neo4j server peak RSS over the whole benchmark {r['neo4j']['server_peak_rss_mib']:.0f} MiB)")
+    print(f"\n{label}ratio refresh / full rebuild: {r['ratio']:.3f} wall ({r['ratio_pipeline']:.3f} on the pipeline's own total_s); "
           f"new rows {r['new_rows']:,} of {r['full_rows']:,} ({r['new_rows'] / max(r['full_rows'], 1):.2%})")
     total = fresh["wall_s"]
     parts = [("reading new files", fresh["reading_s"]), ("writing graph", fresh["writing_graph_s"]),
@@ -425,7 +676,7 @@ def print_summary(r: dict) -> None:
              ("linking", fresh["linking_s"]), ("detection", fresh["detection_s"]), ("scoring", fresh["scoring_s"]),
              ("publishing", fresh["publishing_s"]), ("other analysis (store reads, report)", fresh["analysis_other_s"]),
              ("outside the pipeline (hashing inputs, lock)", fresh["outside_s"])]
-    print(f"where the refresh goes ({total:.2f}s): ingest {fresh['ingest_s']:.2f}s ({fresh['ingest_s'] / total:.0%}), "
+    print(f"{label}where the refresh goes ({total:.2f}s): ingest {fresh['ingest_s']:.2f}s ({fresh['ingest_s'] / total:.0%}), "
           f"analysis {fresh['analysis_s']:.2f}s ({fresh['analysis_s'] / total:.0%})")
     for name, seconds in parts:
         print(f"  {name:<45} {seconds:7.2f}s  {seconds / total:5.1%}")
@@ -433,7 +684,18 @@ def print_summary(r: dict) -> None:
                   ("linking", full["linking_s"]), ("detection", full["detection_s"]), ("scoring", full["scoring_s"]),
                   ("publishing", full["publishing_s"])]
     print("full rebuild for comparison: " + ", ".join(f"{n} {s:.2f}s" for n, s in full_parts))
-    print(f"\nclusters: refresh vs full: ARI {r['ari']:.4f} over {r['flagged_union']:,} accounts flagged by either, "
+    for name, t in (("refresh", fresh), ("full rebuild", full), ("no-op refresh", noop)):
+        calls = t.get("store_calls") or {}
+        if calls:
+            shown = sorted(calls.items(), key=lambda kv: -kv[1])
+            print(f"{label}store calls in the {name} ({sum(calls.values()):.2f}s of {t['wall_s']:.2f}s wall; they overlap "
+                  f"the stages above): " + ", ".join(f"{k} {v:.2f}s" for k, v in shown if v >= 0.005))
+        statements = t.get("cypher") or {}
+        if statements and name != "no-op refresh":
+            top = sorted(statements.items(), key=lambda kv: -kv[1]["s"])[:10]
+            print(f"  top Cypher statements ({sum(e['s'] for e in statements.values()):.2f}s in all, incl. driver and "
+                  f"frame building): " + ", ".join(f"{k} {e['s']:.2f}s/{e['calls']}x/{e['rows']:,} rows" for k, e in top))
+    print(f"\n{label}clusters: refresh vs full: ARI {r['ari']:.4f} over {r['flagged_union']:,} accounts flagged by either, "
           f"flagged-set Jaccard {r['flagged_jaccard']:.4f}; ARI over all {r['clustered_union']:,} clustered accounts "
           f"{r['ari_all_clustered']:.4f}")
     print(f"  flagged clusters: full {r['flagged_clusters']['full']}, refresh {r['flagged_clusters']['refresh']}, "
@@ -474,13 +736,22 @@ def main(argv=None) -> None:
     parser.add_argument("--workdir", type=Path, default=None, help="keep the cut, workspaces and reports here")
     parser.add_argument("--no-pin", action="store_true", help="do not pin the measured processes to one CPU")
     parser.add_argument("--json", action="store_true", help="end with a one-line JSON summary")
+    parser.add_argument("--store", choices=("local", "neo4j"), default="local",
+                        help="measure on the embedded store (default) or a throwaway local Neo4j 5.26 server")
+    parser.add_argument("--neo4j-heap", default="2g", help="the throwaway server's JVM heap (with --store neo4j)")
+    parser.add_argument("--neo4j-pagecache", default="1g", help="the throwaway server's page cache (with --store neo4j)")
+    parser.add_argument("--neo4j-warmup", choices=("base", "none"), default="base",
+                        help="with --store neo4j: first warm the fresh server with an unmeasured run(base) (default), or not")
     parser.add_argument("--_child", help=argparse.SUPPRESS)
     parser.add_argument("--_workspace", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--_input", type=Path, action="append", default=[], help=argparse.SUPPRESS)
     parser.add_argument("--_report", type=Path, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--_store", default="local", help=argparse.SUPPRESS)
+    parser.add_argument("--_server-pid", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args._child:
-        print(json.dumps(_jsonable(child(args._child, args._workspace, args._input, args._report, not args.no_pin))))
+        print(json.dumps(_jsonable(child(args._child, args._workspace, args._input, args._report, not args.no_pin,
+                                         args._store, args._server_pid))))
         return
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
