@@ -102,6 +102,13 @@ def test_sliced_refreshes_match_one_full_run(store, slices, full_run, tmp_path):
     ours, theirs = (_plain(u[u["kind"] != "template"], USAGE_KEY) for u in (store.usage(), full_store.usage()))
     pd.testing.assert_frame_equal(ours, theirs, check_dtype=False)
     pd.testing.assert_frame_equal(_plain(store.stats(), ["account_id"]), _plain(full_store.stats(), ["account_id"]), check_dtype=False)
+    # per-template aggregates updated in place agree with the usage they summarise
+    templates, sent = store.templates().set_index("template_id"), store.template_usage()
+    assert templates["prompt_count"].sum() == sent["count"].sum()
+    per_template = sent.groupby("value").agg(accounts=("account_id", "nunique"), first=("first_seen", "min"), last=("last_seen", "max"))
+    per_template = per_template.reindex(templates.index)
+    assert (templates["account_count"] == per_template["accounts"]).all()
+    assert (templates["first_seen"] == per_template["first"]).all() and (templates["last_seen"] == per_template["last"]).all()
     # every planted operation keeps the cluster id it had in the slice where it was first flagged
     truth = pd.read_csv(DEMO / "truth.csv")
     operations = truth[truth["op_id"].str.startswith("op-")].groupby("op_id")["account_id"].apply(set)

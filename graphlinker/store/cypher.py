@@ -269,12 +269,15 @@ READ_STATS_OF = """
 MATCH (a:Account) WHERE a.account_id IN $ids AND a.active AND a.requests > 0
 RETURN a.account_id AS account_id, a.requests AS requests, a.input_tokens AS input_tokens, a.output_tokens AS output_tokens
 """
+# the usage rows a delta touches: its accounts' rows whose value is among the delta's values (a small superset)
 READ_USAGE_OF = """
 MATCH (a:Account)-[r:PAID_WITH|USED_IP|IN_SUBNET|SENT_TEMPLATE|USED_MODEL|HAS_IDENTIFIER]->(t) WHERE a.account_id IN $ids
+WITH a, r, t, coalesce(t.fingerprint, t.address, t.cidr, t.template_id, t.name, t.value) AS value
+WHERE value IN $values
 RETURN a.account_id AS account_id,
        CASE type(r) WHEN 'PAID_WITH' THEN 'payment' WHEN 'USED_IP' THEN 'ip' WHEN 'IN_SUBNET' THEN 'subnet'
                     WHEN 'SENT_TEMPLATE' THEN 'template' WHEN 'USED_MODEL' THEN 'model' ELSE t.kind END AS kind,
-       coalesce(t.fingerprint, t.address, t.cidr, t.template_id, t.name, t.value) AS value,
+       value,
        r.count AS count, r.first_seen.epochMillis AS first_ms, r.last_seen.epochMillis AS last_ms
 """
 READ_TEMPLATES_OF = """

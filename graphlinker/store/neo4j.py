@@ -129,7 +129,8 @@ class Neo4jStore(Store):
         stats = aggregate_stats([self._stats_of(ids), stats])
         usage_key = ["account_id", "kind", "value"]
         touched = usage[usage_key].astype(str).drop_duplicates()
-        merged = aggregate_usage([_usage_frame(self._read(cypher.READ_USAGE_OF, ids=ids)), usage])
+        values = sorted(set(touched["value"]))
+        merged = aggregate_usage([_usage_frame(self._read(cypher.READ_USAGE_OF, ids=ids, values=values)), usage])
         merged = merged.astype({c: str for c in usage_key}).merge(touched, on=usage_key)
         template_ids = sorted(set(templates["template_id"].astype(str)) | set(touched.loc[touched["kind"] == "template", "value"]))
         sent = aggregate_usage([_usage_frame(self._read(cypher.READ_TEMPLATE_USAGE_OF, ids=template_ids)),
