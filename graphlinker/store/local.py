@@ -162,8 +162,8 @@ class LocalStore(Store):
     def _write_commit(self, commit: Commit) -> None:
         ledger = pd.concat([self.ledger(), commit.files], ignore_index=True) if len(commit.files) else self.ledger()
         all_keys = np.union1d(self.seen_keys(), np.asarray(commit.keys, dtype=np.uint64))
-        parts = len(self.grouper_state()) if commit.grouper is not None else 0
         stage = self._begin()
+        parts = len(list(stage.glob(f"{GROUPER_PREFIX}*.npz")))  # the next part's number
         self._write("ledger", ledger)
         tmp = stage / f".{KEYS_FILE}.{uuid.uuid4().hex}.tmp.npy"
         np.save(tmp, all_keys)
