@@ -127,7 +127,6 @@ def test_killed_refreshes_rerun_to_the_uninterrupted_state(kind_and_settings, sl
     _refresh(kind, workspace, slices[0], settings)
     _refresh(kind, workspace, slices[1], settings)
     reference = _state(kind, workspace, settings)
-    interrupted = 0
     for name, point in KILL_POINTS.items():
         _reset(kind, workspace, settings)
         _refresh(kind, workspace, slices[0], settings)
@@ -138,11 +137,9 @@ def test_killed_refreshes_rerun_to_the_uninterrupted_state(kind_and_settings, sl
         assert during["clusters"] == before["clusters"], name
         if kind == "local":  # the embedded store's graph is a snapshot: untouched until published
             _assert_same(during, before)
-        interrupted += 1
         assert _refresh(kind, workspace, slices[1], settings) == 0, name
         again = _state(kind, workspace, settings)
         _assert_same({**again, "latest": None}, {**reference, "latest": None})
-    assert interrupted == len(KILL_POINTS)
     if kind == "local":  # crash leftovers (staging snapshots, unpublished run directories) are gone
         runs = [r["run_id"] for r in LocalStore(workspace).runs()]
         assert sorted(p.name for p in (workspace / "snapshots").iterdir()) == sorted(runs[-2:])  # current + previous

@@ -80,6 +80,7 @@ class Neo4jStore(Store):
             raise ConfigError(f"GRAPHLINKER_LOCK_TTL must be at least 3 seconds, got {self.lease_seconds:g}")
         self._batch: str | None = None  # the graph batch this process is writing (see cypher.ROLLBACK_*)
         self._rebuilding = False  # reset_graph was called: the ledger starts empty with this run
+        self._unpublished = False  # this process wrote something no published run covers yet
         try:
             self.driver = GraphDatabase.driver(settings["uri"], auth=auth, notifications_min_severity="OFF")
             self.driver.verify_connectivity()
@@ -142,6 +143,7 @@ class Neo4jStore(Store):
 
     def _begin_batch(self, rebuild: bool) -> None:
         """Name this process's graph batch in the store before its first write (rollback needs it)."""
+        self._unpublished = True
         if self._batch is None:
             self._batch = f"batch-{uuid.uuid4().hex}"
             self._auto(cypher.SET_PENDING, batch=self._batch, rebuild=rebuild)
@@ -225,6 +227,7 @@ class Neo4jStore(Store):
         and run nodes written so far count as unpublished (removed by the next writer).
         """
         run_id = report["run_id"]
+        self._unpublished = True
         # a run's ledger builds on its base: the last full rebuild (ledger reads take the latest run's base)
         latest = self._read(cypher.READ_LATEST_BASE)
         base = run_id if self._rebuilding or latest.empty or latest["base"].isna().iloc[0] else latest["base"].iloc[0]
@@ -265,6 +268,7 @@ class Neo4jStore(Store):
             session.execute_write(lambda tx: tx.run(cypher.MARK_LATEST, run_id=run_id).consume())
         self._batch = None
         self._rebuilding = False
+        self._unpublished = False
         self._auto(cypher.DELETE_STALE_LINKS, run_id=run_id)
 
     def _write_commit(self, run_id: str, commit: Commit) -> None:
@@ -328,7 +332,8 @@ class Neo4jStore(Store):
             stop.set()
             beat.join()
             try:
-                self._recover()  # a failed writer's batch is undone now rather than by the next one
+                if self._unpublished:  # a failed writer's batch is undone now rather than by the next one
+                    self._recover()
             finally:
                 self._auto(cypher.RELEASE_LOCK, name="refresh", owner=owner)
 
@@ -349,6 +354,7 @@ class Neo4jStore(Store):
         """Undo an interrupted batch and remove an unpublished run (each step is safe to repeat)."""
         self._batch = None
         self._rebuilding = False
+        self._unpublished = False
         pending = self._read(cypher.READ_PENDING)
         batch = None if pending.empty else pending["batch"].iloc[0]
         self._auto(cypher.DELETE_UNPUBLISHED_LINKS)
