@@ -225,7 +225,8 @@ def evaluate(
     truth: Path = typer.Argument(..., exists=True, dir_okay=False, help="truth.csv written by graphlinker simulate."),
     fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
 ) -> None:
-    """Score a report against ground truth: precision, recall, F1, per-operation recovery, look-alikes flagged."""
+    """Score a report against ground truth: precision, recall, F1, per-operation recovery, look-alikes flagged,
+    and the ranking quality of the risk order (average precision, precision@10/50)."""
     from .evaluate import evaluate as evaluate_report
     from .errors import InputError
 
@@ -243,16 +244,27 @@ def evaluate(
 def _render_evaluation(result: dict) -> None:
     from rich.table import Table
 
-    out = Console(file=sys.stdout)
+    def number(value) -> str:
+        return "n/a" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+    out = Console(file=sys.stdout, width=160 if not sys.stdout.isatty() else None)
     out.print(f"precision {result['precision']:.3f}  recall {result['recall']:.3f}  F1 {result['f1']:.3f}")
+    keys = ("op_id", "size", "recall", "clusters", "purity", "one_cluster_share", "largest_cluster_share")
+    headers = ("op_id", "size", "recall", "clusters", "purity", "one flagged cluster", "largest any cluster")
     ops = Table(title="operations")
-    for column in ("op_id", "size", "recall", "clusters", "purity"):
-        ops.add_column(column)
+    for header in headers:
+        ops.add_column(header)
     for op in result.get("operations", []):
-        ops.add_row(*(str(op.get(k, "")) if not isinstance(op.get(k), float) else f"{op[k]:.3f}" for k in ("op_id", "size", "recall", "clusters", "purity")))
+        ops.add_row(*(number(op.get(k)) if k in op else "" for k in keys))
     out.print(ops)
+    out.print(f"operations recovered (recall >= 0.9, one flagged cluster >= 0.8): "
+              f"{result.get('operations_recovered', 0)} of {result.get('operations_total', 0)}", highlight=False)
     out.print(f"look-alike accounts flagged: {result.get('lookalike_share_flagged', 0):.3f} "
               f"({result.get('lookalike_groups_flagged', 0)} groups)")
+    out.print(f"ranking of {result.get('ranked_clusters', 0)} clusters by risk ({result.get('positive_clusters', 0)} positive): "
+              f"average precision {number(result.get('average_precision'))}  "
+              f"precision@10 {number(result.get('precision_at_10'))}  precision@50 {number(result.get('precision_at_50'))}",
+              highlight=False)
 
 
 from . import refresh_cli  # noqa: E402,F401  (registers refresh, diff, runs, schedule)

@@ -45,7 +45,7 @@ def detect_communities(
         graph = ig.Graph(n=len(nodes), edges=np.column_stack([src, dst]).tolist(), directed=False)
         graph.es["weight"] = weights
         labels = _leiden(graph, seed, resolution) if engine == "leiden" else _igraph_louvain(graph, seed, resolution)
-    return _canonical(nodes, np.asarray(labels))
+    return canonical(nodes, np.asarray(labels))
 
 
 def _igraph_louvain(graph: ig.Graph, seed: int, resolution: float) -> list[int]:
@@ -79,7 +79,7 @@ def _python_louvain(n: int, src, dst, weights, seed: int, resolution: float) -> 
     return [partition[i] for i in range(n)]
 
 
-def _canonical(nodes: pd.Index, labels: np.ndarray) -> pd.DataFrame:
+def canonical(nodes: pd.Index, labels: np.ndarray) -> pd.DataFrame:
     """Renumber communities by decreasing size, ties by smallest member id."""
     frame = pd.DataFrame({"account_id": nodes.astype(str), "label": labels})
     order = frame.groupby("label")["account_id"].agg(["size", "min"]).sort_values(["size", "min"], ascending=[False, True])

@@ -42,8 +42,13 @@ def cluster_features(
     edges: pd.DataFrame,
     tag_weights: dict[str, float],
     settings: Settings,
+    hub_templates: frozenset[str] = frozenset(),
 ) -> pd.DataFrame:
-    """One row per cluster (index ``cluster``) with the columns of ``FEATURE_COLUMNS``."""
+    """One row per cluster (index ``cluster``) with the columns of ``FEATURE_COLUMNS``.
+
+    ``hub_templates``: templates linking discounted as popular among unrelated users; repeating
+    them is not template concentration.
+    """
     cluster_of = membership.set_index("account_id")["cluster"]
     members = usage[usage["account_id"].isin(cluster_of.index)]
     members = members.assign(cluster=members["account_id"].map(cluster_of).to_numpy())
@@ -54,7 +59,7 @@ def cluster_features(
     features["size"] = membership.groupby("cluster").size()
     features["requests"] = member_stats.groupby("cluster")["requests"].sum()
     features["output_tokens"] = member_stats.groupby("cluster")["output_tokens"].sum()
-    features = features.join(_template_features(members, templates, tag_weights, usage, settings))
+    features = features.join(_template_features(members, templates, tag_weights, hub_templates))
     features = features.join(_shared_share(members, "payment").rename("shared_payment_share"))
     features = features.join(_client_share(members))
     features = features.join(_hour_entropy(members))
@@ -65,7 +70,7 @@ def cluster_features(
     return features.reindex(columns=FEATURE_COLUMNS).fillna(0.0)
 
 
-def _template_features(members, templates, tag_weights, usage, settings) -> pd.DataFrame:
+def _template_features(members, templates, tag_weights, hub_templates) -> pd.DataFrame:
     """Share of traffic on extraction-tagged templates, and on templates repeated across members."""
     sent = members[members["kind"] == "template"]
     tags = templates.set_index("template_id")["extraction_tags"].reindex(sent["value"]).fillna("").to_numpy()
@@ -74,11 +79,9 @@ def _template_features(members, templates, tag_weights, usage, settings) -> pd.D
     total = sent.groupby("cluster")["count"].sum()
     extraction_share = sent.groupby("cluster")["extraction"].sum() / total
 
-    global_degree = usage[usage["kind"] == "template"].groupby("value").size()
-    hub = global_degree[global_degree > settings.hub_cap("template")].index
     users = sent.groupby(["cluster", "value"])["account_id"].transform("size")
     size = sent.groupby("cluster")["account_id"].transform("nunique")
-    repeated = (users >= np.maximum(2, 0.2 * size)) & ~sent["value"].isin(hub)
+    repeated = (users >= np.maximum(2, 0.2 * size)) & ~sent["value"].isin(hub_templates)
     templated_share = sent["count"].where(repeated, 0).groupby(sent["cluster"]).sum() / total
     return pd.DataFrame({"extraction_share": extraction_share, "templated_share": templated_share})
 

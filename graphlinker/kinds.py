@@ -8,3 +8,16 @@ sharing a model or an hour of day is not evidence of common control.
 """
 
 FEATURE_KINDS = frozenset({"model", "hour", "client"})
+
+# Kinds that describe one piece of infrastructure: a carrier NAT spans several IPs and its
+# subnet, so they never corroborate each other's popular identifiers (graphlinker.coherence).
+CORROBORATION_FAMILY = {"ip": "network", "subnet": "network"}
+
+
+def linking_kinds(usage) -> list[str]:
+    """The kinds in ``usage`` that may link accounts, sorted."""
+    return sorted(set(usage["kind"].unique()) - FEATURE_KINDS)
+
+
+def family_of(kind: str) -> str:
+    return CORROBORATION_FAMILY.get(kind, kind)

@@ -1,20 +1,21 @@
 """Project the account–identifier usage graph onto weighted account–account links.
 
-For each signal kind (payment, IP, subnet, template, time window, creation
-burst, device, ...) an account is a TF-IDF vector over the identifiers of that
-kind it used: term frequency is the share of its usage, inverse document
-frequency ``log(1 + N/d)`` discounts identifiers many accounts share (Salton &
-Buckley 1988). Two accounts' similarity for that kind is the cosine of their
-vectors, so one shared "Summarize the following text" among hundreds of
-varied prompts counts for little, while accounts sending the same rare template
-all day count a lot. The link weight is the weighted sum of per-kind
-similarities, and each kind's similarity stays on the edge as evidence.
+    usage ──► TF-IDF vectors (account_vectors) ──► coherence of popular identifiers (coherence)
+          ──► candidate pairs (candidates) ──► exact per-kind cosines of those pairs (pair_kernel)
+          ──► link weight, floors ──► each account's strongest links (a sparse kNN graph)
 
-Identifiers used by more accounts than the kind's hub cap (carrier NAT, VPN
-exits, popular templates) are never expanded into pairs — that is what glues
-benign populations into one mega-cluster — and are returned as hubs instead.
-Pair products are computed in row blocks of a sparse matrix so memory is
-bounded by the block, not by the square of the population.
+The link weight of two accounts is ``Σ_kind weight(kind) × cosine(kind)``, and each
+kind's cosine stays on the edge as evidence. No identifier is dropped or expanded
+because of how many accounts use it: popular identifiers keep the share of their
+weight their users' other resemblance earns them (:mod:`graphlinker.coherence`), and
+they contribute sampled candidate pairs rather than all their pairs
+(:mod:`graphlinker.candidates`), so nothing is quadratic in an identifier's users.
+Every account keeps its ``max_links_per_account`` strongest links (an edge stays when
+it is among the strongest of either end), as sparse kNN graphs do before Louvain or
+Leiden (PhenoGraph, Levine et al. 2015; scanpy's ``pp.neighbors``).
+
+``[linking] method = "hub_caps"`` restores the earlier behaviour (fixed per-kind caps,
+every pair below the cap): :mod:`graphlinker.linking_capped`.
 """
 
 from __future__ import annotations
@@ -24,123 +25,149 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
+from .account_vectors import AccountVectors, account_vectors
+from .candidates import OrderedUsers, all_pairs, unique_pairs, window_pairs
+from .coherence import identifier_coherence
 from .config import Settings
-from .kinds import FEATURE_KINDS
+from .errors import ConfigError
+from .kinds import FEATURE_KINDS, linking_kinds
 
 EDGE_KEY = ["account_a", "account_b"]
-BLOCK_ROWS = 4096
+METHODS = ("coherence", "hub_caps")
 
 
 @dataclass(frozen=True)
 class Linkage:
-    """Account–account edges with per-kind similarities, and the hubs left out."""
+    """Account–account edges with per-kind similarities, and the popular identifiers discounted."""
 
     edges: pd.DataFrame  # account_a, account_b, weight, <kind>... (similarity 0..1 per kind)
-    hubs: pd.DataFrame  # kind, value, accounts
+    hubs: pd.DataFrame  # kind, value, accounts (and, for method coherence, coherence and weight_kept)
     kinds: tuple[str, ...]
+    vectors: AccountVectors | None = None  # the (reweighted) vectors links were measured on; None for hub_caps
+    linked_pairs: tuple[np.ndarray, np.ndarray] | None = None  # every pair above min_edge_weight, before pruning (rows)
 
+    def touching(self) -> pd.DataFrame:
+        """Every linked pair before each account kept only its strongest links (``account_a, account_b``)."""
+        if self.linked_pairs is None:
+            return self.edges[EDGE_KEY]
+        accounts = self.vectors.accounts
+        left, right = self.linked_pairs
+        return pd.DataFrame({"account_a": accounts[left], "account_b": accounts[right]})
 
-def linking_kinds(usage: pd.DataFrame) -> list[str]:
-    return sorted(set(usage["kind"].unique()) - FEATURE_KINDS)
+    def hub_values(self, kind: str) -> frozenset[str]:
+        """Identifiers of ``kind`` that lost at least half their weight as popular among strangers."""
+        hubs = self.hubs[self.hubs["kind"] == kind]
+        if "weight_kept" in hubs:
+            hubs = hubs[hubs["weight_kept"] < 0.5]
+        return frozenset(hubs["value"].astype(str))
+
+    def similarity(self, left_ids, right_ids) -> np.ndarray:
+        """Link weight of arbitrary account pairs (before floors), e.g. to compare two clusters."""
+        if self.vectors is None:
+            raise ValueError("pair similarity needs the coherence linking method")
+        index = self.vectors.accounts
+        cosines, _ = self.vectors.cosines(index.get_indexer(left_ids), index.get_indexer(right_ids))
+        return cosines @ self.vectors.kind_weight
 
 
 def link_accounts(usage: pd.DataFrame, settings: Settings, progress: Callable[[int], None] | None = None) -> Linkage:
-    """Build weighted account pairs from every linking kind in ``usage``."""
+    """Build weighted account links from every linking kind in ``usage``."""
+    method = settings.linking.get("method", "coherence")
+    if method not in METHODS:
+        raise ConfigError(f"unknown linking method '{method}' (choose from {', '.join(METHODS)})")
+    if method == "hub_caps":
+        from .linking_capped import link_accounts_capped
+
+        return link_accounts_capped(usage, settings, progress)
     usage = usage[~usage["kind"].isin(FEATURE_KINDS)]
-    accounts = pd.Index(np.sort(usage["account_id"].unique().astype(str)))  # sorted: same order on every store
     kinds = linking_kinds(usage)
-    similarities, hubs = [], []
-    for kind in kinds:
-        rows = usage[usage["kind"] == kind]
-        pairs, kind_hubs = kind_similarity(rows, accounts, kind, settings)
-        similarities.append(pairs)
-        hubs.append(kind_hubs)
-        if progress:
-            progress(1)
-    edges = _combine(similarities, accounts, kinds, settings)
-    hub_frame = pd.concat(hubs, ignore_index=True) if hubs else pd.DataFrame(columns=["kind", "value", "accounts"])
-    return Linkage(edges, hub_frame.sort_values("accounts", ascending=False, ignore_index=True), tuple(kinds))
+    if usage.empty:
+        return Linkage(_empty_edges(kinds), _empty_hubs(), tuple(kinds))
+    config = settings.linking
+    vectors = account_vectors(usage, kinds, settings)
+    advance = progress or (lambda n=1: None)
+    expand_limit = int(config["expand_limit"])
+    popular = np.nonzero(vectors.degree > expand_limit)[0]
+    coherence = identifier_coherence(vectors, popular, int(config["coherence_samples"]), tuple(config["coherence_ramp"]))
+    vectors = vectors.reweighted(coherence.column_factor(len(vectors.degree)))
+    advance(1)
+    left, right = _candidates(vectors, popular[coherence.factor > 0], expand_limit, int(config["neighbour_window"]))
+    advance(1)
+    edges = _weigh(vectors, left, right, settings)
+    linked = (edges["a"], edges["b"])
+    edges = _strongest(edges, int(config["max_links_per_account"]))
+    advance(1)
+    return Linkage(_frame(edges, vectors), _hubs(vectors, coherence), tuple(kinds), vectors, linked)
 
 
-def kind_similarity(
-    rows: pd.DataFrame, accounts: pd.Index, kind: str, settings: Settings
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Cosine similarity of TF-IDF usage vectors for one kind; returns (pairs, hubs)."""
-    if kind == "time":
-        active = rows.groupby("account_id")["value"].transform("size")
-        rows = rows[active >= int(settings.linking["min_active_windows"])]
-    degree = rows.groupby("value")["account_id"].transform("size")
-    cap = settings.hub_cap(kind)
-    hub_rows = rows[degree > cap]
-    hubs = (
-        hub_rows.groupby("value").size().rename("accounts").reset_index().assign(kind=kind)[["kind", "value", "accounts"]]
-    )
-    n_accounts = rows["account_id"].nunique()
-    tfidf = _tfidf(rows, degree, n_accounts)
-    shared = (degree >= 2) & (degree <= cap)
-    min_shared = int(settings.linking["min_shared"].get(kind, 1))
-    pairs = _cosine_pairs(rows[shared], tfidf[shared], accounts, settings.min_similarity(kind), min_shared)
-    return pairs.assign(kind=kind), hubs
+def _candidates(vectors: AccountVectors, coherent_popular: np.ndarray, expand_limit: int, window: int):
+    """All pairs of small identifiers, and hash-order windows of the coherent popular ones."""
+    small = np.nonzero((vectors.degree >= 2) & (vectors.degree <= expand_limit))[0]
+    left_small, right_small = all_pairs(OrderedUsers(vectors.matrix, small), expand_limit)
+    left_popular, right_popular = window_pairs(OrderedUsers(vectors.matrix, coherent_popular), window)
+    return unique_pairs(np.concatenate([left_small, left_popular]), np.concatenate([right_small, right_popular]),
+                        len(vectors.accounts))
 
 
-def _tfidf(rows: pd.DataFrame, degree: pd.Series, n_accounts: int) -> pd.Series:
-    """Row-normalised TF-IDF weight of each (account, identifier) usage row."""
-    count = rows["count"].astype("float64")
-    tf = count / count.groupby(rows["account_id"]).transform("sum")
-    weight = tf * np.log1p(n_accounts / degree.astype("float64"))
-    norm = np.sqrt((weight**2).groupby(rows["account_id"]).transform("sum"))
-    return weight / norm
+def _weigh(vectors: AccountVectors, left: np.ndarray, right: np.ndarray, settings: Settings) -> dict:
+    """Per-kind cosines of the candidate pairs after floors and minimum shared counts; weight ≥ min_edge_weight."""
+    cosines, shared = vectors.cosines(left, right)
+    for k, kind in enumerate(vectors.kinds):
+        too_weak = cosines[:, k] < settings.min_similarity(kind)
+        too_few = shared[:, k] < int(settings.linking["min_shared"].get(kind, 1))
+        cosines[too_weak | too_few, k] = 0.0
+    weight = cosines @ vectors.kind_weight
+    keep = weight >= float(settings.linking["min_edge_weight"])
+    return {"a": left[keep], "b": right[keep], "weight": weight[keep], "cosines": cosines[keep]}
 
 
-def _cosine_pairs(
-    rows: pd.DataFrame, weights: pd.Series, accounts: pd.Index, min_sim: float, min_shared: int = 1
-) -> pd.DataFrame:
-    """Upper-triangle entries of B·Bᵀ at or above ``min_sim``, computed in row blocks.
-
-    With ``min_shared > 1`` a pair must also share that many identifiers: one shared
-    minute between two light users is chance, several are synchrony (SynchroTrap).
-    """
-    if rows.empty:
-        return pd.DataFrame({"a": np.array([], "int64"), "b": np.array([], "int64"), "similarity": np.array([], "float64")})
-    row_idx = accounts.get_indexer(rows["account_id"])
-    col_codes, _ = pd.factorize(rows["value"])
-    matrix = sp.csr_matrix(
-        (weights.to_numpy("float64"), (row_idx, col_codes)), shape=(len(accounts), int(col_codes.max()) + 1)
-    )
-    transposed = matrix.T.tocsc()
-    binary = matrix.astype(bool).astype("float64") if min_shared > 1 else None
-    present = np.unique(row_idx)
-    parts = []
-    for start in range(0, len(present), BLOCK_ROWS):
-        block_rows = present[start : start + BLOCK_ROWS]
-        product = (matrix[block_rows] @ transposed).tocsr()
-        product.sort_indices()
-        block = product.tocoo()
-        a = block_rows[block.row]
-        keep = (block.col > a) & (block.data >= min_sim)
-        if binary is not None:  # same sparsity pattern (all weights are positive), so entries align
-            counts = (binary[block_rows] @ binary.T).tocsr()
-            counts.sort_indices()
-            keep &= counts.data >= min_shared
-        parts.append(pd.DataFrame({"a": a[keep], "b": block.col[keep], "similarity": np.minimum(block.data[keep], 1.0)}))
-    return pd.concat(parts, ignore_index=True)
+def _strongest(edges: dict, k: int) -> dict:
+    """Keep an edge when it is among the ``k`` strongest of either of its accounts (ties by partner)."""
+    if k <= 0 or not len(edges["a"]):
+        return edges
+    ends = pd.DataFrame({"edge": np.tile(np.arange(len(edges["a"])), 2),
+                         "account": np.concatenate([edges["a"], edges["b"]]),
+                         "partner": np.concatenate([edges["b"], edges["a"]]),
+                         "weight": np.tile(edges["weight"], 2)})
+    ends = ends.sort_values(["account", "weight", "partner"], ascending=[True, False, True], kind="stable")
+    rank = ends.groupby("account").cumcount().to_numpy()
+    keep = np.zeros(len(edges["a"]), dtype=bool)
+    keep[ends["edge"].to_numpy()[rank < k]] = True
+    return {name: values[keep] for name, values in edges.items()}
 
 
-def _combine(similarities: list[pd.DataFrame], accounts: pd.Index, kinds: list[str], settings: Settings) -> pd.DataFrame:
-    """One row per linked pair: per-kind similarity columns and their weighted sum."""
-    columns = EDGE_KEY + ["weight"] + kinds
-    if not similarities or all(s.empty for s in similarities):
-        frame = pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
-        return frame.astype({"account_a": "string", "account_b": "string"})
-    long = pd.concat(similarities, ignore_index=True)
-    wide = long.pivot_table(index=["a", "b"], columns="kind", values="similarity", aggfunc="max", fill_value=0.0)
-    wide = wide.reindex(columns=kinds, fill_value=0.0)
-    weights = np.array([settings.signal_weight(k) for k in kinds])
-    wide["weight"] = wide[kinds].to_numpy() @ weights
-    wide = wide[wide["weight"] >= float(settings.linking["min_edge_weight"])].reset_index()
-    wide["account_a"] = accounts[wide["a"].to_numpy()].astype("string")
-    wide["account_b"] = accounts[wide["b"].to_numpy()].astype("string")
-    wide.columns.name = None
-    return wide[columns].sort_values(EDGE_KEY, ignore_index=True)
+def _frame(edges: dict, vectors: AccountVectors) -> pd.DataFrame:
+    kinds = list(vectors.kinds)
+    if not len(edges["a"]):
+        return _empty_edges(kinds)
+    frame = pd.DataFrame(edges["cosines"], columns=kinds)
+    frame.insert(0, "weight", edges["weight"])
+    frame.insert(0, "account_b", vectors.accounts[edges["b"]].astype("string"))
+    frame.insert(0, "account_a", vectors.accounts[edges["a"]].astype("string"))
+    return frame.sort_values(EDGE_KEY, ignore_index=True)
+
+
+def _hubs(vectors: AccountVectors, coherence) -> pd.DataFrame:
+    """Popular identifiers whose users are not otherwise alike: they lost some or all of their weight."""
+    discounted = coherence.factor < 1.0
+    columns = coherence.columns[discounted]
+    hubs = pd.DataFrame({
+        "kind": np.array(vectors.kinds, dtype=object)[vectors.col_kind[columns]],
+        "value": vectors.col_value[columns],
+        "accounts": vectors.degree[columns].astype(np.int64),
+        "coherence": np.round(coherence.coherence[discounted], 4),
+        "weight_kept": np.round(coherence.factor[discounted], 4),
+    })
+    return hubs.sort_values(["accounts", "kind", "value"], ascending=[False, True, True], ignore_index=True)
+
+
+def _empty_edges(kinds: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame({c: pd.Series(dtype="float64") for c in EDGE_KEY + ["weight"] + list(kinds)})
+    return frame.astype({"account_a": "string", "account_b": "string"})
+
+
+def _empty_hubs() -> pd.DataFrame:
+    return pd.DataFrame({"kind": pd.Series(dtype=object), "value": pd.Series(dtype=object),
+                         "accounts": pd.Series(dtype="int64"), "coherence": pd.Series(dtype="float64"),
+                         "weight_kept": pd.Series(dtype="float64")})

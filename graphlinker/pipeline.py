@@ -28,6 +28,7 @@ from .detection import detect_communities
 from .errors import NothingNew, StoreUnavailable
 from .evidence import cluster_evidence
 from .features import cluster_features
+from .fragments import merge_fragments
 from .inputs import Quarantine
 from .ledger import export_inputs, resolve_inputs
 from .linking import link_accounts
@@ -79,10 +80,15 @@ def analyse(store: Store, settings: Settings, progress: Progress, run_id: str, s
         communities = detect_communities(
             linkage.edges, engine=detection["engine"], seed=int(detection["seed"]), resolution=float(detection["resolution"])
         )
+        if detection.get("merge_fragments", True) and linkage.vectors is not None:
+            communities = merge_fragments(communities, linkage.touching(), linkage.similarity,
+                                          min_weight=float(settings.linking["min_edge_weight"]),
+                                          ratio=float(detection["fragment_ratio"]))
     membership = _clusters_of_two_or_more(communities)
     with progress.stage("scoring clusters"):
         rules = ExtractionRules.load()
-        features = cluster_features(membership, usage, stats, accounts, templates, linkage.edges, rules.weights, settings)
+        features = cluster_features(membership, usage, stats, accounts, templates, linkage.edges, rules.weights, settings,
+                                    hub_templates=linkage.hub_values("template"))
         scores = score_clusters(features, settings)
         evidence = cluster_evidence(membership, usage, linkage.edges, templates, accounts, features, linkage.kinds)
     report, cluster_ids = build_report(run_id, membership, scores, evidence, linkage.hubs, accounts, extra, previous)
@@ -196,7 +202,8 @@ def build_report(run_id, membership, scores, evidence, hubs, accounts, extra, pr
             "quarantined_rows": int(extra.get("quarantined", 0)),
         },
         "hubs": [
-            {"kind": str(k), "value": str(v), "accounts": int(n)} for k, v, n in hubs.head(50).itertuples(index=False)
+            {"kind": str(k), "value": str(v), "accounts": int(n)}
+            for k, v, n in hubs[["kind", "value", "accounts"]].head(50).itertuples(index=False)
         ],
     }
     return report, ids

@@ -10,6 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import precision_recall_fscore_support
 
+from typer.testing import CliRunner
+
+from graphlinker.cli import app
 from graphlinker.errors import InputError
 from graphlinker.evaluate import evaluate
 from graphlinker.simulate import generate
@@ -23,8 +26,9 @@ TRUTH = [
 ]
 
 
-def cluster(cid, accounts, flagged=True):
-    return {"cluster_id": cid, "size": len(accounts), "risk_score": 0.9 if flagged else 0.1, "flagged": flagged,
+def cluster(cid, accounts, flagged=True, risk=None):
+    risk = (0.9 if flagged else 0.1) if risk is None else risk
+    return {"cluster_id": cid, "size": len(accounts), "risk_score": risk, "flagged": flagged,
             "accounts": accounts, "reasons": [], "evidence": {}}
 
 
@@ -155,3 +159,167 @@ def test_perfect_report_on_a_simulated_scenario():
     assert (result.precision, result.recall, result.f1) == (1.0, 1.0, 1.0)
     assert len(result.operations) == 5 and all(op.purity == 1.0 and op.clusters == 1 for op in result.operations)
     assert result.lookalike_groups_flagged == 0 and len(result.lookalikes) >= 7
+
+
+# ---- ranking quality: AP and precision@k over all clusters ordered by risk ----
+
+def test_ranking_p_n_p_n_n_by_hand(truth):
+    # ranks: 1 c1 (3/3 op-a: P), 2 c2 (unlisted: N), 3 c3 (2/2 op-b: P), 4 c4 (look-alikes: N), 5 c5 (N)
+    # AP = (1/1 + 2/3) / 2 = 5/6; fewer than 10 clusters, so precision@10 = precision@50 = 2/5
+    # c3 and c5 are unflagged and still ranked; the report lists them out of risk order on purpose
+    result = evaluate(report(cluster("c5", ["u1", "u2", "u3"], flagged=False, risk=0.5),
+                             cluster("c3", ["b1", "b2"], flagged=False, risk=0.7),
+                             cluster("c1", ["a1", "a2", "a3"], risk=0.95),
+                             cluster("c4", ["l1", "l2"], risk=0.6),
+                             cluster("c2", ["x1", "x2"], risk=0.8)), truth)
+    assert result.average_precision == pytest.approx(5 / 6)
+    assert result.precision_at_10 == pytest.approx(2 / 5) and result.precision_at_50 == pytest.approx(2 / 5)
+    assert (result.ranked_clusters, result.positive_clusters) == (5, 2)
+
+
+def test_positive_needs_a_strict_majority_of_one_operation(truth):
+    # c1: 2 of 3 op-a -> P; c2: 1 of 2 op-a (exactly half) -> N; c3: a4 + b1 + x4, 2 of 3 planted but of two
+    # operations (1/3 each) -> N; c4: b2 + l1 + l2, 1 of 3 -> N. Ranking P N N N -> AP = 1/1 = 1.0
+    result = evaluate(report(cluster("c1", ["a1", "a2", "x1"], risk=0.9), cluster("c2", ["a3", "x2"], risk=0.8),
+                             cluster("c3", ["a4", "b1", "x4"], risk=0.7), cluster("c4", ["b2", "l1", "l2"], risk=0.6)), truth)
+    assert (result.positive_clusters, result.average_precision) == (1, 1.0)
+    assert result.precision_at_10 == pytest.approx(1 / 4)
+    # the same clusters with the majority-of-one-operation cluster last: N N N P -> AP = 1/4
+    result = evaluate(report(cluster("c1", ["a1", "a2", "x1"], risk=0.1), cluster("c2", ["a3", "x2"], risk=0.8),
+                             cluster("c3", ["a4", "b1", "x4"], risk=0.7), cluster("c4", ["b2", "l1", "l2"], risk=0.6)), truth)
+    assert result.average_precision == pytest.approx(1 / 4)
+
+
+def test_fragments_of_one_operation_are_each_positive(truth):
+    # op-a split in two pure clusters at ranks 1 and 3 around a negative: AP = (1 + 2/3) / 2
+    result = evaluate(report(cluster("c1", ["a1", "a2"], risk=0.9), cluster("c2", ["x1", "x2"], risk=0.8),
+                             cluster("c3", ["a3", "a4"], risk=0.7)), truth)
+    assert result.positive_clusters == 2 and result.average_precision == pytest.approx(5 / 6)
+
+
+def test_ranking_ties_larger_cluster_then_cluster_id(truth):
+    # equal risk: the larger negative c9 (3 accounts) ranks before the positive c1 (2 accounts): N P -> AP = 1/2
+    # (report order, or cluster_id order, would put c1 first and give 1.0)
+    result = evaluate(report(cluster("c1", ["a1", "a2"], risk=0.5), cluster("c9", ["x1", "x2", "x3"], risk=0.5)), truth)
+    assert result.average_precision == pytest.approx(1 / 2)
+    # equal risk and size: plain string order of cluster_id, "c10" < "c2": P (c10) then N (c2) -> AP = 1.0;
+    # the report lists c2 first, so keeping report order would give 1/2
+    result = evaluate(report(cluster("c2", ["x1", "x2"], risk=0.5), cluster("c10", ["b1", "b2"], risk=0.5)), truth)
+    assert result.average_precision == 1.0
+    result = evaluate(report(cluster("c10", ["x1", "x2"], risk=0.5), cluster("c2", ["b1", "b2"], risk=0.5)), truth)
+    assert result.average_precision == pytest.approx(1 / 2)
+    # size counts distinct accounts: c0 lists x1 three times and is smaller than c1 -> P N -> AP = 1.0
+    result = evaluate(report(cluster("c0", ["x1", "x1", "x1"], risk=0.5), cluster("c1", ["a1", "a2"], risk=0.5)), truth)
+    assert result.average_precision == 1.0
+
+
+def test_precision_at_k_with_more_than_ten_clusters(truth):
+    # 12 clusters, positives at ranks 1 (op-a) and 11 (op-b), negatives are unlisted pairs
+    # AP = (1/1 + 2/11) / 2; precision@10 = 1/10; precision@50 = 2/12 (only 12 clusters)
+    negatives = [cluster(f"n{i:02d}", [f"x{i}a", f"x{i}b"], risk=0.8 - i * 0.01) for i in range(10)]
+    clusters = [cluster("p1", ["a1", "a2", "a3", "a4"], risk=0.95), *negatives[:9],
+                cluster("p2", ["b1", "b2"], risk=0.5), negatives[9] | {"risk_score": 0.4}]
+    result = evaluate(report(*clusters), truth)
+    assert (result.ranked_clusters, result.positive_clusters) == (12, 2)
+    assert result.average_precision == pytest.approx((1 + 2 / 11) / 2)
+    assert result.precision_at_10 == pytest.approx(1 / 10)
+    assert result.precision_at_50 == pytest.approx(2 / 12)
+
+
+def test_ranking_without_positives_is_none_not_one(truth):
+    result = evaluate(report(cluster("c1", ["x1", "x2"]), cluster("c2", ["l1", "l2", "a1"], flagged=False)), truth)
+    assert result.average_precision is None
+    assert (result.precision_at_10, result.precision_at_50) == (0.0, 0.0)
+    assert (result.ranked_clusters, result.positive_clusters) == (2, 0)
+    empty = evaluate(report(), truth)
+    assert (empty.average_precision, empty.precision_at_10, empty.precision_at_50) == (None, None, None)
+    assert (empty.ranked_clusters, empty.positive_clusters) == (0, 0)
+    data = json.loads(json.dumps(empty.to_dict()))
+    assert data["average_precision"] is None and data["precision_at_10"] is None
+
+
+def test_ranking_rejects_a_non_numeric_risk_score(truth):
+    with pytest.raises(InputError):
+        evaluate(report(cluster("c1", ["a1"], risk="high")), truth)
+    with pytest.raises(InputError):
+        evaluate(report(cluster("c1", ["a1"], risk=float("nan"))), truth)
+
+
+# ---- per operation: one_cluster_share / largest_cluster_share; operations_recovered ----
+
+def test_one_cluster_and_largest_cluster_share_by_hand(truth):
+    # op-a: a1 alone in flagged c1, a2 a3 a4 in unflagged c2 -> one flagged cluster 1/4, any cluster 3/4
+    # op-b: b1 b2 in unflagged c3 only -> 0.0 flagged, 1.0 any
+    result = evaluate(report(cluster("c1", ["a1", "x1"]), cluster("c2", ["a2", "a3", "a4"], flagged=False),
+                             cluster("c3", ["b1", "b2", "x2"], flagged=False)), truth)
+    ops = {op.op_id: op for op in result.operations}
+    assert ops["op-a-1"].one_cluster_share == pytest.approx(1 / 4)
+    assert ops["op-a-1"].largest_cluster_share == pytest.approx(3 / 4)
+    assert (ops["op-b-1"].one_cluster_share, ops["op-b-1"].largest_cluster_share) == (0.0, 1.0)
+    # fragmented but all flagged: op-a 2 + 1 + 1 -> 2/4 in one flagged cluster, recall 1.0, so not recovered
+    result = evaluate(report(cluster("c1", ["a1", "a2"]), cluster("c2", ["a3", "z1", "z2"]), cluster("c3", ["a4"])), truth)
+    a = next(op for op in result.operations if op.op_id == "op-a-1")
+    assert (a.recall, a.one_cluster_share, a.largest_cluster_share) == (1.0, 0.5, 0.5)
+    assert (result.operations_recovered, result.operations_total) == (0, 2)
+    # nothing in any cluster
+    result = evaluate(report(), truth)
+    assert all(op.one_cluster_share == 0.0 and op.largest_cluster_share == 0.0 for op in result.operations)
+
+
+def test_lookalike_members_of_an_operation_do_not_count_in_its_shares(tmp_path):
+    # op-m has 2 real members and 1 member marked lookalike: its size is 2, and the cluster {m1, m2, m3}
+    # holds 2 of them (share 1.0) and is positive (2 of 3 accounts > half)
+    truth = pd.DataFrame([("m1", "op-m-1", "worker"), ("m2", "op-m-1", "payer"), ("m3", "op-m-1", "lookalike")],
+                         columns=["account_id", "op_id", "role"])
+    result = evaluate(report(cluster("c1", ["m1", "m2", "m3"])), truth)
+    (op,) = result.operations
+    assert (op.size, op.one_cluster_share, op.largest_cluster_share) == (2, 1.0, 1.0)
+    assert result.positive_clusters == 1 and result.operations_recovered == 1
+
+
+def test_operations_recovered_thresholds_are_inclusive():
+    truth = pd.DataFrame(
+        [(f"c{i}", "op-c-1", "worker") for i in range(10)]
+        + [(f"d{i}", "op-d-1", "worker") for i in range(5)]
+        + [(f"e{i}", "op-e-1", "worker") for i in range(5)]
+        + [(f"f{i}", "op-f-1", "worker") for i in range(10)],
+        columns=["account_id", "op_id", "role"])
+    result = evaluate(report(
+        cluster("k1", [f"c{i}" for i in range(9)]),  # op-c: recall 9/10 = 0.9, one cluster 0.9 -> recovered
+        cluster("k2", ["d0", "d1", "d2", "d3"]), cluster("k3", ["d4", "y1"]),  # op-d: recall 1.0, one cluster 0.8 -> recovered
+        cluster("k4", ["e0", "e1", "e2", "e3"]), cluster("k5", ["e4"], flagged=False),  # op-e: recall 0.8 -> not
+        cluster("k6", [f"f{i}" for i in range(7)]), cluster("k7", ["f7", "f8", "f9"]),  # op-f: recall 1.0, one cluster 0.7 -> not
+    ), truth)
+    ops = {op.op_id: op for op in result.operations}
+    assert (ops["op-c-1"].recall, ops["op-c-1"].one_cluster_share) == (0.9, 0.9)
+    assert (ops["op-d-1"].recall, ops["op-d-1"].one_cluster_share) == (1.0, 0.8)
+    assert (ops["op-e-1"].recall, ops["op-e-1"].one_cluster_share, ops["op-e-1"].largest_cluster_share) == (0.8, 0.8, 0.8)
+    assert (ops["op-f-1"].recall, ops["op-f-1"].one_cluster_share) == (1.0, 0.7)
+    assert (result.operations_recovered, result.operations_total) == (2, 4)
+
+
+def test_cli_evaluate_reports_ranking_and_recovery(truth, tmp_path):
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(report(cluster("c1", ["a1", "a2", "a3", "a4"], risk=0.95), cluster("c2", ["x1", "x2"], risk=0.8),
+                                      cluster("c3", ["b1", "b2"], flagged=False, risk=0.7))))
+    result = CliRunner().invoke(app, ["evaluate", str(path), str(truth), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["average_precision"] == pytest.approx((1 + 2 / 3) / 2)
+    assert (data["precision_at_10"], data["precision_at_50"]) == (pytest.approx(2 / 3), pytest.approx(2 / 3))
+    assert (data["ranked_clusters"], data["positive_clusters"]) == (3, 2)
+    assert (data["operations_recovered"], data["operations_total"]) == (1, 2)
+    ops = {op["op_id"]: op for op in data["operations"]}
+    assert (ops["op-a-1"]["one_cluster_share"], ops["op-a-1"]["largest_cluster_share"]) == (1.0, 1.0)
+    assert (ops["op-b-1"]["one_cluster_share"], ops["op-b-1"]["largest_cluster_share"]) == (0.0, 1.0)
+    table = CliRunner().invoke(app, ["evaluate", str(path), str(truth)])
+    assert table.exit_code == 0, table.output
+    assert "average precision 0.833" in table.stdout and "precision@10 0.667" in table.stdout
+    assert "ranking of 3 clusters by risk (2 positive)" in table.stdout
+    assert "operations recovered (recall >= 0.9, one flagged cluster >= 0.8): 1 of 2" in table.stdout
+    assert "one flagged cluster" in table.stdout and "largest any cluster" in table.stdout
+    empty = tmp_path / "empty.json"
+    empty.write_text(json.dumps(report()))
+    table = CliRunner().invoke(app, ["evaluate", str(empty), str(truth)])
+    assert table.exit_code == 0 and "average precision n/a" in table.stdout
+    assert json.loads(CliRunner().invoke(app, ["evaluate", str(empty), str(truth), "-f", "json"]).stdout)["average_precision"] is None

@@ -36,7 +36,9 @@ def test_shared_card_links_with_payment_evidence(settings):
     assert edge(linkage, "a", "c") is None
 
 
-def test_identifier_above_hub_cap_is_reported_not_expanded(settings):
+def test_hub_caps_method_still_reports_identifiers_above_the_cap(tmp_path):
+    (tmp_path / "capped.toml").write_text('[linking]\nmethod = "hub_caps"\n')
+    settings = Settings.load(tmp_path / "capped.toml")
     cap = settings.hub_cap("ip")
     rows = [(f"u{i}", "ip", "100.64.0.1", 1) for i in range(cap + 1)] + [("x", "ip", "10.0.0.1", 1), ("y", "ip", "10.0.0.1", 1)]
     linkage = link_accounts(usage(rows), settings)
@@ -118,3 +120,47 @@ def test_linking_properties(rows, rnd):
     expected = edges[kinds].to_numpy() @ np.array([settings.signal_weight(k) for k in kinds])
     np.testing.assert_allclose(edges["weight"], expected)
     assert (edges["weight"] >= settings.linking["min_edge_weight"]).all()
+
+
+def _strangers(n, prefix, rng):
+    """``n`` unrelated people: own card, own templates, a few own busy minutes."""
+    rows = []
+    for i in range(n):
+        who = f"{prefix}{i}"
+        rows += [(who, "payment", f"card-{who}", 1), (who, "template", f"tpl-{who}-{rng.integers(1 << 30)}", 3)]
+        rows += [(who, "time", str(int(w)), 1) for w in rng.choice(40_000, 8, replace=False)]
+    return rows
+
+
+def test_carrier_nat_of_thousands_of_strangers_links_nobody(settings):
+    """2,000 unrelated users behind one carrier IP and its /24: far more than expand_limit, no coherence."""
+    rng = np.random.default_rng(3)
+    rows = _strangers(2000, "m", rng)
+    rows += [(f"m{i}", "ip", "172.56.14.9", 20) for i in range(2000)] + [(f"m{i}", "subnet", "172.56.14.0/24", 20) for i in range(2000)]
+    linkage = link_accounts(usage(rows), settings)
+    assert linkage.edges.empty
+    nat = linkage.hubs.set_index("value").loc["172.56.14.9"]
+    assert nat["accounts"] == 2000 and nat["weight_kept"] == 0.0
+
+
+def test_large_operation_sharing_templates_and_a_subnet_is_linked_without_all_pairs(settings):
+    """A 3,000-account ring (one card each) sharing three templates and a /24: every member linked,
+    into one connected graph, with at most max_links_per_account-ish links each rather than 3,000."""
+    import igraph as ig
+
+    n = 3000
+    rows = []
+    for i in range(n):
+        who = f"op{i}"
+        rows += [(who, "payment", f"card-{who}", 1), (who, "subnet", "45.12.9.0/24", 30)]
+        rows += [(who, "template", f"harvest-{t}", 10) for t in range(3)]
+    rows += _strangers(500, "b", np.random.default_rng(4))
+    linkage = link_accounts(usage(rows), settings)
+    edges = linkage.edges
+    members = set(edges["account_a"]) | set(edges["account_b"])
+    assert members == {f"op{i}" for i in range(n)}
+    degree = pd.concat([edges["account_a"], edges["account_b"]]).value_counts()
+    assert degree.max() <= 4 * settings.linking["max_links_per_account"]
+    graph = ig.Graph.TupleList(edges[["account_a", "account_b"]].itertuples(index=False))
+    assert len(graph.connected_components()) == 1
+    assert linkage.hub_values("template") == frozenset()
