@@ -204,14 +204,42 @@ def simulate(
     requests_format: str = typer.Option("csv", "--requests-format", help="File format of requests: csv, jsonl or parquet."),
     slices: int = typer.Option(0, "--slices", min=0, help="Also cut the scenario into N time slices under OUT_DIR/slices/01..N "
                                "(equal request counts), to replay it with `graphlinker refresh`."),
+    ops: Optional[str] = typer.Option(
+        None, "--ops", metavar="KEY,KEY|all|none",
+        help="Operation archetypes to plant (truth op id op-KEY-1): comma-separated keys, 'all' or 'none'. "
+        "Default: the classic five (naive, reseller, hydra, agentic, zh). Also: grader, codegen, translation, preference, "
+        "longdoc, math, refusal, release, proxy, lowslow, dialogue."),
+    lookalikes: Optional[str] = typer.Option(
+        None, "--lookalikes", metavar="KEY,KEY|all|none",
+        help="Benign look-alike kinds (truth role lookalike, op id lookalike-KEY-N): comma-separated keys, 'all' or 'none'. "
+        "Default: company, university, family. Also: carrier_nat, batch_dev, eval_team, jailbreak, agency."),
+    size: list[str] = typer.Option(
+        [], "--size", metavar="KEY=N",
+        help="Accounts of one operation, look-alike kind (all its groups together) or of 'benign', instead of its "
+        "scale-1 size x --scale. Repeatable, e.g. --size hydra=20000 --size carrier_nat=5000. Above 500k expected "
+        "requests an operation's accounts each send proportionally less."),
+    benign_activity: float = typer.Option(
+        1.0, "--benign-activity", metavar="X",
+        help="Multiply the benign background's requests per account by X (e.g. 0.3 for a large, lighter population)."),
 ) -> None:
-    """Write a realistic scenario (benign users, look-alike groups, planted operations) plus truth.csv."""
+    """Write a realistic scenario (benign users, look-alike groups, planted operations) plus truth.csv.
+
+    With only --seed and --scale the scenario is the classic one (five operations, three look-alike kinds), byte for byte; --ops, --lookalikes, --size and --benign-activity build benchmark scenarios.
+    """
+    from .errors import ConfigError
     from .simulate import simulate as simulate_scenario
     from .simulate.slices import split_by_time
 
     if requests_format not in ("csv", "jsonl", "parquet"):
         raise typer.BadParameter("choose csv, jsonl or parquet", param_hint="--requests-format")
-    summary = simulate_scenario(out_dir, seed=seed, scale=scale, file_format=requests_format)
+    sizes: dict[str, int] = {}
+    for item in size:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip().isdigit():
+            raise ConfigError(f"--size expects KEY=N with a whole number N, got {item!r}")
+        sizes[key.strip()] = int(value)
+    summary = simulate_scenario(out_dir, seed=seed, scale=scale, file_format=requests_format, operations=ops,
+                                lookalikes=lookalikes, sizes=sizes, benign_activity=benign_activity)
     err.print(f"wrote scenario to {out_dir}: {summary}", highlight=False)
     if slices:
         written = split_by_time(out_dir, out_dir / "slices", slices)

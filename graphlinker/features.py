@@ -30,6 +30,10 @@ FEATURE_COLUMNS = [
     "under_p95_share",
     "new_model_share",
     "new_model_lift",
+    "independence",
+    "output_input_ratio",
+    "template_reuse_ratio",
+    "cohesion",
 ]
 
 
@@ -67,6 +71,10 @@ def cluster_features(
     features = features.join(_creation_burst(accounts, cluster_of))
     features = features.join(_volume_features(member_stats, stats))
     features = features.join(_new_model_features(members, usage, settings))
+    features = features.join(_independence(members, accounts, cluster_of))
+    features = features.join(_output_input_ratio(member_stats, stats))
+    features = features.join(_template_reuse(members, usage))
+    features = features.join(_cohesion(edges, cluster_of))
     return features.reindex(columns=FEATURE_COLUMNS).fillna(0.0)
 
 
@@ -169,3 +177,70 @@ def _new_model_features(members: pd.DataFrame, usage: pd.DataFrame, settings: Se
     share = rows["count"].where(rows["value"].isin(new), 0).groupby(rows["cluster"]).sum() / rows.groupby("cluster")["count"].sum()
     lift = share / population_share if population_share > 0 else share * 0
     return pd.DataFrame({"new_model_share": share, "new_model_lift": lift})
+
+
+def _independence(members: pd.DataFrame, accounts: pd.DataFrame, cluster_of: pd.Series) -> pd.Series:
+    """Share of members outside the cluster's largest declared organisation.
+
+    A team, a class or an evaluation group declares who it is: one org id, or an e-mail
+    domain of its own (at least half of the domain's accounts are in the cluster). A ring
+    of nominally independent accounts declares nothing in common — yet acts as one.
+    Webmail domains are shared with the whole population, so they mark no organisation;
+    a shared card is not counted here (it is the ``shared_payment`` reason).
+    """
+    size = cluster_of.groupby(cluster_of).size()
+    people = accounts[accounts["account_id"].isin(cluster_of.index)]
+    people = people.assign(cluster=people["account_id"].map(cluster_of).to_numpy())
+    org_share = pd.Series(0.0, index=size.index)
+    if "org_id" in people:
+        orgs = people.dropna(subset=["org_id"]).groupby(["cluster", "org_id"])["account_id"].nunique()
+        if len(orgs):
+            org_share = np.maximum(org_share, _share_of_size(orgs, size))
+    if "email_domain" in people:
+        domain_users = accounts.groupby("email_domain")["account_id"].nunique()
+        inside = people.dropna(subset=["email_domain"]).groupby(["cluster", "email_domain"])["account_id"].nunique()
+        own = inside[inside.to_numpy() >= 0.5 * domain_users.reindex(inside.index.get_level_values("email_domain")).to_numpy()]
+        own = own[own >= 2]  # a domain of one account is a person's, not an organisation's
+        if len(own):
+            org_share = np.maximum(org_share, _share_of_size(own, size))
+    return (1.0 - org_share).clip(0.0, 1.0).rename("independence")
+
+
+def _share_of_size(per_value: pd.Series, size: pd.Series) -> pd.Series:
+    """Largest (cluster, value) member count as a share of the cluster's size; 0 where none."""
+    return per_value.groupby(level="cluster").max().reindex(size.index).fillna(0.0) / size
+
+
+def _output_input_ratio(member_stats: pd.DataFrame, stats: pd.DataFrame) -> pd.Series:
+    """Median member's output/input token ratio against the population's median account (harvesting reads long answers)."""
+    def ratio(frame):
+        return frame["output_tokens"].astype("float64") / frame["input_tokens"].astype("float64").clip(lower=1.0)
+
+    population = max(float(ratio(stats).median()), 1e-9)
+    return (ratio(member_stats).groupby(member_stats["cluster"]).median() / population).rename("output_input_ratio")
+
+
+def _template_reuse(members: pd.DataFrame, usage: pd.DataFrame) -> pd.Series:
+    """Median member's requests per distinct template against the population's median account.
+
+    Systematic coverage of a task space is one template filled with ever new slot values.
+    """
+    def reuse(rows):
+        grouped = rows.groupby("account_id")
+        return grouped["count"].sum() / grouped["value"].nunique()
+
+    sent = usage[usage["kind"] == "template"]
+    population = max(float(reuse(sent).median()), 1e-9) if len(sent) else 1.0
+    own = members[members["kind"] == "template"]
+    if own.empty:
+        return pd.Series(dtype="float64", name="template_reuse_ratio")
+    per_account = reuse(own)
+    cluster = own.groupby("account_id")["cluster"].first()
+    return (per_account.groupby(cluster).median() / population).rename("template_reuse_ratio")
+
+
+def _cohesion(edges: pd.DataFrame, cluster_of: pd.Series) -> pd.Series:
+    """Median link weight inside the cluster: how alike its members are, whatever the signal."""
+    a = edges["account_a"].map(cluster_of)
+    inside = (a == edges["account_b"].map(cluster_of)) & a.notna()
+    return edges.loc[inside, "weight"].groupby(a[inside]).median().rename("cohesion")

@@ -8,8 +8,13 @@ cluster on its own. Weights and ramps are data (``defaults.toml``).
 
 Shared cards, shared IPs and creation bursts describe an office, a class or a
 family as well as a ring, and one template repeated round the clock describes
-a product-description batch job as well; so a cluster is only *flagged* when
-what it sends is extraction-style too — the content gate (``content_reasons``).
+a product-description batch job as well. So sharing ranks a cluster but never flags
+it: a cluster is *flagged* only when the reasons about what its traffic does
+(everything but ``infrastructure_reasons``) reach the flag threshold on their own —
+extraction content, template concentration, machine cadence, synchronised waves,
+output-heavy harvesting, many nominally independent accounts, a new-model pivot.
+The earlier gate, extraction content required (``require_content_signal``), stays
+available by settings.
 """
 
 from __future__ import annotations
@@ -40,6 +45,10 @@ REASONS = (
     Reason("many_small_accounts", "pooled_volume_ratio", "pooled volume {pooled_volume_ratio:.1f}x the 99th-percentile account, {under_p95_share:.0%} of accounts individually below the 95th percentile"),
     Reason("new_model_pivot", "new_model_lift", "{new_model_share:.0%} of traffic on newly released models ({new_model_lift:.1f}x the population)"),
     Reason("shared_infrastructure", "infrastructure_share", "{infrastructure_share:.0%} of accounts linked by shared IPs or subnets"),
+    Reason("independent_accounts", "independence", "{independence:.0%} of accounts outside any one declared organisation, yet linked as one group"),
+    Reason("output_harvesting", "output_input_ratio", "median output/input tokens {output_input_ratio:.1f}x the population"),
+    Reason("template_reuse", "template_reuse_ratio", "median requests per template {template_reuse_ratio:.1f}x the population"),
+    Reason("lockstep", "cohesion", "median link weight inside the cluster {cohesion:.2f}"),
 )
 
 
@@ -66,10 +75,13 @@ def score_clusters(features: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     strength = strengths(features, settings)
     contribution = strength[weights.index] * weights
     risk = 1.0 - np.prod(1.0 - contribution.to_numpy(), axis=1)
-    content = strength[list(scoring["content_reasons"])].max(axis=1)
     flagged = (risk >= float(scoring["flag_threshold"])) & (features["size"] >= int(scoring["min_cluster_size"]))
     if scoring["require_content_signal"]:
+        content = strength[list(scoring["content_reasons"])].max(axis=1)
         flagged &= content >= float(scoring["content_signal_min"])
+    if scoring["require_behaviour"]:
+        behaviour = contribution.drop(columns=list(scoring["infrastructure_reasons"]), errors="ignore")
+        flagged &= 1.0 - np.prod(1.0 - behaviour.to_numpy(), axis=1) >= float(scoring["flag_threshold"])
     details = {r.code: r for r in REASONS}
     reasons = []
     for cluster, row in contribution.iterrows():

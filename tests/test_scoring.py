@@ -1,4 +1,4 @@
-"""Scoring: ramps, noisy-OR combination, the content gate, reason codes."""
+"""Scoring: ramps, noisy-OR combination, the coordination gate (and the earlier content gate), reason codes."""
 
 from __future__ import annotations
 
@@ -39,18 +39,40 @@ def test_office_team_with_shared_card_and_nat_is_not_flagged(settings):
     assert {r["code"] for r in scored["reasons"]} >= {"shared_payment", "shared_infrastructure", "creation_burst"}
 
 
-def test_content_gate_blocks_flag_even_at_high_risk(settings):
-    everything_but_content = features(
-        shared_payment_share=1.0, infrastructure_share=1.0, creation_burst_share=1.0, sdk_share=1.0,
-        hour_entropy=1.0, synchronised_share=1.0, output_per_account_ratio=10, pooled_volume_ratio=30, new_model_lift=5,
-    )
-    scored = score_clusters(everything_but_content, settings).iloc[0]
+EVERYTHING_BUT_CONTENT = dict(
+    shared_payment_share=1.0, infrastructure_share=1.0, creation_burst_share=1.0, sdk_share=1.0,
+    hour_entropy=1.0, synchronised_share=1.0, output_per_account_ratio=10, pooled_volume_ratio=30, new_model_lift=5,
+)
+
+
+def test_sharing_alone_ranks_high_but_never_flags(settings):
+    """Shared card, IPs, creation day, strong links and SDK use: risk past the threshold, but the
+    behaviour reasons alone (automation here) are not, so the cluster is not flagged."""
+    shared = features(shared_payment_share=1.0, infrastructure_share=1.0, creation_burst_share=1.0, cohesion=2.0, sdk_share=1.0)
+    scored = score_clusters(shared, settings).iloc[0]
     assert scored["risk_score"] >= settings.scoring["flag_threshold"]
     assert not scored["flagged"]
 
 
+def test_ring_of_independent_accounts_is_flagged_without_any_extraction_tag(settings):
+    ring = features(independence=1.0, extraction_share=0.0, **EVERYTHING_BUT_CONTENT)
+    scored = score_clusters(ring, settings).iloc[0]
+    assert scored["flagged"] and "extraction_prompts" not in {r["code"] for r in scored["reasons"]}
+
+
+def test_earlier_content_gate_is_reachable_by_settings(tmp_path):
+    """``require_content_signal = true``: without extraction-tagged traffic nothing is flagged, as before."""
+    (tmp_path / "old.toml").write_text("[scoring]\nrequire_content_signal = true\n")
+    old = Settings.load(tmp_path / "old.toml")
+    batch = features(templated_share=1.0, sdk_share=1.0, hour_entropy=1.0, synchronised_share=1.0, output_per_account_ratio=8)
+    assert score_clusters(batch, old).iloc[0]["risk_score"] >= old.scoring["flag_threshold"]
+    assert not score_clusters(batch, old).iloc[0]["flagged"]
+    assert score_clusters(batch.assign(extraction_share=0.9), old).iloc[0]["flagged"]
+
+
 def test_extraction_ring_is_flagged_with_reasons_in_contribution_order(settings):
-    ring = features(extraction_share=0.9, templated_share=0.95, sdk_share=0.9, synchronised_share=0.8, shared_payment_share=0.5)
+    ring = features(independence=1.0, extraction_share=0.9, templated_share=0.95, sdk_share=0.9, synchronised_share=0.8,
+                    shared_payment_share=0.5)
     scored = score_clusters(ring, settings).iloc[0]
     assert scored["flagged"] and scored["risk_score"] > 0.8
     weights = [r["weight"] for r in scored["reasons"]]
@@ -71,10 +93,3 @@ def test_noisy_or_bounds(settings):
 def test_small_pairs_are_never_flagged(settings):
     pair = features(size=2, extraction_share=1.0, templated_share=1.0, sdk_share=1.0, synchronised_share=1.0)
     assert not score_clusters(pair, settings).iloc[0]["flagged"]
-
-
-def test_repeated_non_extraction_template_alone_is_high_risk_but_not_flagged(settings):
-    """A batch job: one product-description template round the clock from an SDK, in sync."""
-    batch = features(templated_share=1.0, sdk_share=1.0, hour_entropy=1.0, synchronised_share=1.0, output_per_account_ratio=8)
-    scored = score_clusters(batch, settings).iloc[0]
-    assert scored["risk_score"] >= settings.scoring["flag_threshold"] and not scored["flagged"]

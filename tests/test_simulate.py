@@ -264,3 +264,334 @@ def test_other_formats_and_bad_options(tmp_path):
         simulate(tmp_path / "x", file_format="xml")
     with pytest.raises(ConfigError):
         simulate(tmp_path / "x", scale=0)
+
+
+# --------------------------------------------------------------------------- archetypes for the leave-one-out benchmark
+
+import hashlib  # noqa: E402
+
+import numpy as np  # noqa: E402
+from typer.testing import CliRunner  # noqa: E402
+
+from graphlinker.cli import app  # noqa: E402
+from graphlinker.simulate import (  # noqa: E402
+    DEFAULT_LOOKALIKES, DEFAULT_OPERATIONS, LOOKALIKES, OPERATIONS, archetype_of, generate, lookalikes_more, ops, ops_more,
+)
+from graphlinker.templates.tags import ExtractionRules  # noqa: E402
+
+NO_TAG_OPS = ("codegen", "translation", "longdoc", "math", "refusal", "release", "lowslow", "dialogue")
+# sha256 of simulate(seed=3, scale=0.05) as written before the archetypes were added: the classic scenario must not drift
+CLASSIC_DIGESTS = {
+    "accounts.csv": "c655656497c7a1be9921362f2cfb905b07adaff94515381e9683e6ead9ae6ee1",
+    "identifiers.csv": "9bff8a69ccb7f3a0b74fde18ebf5230bce9632efc3a5ed39527d3557d3afcfce",
+    "payments.csv": "a51e8913b2e2b2dbc7e97a6ca276095dbb6caa1c2edbcd6ff8b74ab56a0940a7",
+    "requests.csv": "610d4b2acfcead73d1e33376837f0d7c6f0bc66959d16f13f0f8da0a1217e3f3",
+    "truth.csv": "f1df918e3b3d17983c7fcec2f00cd7f1b7e1aeea06c3b7133eef5d05f376e180",
+}
+
+
+def frames(data) -> dict[str, pd.DataFrame]:
+    """A generated Part as data frames, requests labelled with op id and archetype."""
+    req = pd.DataFrame({k: v for k, v in data.requests.items()})
+    truth = data.truth.assign(archetype=data.truth["op_id"].map(archetype_of))
+    req["op_id"] = req["account_id"].map(truth.set_index("account_id")["op_id"]).fillna("benign")
+    req["archetype"] = req["op_id"].map(lambda o: o if o == "benign" else archetype_of(o))
+    req["when"] = pd.to_datetime(req["ts"], unit="s", utc=True)
+    return {"accounts": data.accounts, "payments": data.payments, "identifiers": data.identifiers, "truth": truth,
+            "requests": req}
+
+
+def one(key: str, n: int, seed: int = 5, **kwargs) -> dict[str, pd.DataFrame]:
+    """A scenario with a small background and only archetype ``key`` at ``n`` accounts."""
+    is_op = key in OPERATIONS
+    data = generate(seed=seed, scale=0.05, operations=[key] if is_op else [], lookalikes=[] if is_op else [key],
+                    sizes={key: n, "benign": 60}, **kwargs)
+    return frames(data)
+
+
+def tag_rate(prompts: pd.Series) -> float:
+    tags = ExtractionRules.load().tag(pd.Series(prompts.to_numpy(), dtype=object))
+    return float((tags != "").mean())
+
+
+@pytest.fixture(scope="module")
+def everything():
+    """Every archetype and look-alike kind at half their scale-1 sizes (in memory)."""
+    return frames(generate(seed=3, scale=0.5, operations="all", lookalikes="all"))
+
+
+def test_registries_hold_the_archetypes_with_docstring_lines():
+    assert len(OPERATIONS) >= 14 and len(LOOKALIKES) >= 8
+    assert DEFAULT_OPERATIONS == ("naive", "reseller", "hydra", "agentic", "zh")
+    assert DEFAULT_LOOKALIKES == ("company", "university", "family")
+    assert set(DEFAULT_OPERATIONS) <= set(OPERATIONS) and set(DEFAULT_LOOKALIKES) <= set(LOOKALIKES)
+    assert not set(OPERATIONS) & set(LOOKALIKES)
+    for key in [*OPERATIONS, *LOOKALIKES]:
+        assert "-" not in key and key == key.lower(), key
+    for key in ops_more.OPERATIONS_MORE:
+        assert f"* {key} (" in ops_more.__doc__, key
+    for key in lookalikes_more.LOOKALIKES_MORE:
+        assert f"* {key} (" in lookalikes_more.__doc__, key
+    for key in ("naive", "reseller", "hydra", "agentic", "zh"):
+        assert f"* {key}:" in ops.__doc__, key
+
+
+def test_archetype_of_parses_op_ids():
+    assert archetype_of("op-hydra-1") == "hydra"
+    assert archetype_of("lookalike-carrier_nat-1") == "carrier_nat"
+    assert archetype_of("lookalike-family-17") == "family"
+    for bad in ("benign", "op-hydra", "op--1", "x-hydra-1", "op-hydra-reseller-1"):
+        with pytest.raises(ValueError):
+            archetype_of(bad)
+
+
+def test_classic_scenario_is_byte_identical_to_before(tmp_path):
+    """With default arguments, and with the defaults spelled out, the files are those the simulator always wrote."""
+    simulate(tmp_path / "a", seed=3, scale=0.05)
+    simulate(tmp_path / "b", seed=3, scale=0.05, operations=DEFAULT_OPERATIONS, lookalikes=list(DEFAULT_LOOKALIKES),
+             sizes={}, benign_activity=1.0)
+    for name, digest in CLASSIC_DIGESTS.items():
+        a, b = (tmp_path / "a" / name).read_bytes(), (tmp_path / "b" / name).read_bytes()
+        assert a == b, name
+        assert hashlib.sha256(a).hexdigest() == digest, f"{name} drifted from the classic scenario"
+
+
+def test_explicit_sizes_equal_to_the_defaults_change_nothing():
+    default = generate(seed=2, scale=0.1)
+    same = generate(seed=2, scale=0.1, sizes={"naive": 8, "hydra": 25, "benign": 200})
+    assert default.accounts.equals(same.accounts) and default.truth.equals(same.truth)
+    for column, values in default.requests.items():
+        assert np.array_equal(values, same.requests[column]), column
+
+
+@pytest.mark.parametrize("key", [*OPERATIONS, *LOOKALIKES])
+def test_every_archetype_generates_a_small_group(key):
+    data = one(key, 12)
+    truth, accounts, req = data["truth"], data["accounts"], data["requests"]
+    mine = truth[truth["archetype"] == key]
+    assert len(mine) == 12 and set(truth["archetype"]) == {key}
+    assert mine["account_id"].is_unique and set(mine["account_id"]) <= set(accounts["account_id"])
+    assert accounts["account_id"].is_unique
+    assert set(data["payments"]["account_id"]) <= set(accounts["account_id"])
+    assert set(req["account_id"]) <= set(accounts["account_id"])
+    if key in OPERATIONS:
+        assert set(mine["op_id"]) == {f"op-{key}-1"} and set(mine["role"]) <= {"worker", "payer"}
+    else:
+        assert all(o.startswith(f"lookalike-{key}-") for o in mine["op_id"]) and set(mine["role"]) == {"lookalike"}
+    rows = req[req["archetype"] == key]
+    assert rows["account_id"].nunique() >= 0.75 * (mine["role"] != "payer").sum()
+    assert rows["when"].between(WINDOW_START, WINDOW_END, inclusive="left").all()
+    created = pd.to_datetime(accounts["created_at"], unit="s", utc=True)
+    assert created.between(WINDOW_START - pd.Timedelta(days=181), WINDOW_START).all()
+    assert (rows["prompt"].str.len() > 0).all() and (rows["input_tokens"] >= -1).all()
+    assert (req.loc[req["when"] < RELEASE, "model"] != "model-x").all()
+
+
+@pytest.mark.parametrize("key", ["hydra", "proxy", "lowslow", "carrier_nat"])
+@pytest.mark.parametrize("n", [5, 2000])
+def test_sizes_from_5_to_2000(key, n):
+    data = one(key, n, seed=11)
+    mine = data["truth"][data["truth"]["archetype"] == key]
+    assert len(mine) == n
+    req = data["requests"][data["requests"]["archetype"] == key]
+    assert req["account_id"].nunique() >= 0.6 * n
+    assert len(req) < 600_000, "explicit sizes stay within the request budget"
+
+
+def test_sizes_of_multi_group_kinds_add_up():
+    for key, n in (("company", 5), ("university", 41), ("family", 23), ("batch_dev", 9)):
+        truth = one(key, n)["truth"]
+        assert len(truth) == n, key
+    families = one("family", 23)["truth"].groupby("op_id").size()
+    assert families.between(2, 6).all() and len(families) >= 4
+
+
+def test_no_tag_archetypes_carry_no_extraction_tag():
+    """Detection must not be able to rely on the keyword list for these campaigns."""
+    rates = {}
+    for key in [*NO_TAG_OPS, "grader", "preference", "proxy", "eval_team"]:
+        req = one(key, 40, seed=9)["requests"]
+        rates[key] = tag_rate(req.loc[req["archetype"] == key, "prompt"])
+    assert all(rates[key] == 0.0 for key in NO_TAG_OPS), rates
+    assert len(NO_TAG_OPS) >= 5
+    for key in ("grader", "preference", "proxy", "eval_team"):  # the tagger does fire on the tagged ones
+        assert 0.15 < rates[key] < 0.95, (key, rates[key])
+
+
+def test_sizes_override_and_bad_arguments():
+    data = generate(seed=1, scale=0.05, operations=["hydra", "math"], lookalikes=["jailbreak"],
+                    sizes={"hydra": 33, "jailbreak": 7, "naive": 99})  # naive is not generated: ignored
+    sizes = data.truth.groupby("op_id").size().to_dict()
+    assert sizes == {"op-hydra-1": 33, "op-math-1": 6, "lookalike-jailbreak-1": 7}
+    assert set(data.truth["op_id"]) == set(sizes)
+    with pytest.raises(ConfigError, match="unknown operation key.*nope.*valid keys: naive, reseller"):
+        generate(operations=["naive", "nope"])
+    with pytest.raises(ConfigError, match="unknown look-alike key.*carrier-nat.*carrier_nat"):
+        generate(lookalikes=["carrier-nat"])
+    with pytest.raises(ConfigError, match="unknown size key"):
+        generate(sizes={"hydras": 10})
+    for bad in (0, -3, 2.5, True, "7"):
+        with pytest.raises(ConfigError):
+            generate(sizes={"hydra": bad})
+    for bad in (0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ConfigError):
+            generate(benign_activity=bad)
+    nothing = generate(seed=1, scale=0.05, operations=(), lookalikes="none")
+    assert nothing.truth.empty and len(nothing.accounts) == 100
+    assert set(generate(seed=1, scale=0.05, operations="all", lookalikes=()).truth["op_id"]) == {f"op-{k}-1" for k in OPERATIONS}
+
+
+def test_adding_a_population_reshuffles_no_other():
+    classic = generate(seed=4, scale=0.05)
+    more = generate(seed=4, scale=0.05, operations=[*DEFAULT_OPERATIONS, "grader", "release"], lookalikes=[*DEFAULT_LOOKALIKES, "agency"])
+    n, k = len(classic.requests["ts"]), len(classic.accounts)
+    assert more.accounts.iloc[:k].reset_index(drop=True).equals(classic.accounts)
+    for column, values in classic.requests.items():
+        assert np.array_equal(more.requests[column][:n], values), column
+    alone = frames(generate(seed=4, scale=0.05, operations=["release"], lookalikes=()))["requests"]
+    together = frames(more)["requests"]
+    columns = ["account_id", "ts", "ip", "prompt", "output_tokens", "input_tokens"]
+    a = alone[alone["archetype"] == "release"][columns].reset_index(drop=True)
+    b = together[together["archetype"] == "release"][columns].reset_index(drop=True)
+    assert a.equals(b)
+
+
+def test_benign_activity_scales_the_background_only():
+    base = frames(generate(seed=6, scale=0.1))
+    light = frames(generate(seed=6, scale=0.1, benign_activity=0.3))
+    ratio = (light["requests"]["archetype"] == "benign").sum() / (base["requests"]["archetype"] == "benign").sum()
+    assert 0.2 < ratio < 0.45
+    assert light["accounts"]["account_id"].equals(base["accounts"]["account_id"])
+    ops_rows = lambda f: f["requests"][f["requests"]["archetype"] == "hydra"]["prompt"].tolist()  # noqa: E731
+    assert ops_rows(light) == ops_rows(base)
+
+
+def test_release_pivot_is_one_hour_of_mass_switching(everything):
+    req = everything["requests"]
+    rel = req[req["archetype"] == "release"]
+    x = rel[rel["model"] == "model-x"]
+    first = x.groupby("account_id")["when"].min()
+    assert (first - RELEASE).max() <= pd.Timedelta(hours=1.1)
+    assert first.size == rel["account_id"].nunique()
+    assert (rel["when"] < RELEASE).mean() < 0.05, "dormant before the release"
+    assert (rel.loc[rel["when"] >= RELEASE, "model"] == "model-x").all()
+
+
+def test_codegen_runs_at_machine_cadence(everything):
+    req = everything["requests"]
+    def cv(group):
+        gaps = group.sort_values().diff().dropna().dt.total_seconds()
+        return gaps.std() / gaps.mean()
+    code = req[req["archetype"] == "codegen"].groupby("account_id")["when"].apply(cv)
+    human = req[req["archetype"] == "benign"].groupby("account_id").filter(lambda g: len(g) > 30).groupby("account_id")["when"].apply(cv)
+    assert code.median() < 0.3 < human.median()
+    assert req.loc[req["archetype"] == "codegen", "user_agent"].str.contains("node-fetch|Go-http|curl", na=True).all()
+
+
+def test_business_hours_mimicry_and_human_pacing(everything):
+    req = everything["requests"]
+    tr = req[req["archetype"] == "translation"]
+    local = tr["when"] + pd.Timedelta(hours=8)
+    assert (local.dt.day_of_week < 5).mean() > 0.97 and local.dt.hour.between(7, 19).mean() > 0.85
+    slow = req[req["archetype"] == "lowslow"]
+    per_day = slow.groupby(["account_id", slow["when"].dt.date]).size()
+    assert per_day.median() <= 3
+    assert slow.groupby("account_id")["when"].apply(lambda w: w.dt.date.nunique()).median() >= 10
+    assert not slow["user_agent"].str.contains("python|httpx|aiohttp|curl|Go-http", na=False).any()
+
+
+def test_refusal_probing_walks_the_framings_systematically(everything):
+    from graphlinker.simulate.text_more import REFUSAL_FRAME
+
+    req = everything["requests"]
+    ref = req[req["archetype"] == "refusal"]
+    heads = [f.split("{")[0] for f in REFUSAL_FRAME if not f.startswith("{")]
+    assert ref["prompt"].str.startswith(tuple(heads)).mean() > 0.8
+    assert ref["account_id"].nunique() == len(everything["truth"].query("archetype == 'refusal'"))
+    cards = everything["payments"][everything["payments"]["account_id"].isin(ref["account_id"])]
+    assert cards["payment_fingerprint"].is_unique
+
+
+def test_proxy_and_dialogue_share_infrastructure(everything):
+    req, truth, payments = everything["requests"], everything["truth"], everything["payments"]
+    proxy = req[req["archetype"] == "proxy"]
+    ids = truth.loc[truth["archetype"] == "proxy", "account_id"]
+    per_card = payments[payments["account_id"].isin(ids)].groupby("payment_fingerprint")["account_id"].nunique()
+    assert (truth.loc[truth["archetype"] == "proxy", "role"] == "payer").sum() == len(per_card) and per_card.min() >= 5
+    assert proxy.groupby("ip")["account_id"].nunique().median() > 0.3 * proxy["account_id"].nunique()
+    assert 0.2 < tag_rate(proxy["prompt"]) < 0.6, "harvest template mixed with customers' traffic"
+    dialogue = req[req["archetype"] == "dialogue"]
+    assert dialogue["user_agent"].str.contains("Mobile", na=True).all()
+    assert len(set(dialogue["ip"]) & set(req.loc[req["archetype"] == "benign", "ip"])) >= 3, "carrier NAT shared with real phones"
+
+
+def test_carrier_nat_scales_and_funnels_through_a_handful_of_ips():
+    data = one("carrier_nat", 5000, seed=2)
+    req = data["requests"][data["requests"]["archetype"] == "carrier_nat"]
+    top = req["ip"].value_counts().head(14)
+    assert top.sum() / len(req) > 0.65
+    assert req[req["ip"].isin(top.index)].groupby("ip")["account_id"].nunique().min() > 500
+    assert req["account_id"].nunique() > 4500
+    cards = data["payments"][data["payments"]["account_id"].isin(req["account_id"])]
+    assert cards["payment_fingerprint"].is_unique, "unrelated users: their own cards"
+
+
+def test_lookalike_kinds_have_their_defining_structure(everything):
+    req, truth, accounts, payments = (everything[k] for k in ("requests", "truth", "accounts", "payments"))
+    def members(key):
+        return set(truth.loc[truth["archetype"] == key, "account_id"])
+    for op_id, group in truth[truth["archetype"] == "batch_dev"].groupby("op_id"):
+        rows = req[req["account_id"].isin(group["account_id"])]
+        assert 1 <= len(group) <= 3 and len(rows) > 500
+        assert rows["prompt"].str[:25].nunique() == 1, "one batch template"
+        assert payments[payments["account_id"].isin(group["account_id"])]["payment_fingerprint"].nunique() == 1
+    team = accounts[accounts["account_id"].isin(members("eval_team"))]
+    assert team["org_id"].nunique() == 1 and team["email_domain"].nunique() == 1
+    assert payments[payments["account_id"].isin(team["account_id"])]["payment_fingerprint"].nunique() == 1
+    assert tag_rate(req.loc[req["archetype"] == "eval_team", "prompt"]) > 0.25, "legitimate grader prompts"
+    jail = req[req["archetype"] == "jailbreak"]
+    pasted = jail[jail["prompt"].str.startswith("Hello. From now on you are going to act as NOVA")]
+    assert pasted["account_id"].nunique() == len(members("jailbreak")) and len(pasted) < 0.3 * len(jail)
+    assert jail.groupby("ip")["account_id"].nunique().max() <= 2
+    agency = accounts[accounts["account_id"].isin(members("agency"))]
+    assert agency["email_domain"].is_unique
+    assert payments[payments["account_id"].isin(agency["account_id"])]["payment_fingerprint"].is_unique
+    work = req[req["archetype"] == "agency"]
+    assert work["ip"].value_counts().head(4).sum() / len(work) > 0.9
+    longdoc = req[req["archetype"] == "longdoc"]
+    assert longdoc["input_tokens"].median() > 500
+
+
+def test_cli_selects_archetypes_sizes_and_rejects_unknown_keys(tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "s"
+    result = runner.invoke(app, ["simulate", str(out), "--scale", "0.05", "--ops", "hydra,codegen", "--lookalikes", "agency",
+                                 "--size", "hydra=9", "--size", "benign=80", "--benign-activity", "0.5"])
+    assert result.exit_code == 0, result.output
+    truth = pd.read_csv(out / "truth.csv")
+    assert truth.groupby("op_id").size().to_dict() == {"lookalike-agency-1": 3, "op-codegen-1": 8, "op-hydra-1": 9}
+    assert len(pd.read_csv(out / "accounts.csv")) == 100
+    for args in (["--ops", "naive,bogus"], ["--lookalikes", "bogus"], ["--size", "hydra"], ["--size", "bogus=3"],
+                 ["--benign-activity", "0"]):
+        result = runner.invoke(app, ["simulate", str(tmp_path / "x"), *args])
+        assert result.exit_code == 2, (args, result.output)
+        assert "error:" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "x").exists()
+    summary = simulate(tmp_path / "n", seed=1, scale=0.05, operations="none", lookalikes="none")
+    assert summary.ops == 0 and summary.lookalike_groups == 0 and summary.groups == {}
+
+
+def test_cli_help_names_every_key():
+    result = CliRunner().invoke(app, ["simulate", "--help"], env={"COLUMNS": "400"})
+    assert result.exit_code == 0
+    for key in [*OPERATIONS, *LOOKALIKES]:
+        assert key in result.output, key
+
+
+def test_summary_lists_every_group_with_its_size(tmp_path):
+    summary = simulate(tmp_path, seed=8, scale=0.05, operations="all", lookalikes="all", sizes={"family": 10})
+    truth = pd.read_csv(tmp_path / "truth.csv")
+    assert summary.groups == truth.groupby("op_id").size().to_dict()
+    assert summary.ops == len(OPERATIONS)
+    assert {archetype_of(o) for o in summary.groups} == set(OPERATIONS) | set(LOOKALIKES)
+    assert sum(v for k, v in summary.groups.items() if k.startswith("lookalike-family-")) == 10

@@ -89,13 +89,15 @@ def volumes(rng, n: int, mean: float, sigma: float = 1.3) -> np.ndarray:
     return np.round(rng.lognormal(np.log(mean) - sigma**2 / 2, sigma, n)).astype(np.int64)
 
 
-def _requests(rng, world: World, ids, who: dict) -> tuple[dict, np.ndarray]:
+def _requests(rng, world: World, ids, who: dict, activity: float = 1.0) -> tuple[dict, np.ndarray]:
     n = len(ids)
-    counts = volumes(rng, n, 55)
+    counts = volumes(rng, n, 55 * activity)
     counts[rng.random(n) < 0.05] = 0  # signed up, never used the API
     counts[rng.random(n) < 0.01] *= 12  # power users
     batch = rng.random(n) < 0.003  # developers running one private batch job, round the clock
     counts[batch] = rng.integers(1500, 3000, batch.sum())
+    if activity != 1.0:
+        counts[batch] = np.round(counts[batch] * activity).astype(np.int64)
     owner = np.repeat(np.arange(n), counts)
     ts = session_times(rng, owner, counts, who["tz"], "home")
     on_batch = batch[owner]
@@ -121,9 +123,10 @@ def _requests(rng, world: World, ids, who: dict) -> tuple[dict, np.ndarray]:
     return req, (owner, ts, carrier >= 0)
 
 
-def benign(seed: int, world: World, scale: float) -> Part:
+def benign(seed: int, world: World, scale: float, size: int | None = None, activity: float = 1.0) -> Part:
+    """``size`` accounts (default 2,000 x scale); ``activity`` multiplies everyone's request volume."""
     rng = rng_for(seed, "benign")
-    n = scaled(2000, scale, 100)
+    n = scaled(2000, scale, 100) if size is None else int(size)
     ids = hex_ids(rng, n, "acct_")
     who = people(rng, n)
     created = T0 - rng.integers(3600, 180 * DAY, n)
@@ -132,7 +135,7 @@ def benign(seed: int, world: World, scale: float) -> Part:
     org[in_org] = pick(rng, hex_ids(rng, max(1, in_org.sum() // 2), "org_", 8), in_org.sum())
     carded = rng.random(n) < 0.8
     pay = payments_frame(rng, world, ids[carded], hex_ids(rng, carded.sum(), "card_", 16), created[carded], who["country"][carded])
-    req, (owner, ts, mobile) = _requests(rng, world, ids, who)
+    req, (owner, ts, mobile) = _requests(rng, world, ids, who, activity)
     active = np.unique(owner)
     seen = first_seen(owner, ts, n)
     phones = active[mobile[active]]

@@ -112,7 +112,10 @@ def prefixes(rng, n: int, octets) -> np.ndarray:
     """``n`` distinct "a.b.c" /24 prefixes with a first octet from ``octets``."""
     a = rng.choice(np.asarray(octets), 3 * n + 8)
     b, c = rng.integers(0, 256, 3 * n + 8), rng.integers(0, 256, 3 * n + 8)
-    return pd.unique(np.array([f"{x}.{y}.{z}" for x, y, z in zip(a, b, c)], dtype=object))[:n]
+    _, first = np.unique((a.astype(np.int64) << 16) | (b << 8) | c, return_index=True)  # first sightings, in draw order
+    keep = np.sort(first)[:n]
+    text = lambda v: v.astype(str).astype(object)  # noqa: E731
+    return text(a[keep]) + "." + text(b[keep]) + "." + text(c[keep])
 
 
 def hosts(rng, prefix_of_row: np.ndarray) -> np.ndarray:
@@ -216,3 +219,55 @@ def requests_dict(rng, ids, owner, ts, ip, ua, model, prompt, out_mean: float, o
             "ip": np.asarray(ip, dtype=object), "user_agent": np.broadcast_to(np.asarray(ua, dtype=object), n).copy(),
             "model": np.broadcast_to(np.asarray(model, dtype=object), n).copy(), "prompt": prompt,
             "input_tokens": input_tokens(rng, prompt), "output_tokens": output_tokens(rng, n, out_mean, out_sigma)}
+
+
+# --------------------------------------------------------------------------- sizes and cadences of added populations
+
+REQUEST_BUDGET = 500_000  # expected requests of one population whose size was given explicitly
+
+
+def population(size, nominal: float, scale: float, minimum: int, per_account: float,
+               budget: float = REQUEST_BUDGET) -> tuple[int, float]:
+    """(accounts, activity) of a population: ``nominal`` x ``scale`` accounts, or exactly ``size``.
+
+    An explicit ``size`` keeps the archetype's per-account behaviour unless the expected
+    total (``size`` x ``per_account`` requests) would exceed ``budget``; then every
+    account sends proportionally less (``activity`` < 1), so a 20,000-account operation
+    stays a few hundred thousand rows. Scale-derived sizes always have activity 1.
+    """
+    if size is None:
+        return scaled(nominal, scale, minimum), 1.0
+    n = int(size)
+    return n, min(1.0, budget / max(1.0, n * per_account))
+
+
+def rank_in_account(counts: np.ndarray) -> np.ndarray:
+    """0, 1, 2 … within each account for rows laid out as ``np.repeat(np.arange(n), counts)``."""
+    counts = np.asarray(counts, dtype=np.int64)
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    return np.arange(int(counts.sum())) - np.repeat(first, counts)
+
+
+def steady_times(rng, counts, start, stop, jitter: float = 0.15) -> tuple[np.ndarray, np.ndarray]:
+    """Machine cadence: each account's requests evenly spaced over [start, stop) with a little jitter.
+
+    Returns ``(owner, ts)`` with ``owner = np.repeat(np.arange(n), counts)``.
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    owner = np.repeat(np.arange(len(counts)), counts)
+    step = (np.asarray(stop, dtype=np.int64) - np.asarray(start, dtype=np.int64)) / np.maximum(counts, 1)
+    k = rank_in_account(counts) + 0.5 + rng.uniform(-jitter, jitter, len(owner))
+    ts = np.asarray(start, dtype=np.int64)[owner] + np.floor(k * step[owner]).astype(np.int64)
+    return owner, wrap(ts)
+
+
+def split_total(rng, total: int, sizes, p=None) -> np.ndarray:
+    """Group sizes drawn from ``sizes`` (a group of 1 is merged into the one before) that add up to ``total``."""
+    total = int(total)
+    draws = rng.choice(np.asarray(sizes), max(1, total), p=p)
+    cut = int(np.searchsorted(np.cumsum(draws), total))
+    groups = draws[: cut + 1].copy()
+    groups[-1] -= groups.sum() - total
+    if len(groups) > 1 and groups[-1] == 1:
+        groups = np.concatenate([groups[:-2], [groups[-2] + 1]])
+    return groups.astype(np.int64)

@@ -12,6 +12,10 @@
   the waves, the paraphrase family and the model pivot tie it together;
 * agentic: tool-use trajectories, device fingerprints shared by groups of accounts;
 * zh: Chinese chain-of-thought harvesting from two cloud subnets on a few cards.
+
+Each generator takes ``(seed, world, scale, size=None)``: ``size`` fixes the number of
+accounts instead of the scale-1 size x scale (see ``common.population``). More
+archetypes live in ``ops_more.py``.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from .benign import volumes
 from .common import (
     BASE_MODELS, BROWSER_UA, CHINA_CLOUD_OCTETS, CLOUD_OCTETS, DATACENTER_OCTETS, DAY, NEW_MODEL, RELEASE, SDK_UA, T0,
     Part, World, accounts_frame, clock_times, first_seen, hex_ids, hosts, identifiers_frame, output_tokens,
-    payments_frame, pick, prefixes, requests_dict, rng_for, scaled, truth_frame, waves, wrap,
+    payments_frame, pick, population, prefixes, requests_dict, rng_for, truth_frame, waves, wrap,
 )
 
 THROWAWAY = ["gmail.com", "outlook.com", "proton.me", "mail.com", "tutamail.com", "yahoo.com"]
@@ -50,14 +54,14 @@ def _models(rng, n: int, p_a: float) -> np.ndarray:
     return np.where(rng.random(n) < p_a, BASE_MODELS[0], BASE_MODELS[1])
 
 
-def naive(seed: int, world: World, scale: float) -> Part:
+def naive(seed: int, world: World, scale: float, size: int | None = None) -> Part:
     rng = rng_for(seed, "op-naive-1")
-    n = scaled(40, scale, 8)
+    n, act = population(size, 40, scale, 8, 300)
     ids = hex_ids(rng, n, "acct_")
     created = T0 - 2 * DAY + rng.integers(0, 20) * 3600 + rng.integers(0, 3600, n)  # one burst within an hour
     group = np.arange(n) % rng.integers(1, 4)
     cards = hex_ids(rng, 3, "card_", 16)[group]
-    counts = volumes(rng, n, 300, 0.4)
+    counts = volumes(rng, n, 300 * act, 0.4)
     owner = np.repeat(np.arange(n), counts)
     ts = clock_times(rng, len(owner), 0, "flat")
     ip = _ips_per_account(rng, hosts(rng, np.repeat(prefixes(rng, 1, DATACENTER_OCTETS), 12)), n, 2, owner)
@@ -68,16 +72,16 @@ def naive(seed: int, world: World, scale: float) -> Part:
                      prompt, 2200, devices)
 
 
-def reseller(seed: int, world: World, scale: float) -> Part:
+def reseller(seed: int, world: World, scale: float, size: int | None = None) -> Part:
     rng = rng_for(seed, "op-reseller-1")
-    n = scaled(200, scale, 20)
-    n_cards = max(2, round(n / 20))
+    n, act = population(size, 200, scale, 20, 90)
+    n_cards = max(1, min(max(2, round(n / 20)), n - 1))
     ids = hex_ids(rng, n, "acct_")
     bursts = T0 - np.array([50, 30, 10]) * DAY + rng.integers(0, 24, 3) * 3600
     created = bursts[rng.integers(0, 3, n)] + rng.integers(0, 3600, n)
     cards = hex_ids(rng, n_cards, "card_", 16)[np.arange(n) % n_cards]
     roles = np.where(np.arange(n) < n_cards, "payer", "worker").astype(object)  # payers hold a card, barely send
-    worker, ts = waves(rng, n - n_cards, 300, 0.15, 2.0, "flat")
+    worker, ts = waves(rng, n - n_cards, 300, 0.15 * act, 2.0, "flat")
     payer_owner = np.repeat(np.arange(n_cards), rng.integers(0, 4, n_cards))
     owner = np.concatenate([worker + n_cards, payer_owner])
     ts = np.concatenate([ts, clock_times(rng, len(payer_owner), 0, "flat")])
@@ -90,12 +94,12 @@ def reseller(seed: int, world: World, scale: float) -> Part:
                      prompt, 1300, devices, country=pick(rng, ["US", "GB", "SG"], n), roles=roles)
 
 
-def hydra(seed: int, world: World, scale: float) -> Part:
+def hydra(seed: int, world: World, scale: float, size: int | None = None) -> Part:
     rng = rng_for(seed, "op-hydra-1")
-    n = scaled(250, scale, 20)
+    n, act = population(size, 250, scale, 20, 52)
     ids = hex_ids(rng, n, "acct_")
     created = T0 - rng.integers(3600, 60 * DAY, n)
-    wave_owner, wave_ts = waves(rng, n, 400, 0.06, 1.5, "home", tz=-5)
+    wave_owner, wave_ts = waves(rng, n, 400, 0.06 * act, 1.5, "home", tz=-5)
     filler_counts = rng.poisson(0.43 * np.bincount(wave_owner, minlength=n))  # ~30% benign-looking filler
     filler_owner = np.repeat(np.arange(n), filler_counts)
     owner = np.concatenate([wave_owner, filler_owner])
@@ -117,13 +121,13 @@ def hydra(seed: int, world: World, scale: float) -> Part:
     return part
 
 
-def agentic(seed: int, world: World, scale: float) -> Part:
+def agentic(seed: int, world: World, scale: float, size: int | None = None) -> Part:
     rng = rng_for(seed, "op-agentic-1")
-    n = scaled(50, scale, 8)
+    n, act = population(size, 50, scale, 8, 128)
     ids = hex_ids(rng, n, "acct_")
     created = T0 - np.array([28, 20, 12, 4])[rng.integers(0, 4, n)] * DAY + rng.integers(0, 6 * 3600, n)
     cards = hex_ids(rng, 4, "card_", 16)[rng.integers(0, rng.integers(2, 5), n)]
-    episodes = rng.poisson(15, n)
+    episodes = rng.poisson(15 * act, n)
     episode_owner = np.repeat(np.arange(n), episodes)
     steps = rng.integers(4, 13, len(episode_owner))
     owner = np.repeat(episode_owner, steps)
@@ -139,13 +143,13 @@ def agentic(seed: int, world: World, scale: float) -> Part:
                      text.agentic(rng, len(owner)), 900, devices)
 
 
-def multilingual(seed: int, world: World, scale: float) -> Part:
+def multilingual(seed: int, world: World, scale: float, size: int | None = None) -> Part:
     rng = rng_for(seed, "op-zh-1")
-    n = scaled(50, scale, 8)
+    n, act = population(size, 50, scale, 8, 150)
     ids = hex_ids(rng, n, "acct_")
     created = T0 - 15 * DAY + rng.integers(0, 10, n) * DAY + rng.integers(0, 2 * 3600, n)  # daily batches
     cards = hex_ids(rng, 3, "card_", 16)[rng.integers(0, 3, n)]
-    counts = volumes(rng, n, 150, 0.5)
+    counts = volumes(rng, n, 150 * act, 0.5)
     owner = np.repeat(np.arange(n), counts)
     ts = clock_times(rng, len(owner), 0, "flat")
     subnet = prefixes(rng, 2, CHINA_CLOUD_OCTETS)

@@ -1,0 +1,365 @@
+"""Benchmark: does detection hold for operations and look-alikes it never saw?
+
+**Leave-one-archetype-out** (the default). For every operation archetype of the simulator
+(``graphlinker.simulate.OPERATIONS``) and every scale of ``--scales``, one scenario holds the
+benign background, every kind of look-alike and that one operation (seed ``--seed`` + its
+number, so backgrounds differ). Each scenario is run once through the real pipeline
+(embedded store) with the shipped settings. Then, per archetype, the reason weights and
+flag threshold are fitted (:mod:`graphlinker.scoring_fit`) on the clusters of every *other*
+scenario, and the held-out scenario is re-scored with them. Look-alike kinds are held out
+the same way: the fit never sees a cluster that is mostly that kind, then every scenario's
+clusters are scored and the kind's flagged share is reported.
+
+Printed per archetype: its accounts, the share flagged (recall), the largest share in one
+flagged cluster, whether it is recovered (recall ≥ 0.9 and ≥ 0.8 in one flagged cluster),
+the look-alike accounts flagged in its scenario and the average precision of the
+scenario's cluster ranking; for the shipped settings ("default") and the held-out fit
+("loo"). With ``--baseline`` also the earlier design (hub caps and the extraction-content
+gate, ``OLD_SETTINGS``), each scenario run a second time.
+
+Other modes (slow; not part of the test suite):
+
+* ``--scale-sweep 0.3,1,3,6``: the simulator's default scenario at each scale, shipped settings:
+  which operations come out as one flagged cluster at every scale.
+* ``--big``: one ``hydra`` operation of ``--big-op`` accounts (20,000) and a 5,000-account
+  ``carrier_nat`` look-alike among ``--big-accounts`` (200,000) accounts; wall time, peak memory.
+* ``--cost``: wall time and peak memory of ``graphlinker run`` on the scale-6 scenario
+  (≈1.2M requests) and on a scenario of ≈5M requests, each in a fresh process.
+
+    python bench/bench_detection.py --scales 0.3,1 --json bench-detection.json
+    python bench/bench_detection.py --scales 1 --baseline
+    python bench/bench_detection.py --scale-sweep 0.3,1,3,6
+    python bench/bench_detection.py --big --cost
+
+Not a test: it asserts nothing (``tests/test_bench_detection.py`` runs a small one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from graphlinker.config import Settings
+from graphlinker.evaluate import evaluate
+from graphlinker.features import FEATURE_COLUMNS
+from graphlinker.inputs import Quarantine
+from graphlinker.pipeline import run as run_pipeline
+from graphlinker.scoring import score_clusters
+from graphlinker.scoring_fit import fit_scoring
+from graphlinker.simulate import LOOKALIKES, OPERATIONS, archetype_of, simulate
+from graphlinker.store import open_store
+
+OLD_SETTINGS = """
+[linking]
+method = "hub_caps"
+[scoring]
+require_coordination = false
+require_content_signal = true
+[scoring.weights]
+independent_accounts = 0.0
+output_harvesting = 0.0
+template_reuse = 0.0
+lockstep = 0.0
+"""
+
+
+# --- running scenarios ------------------------------------------------------------------------
+def make_scenario(work: Path, seed: int, scale: float, operations, lookalikes, sizes=None, benign_activity=1.0) -> Path:
+    """Simulate once into ``work`` (reused when already there)."""
+    name = f"s{seed}-x{scale:g}-{'+'.join(operations) or 'none'}-{len(lookalikes)}la"
+    if sizes:
+        name += "-" + "+".join(f"{k}{v}" for k, v in sorted(sizes.items()))
+    if benign_activity != 1.0:
+        name += f"-a{benign_activity:g}"
+    path = work / name
+    if not (path / "truth.csv").exists():
+        simulate(path, seed=seed, scale=scale, operations=list(operations), lookalikes=list(lookalikes),
+                 sizes=sizes, benign_activity=benign_activity)
+    return path
+
+
+def run_scenario(path: Path, settings: Settings) -> tuple[dict, float]:
+    """The report of one pipeline run on a fresh embedded workspace, and its wall time."""
+    with tempfile.TemporaryDirectory(prefix="gl-bench-") as workspace:
+        store = open_store("local", Path(workspace))
+        start = time.perf_counter()
+        try:
+            outcome = run_pipeline(path, store, settings, Quarantine(None))
+        finally:
+            store.close()
+        return outcome.report, time.perf_counter() - start
+
+
+# --- clusters, labels, re-scoring ---------------------------------------------------------------
+def cluster_features(report: dict) -> pd.DataFrame:
+    """The feature row of every cluster of a report (as the report's evidence holds them)."""
+    rows = []
+    for c in report["clusters"]:
+        row = {k: float(v) for k, v in c["evidence"]["features"].items()}
+        row.update(size=c["size"], requests=c["evidence"]["requests"], output_tokens=c["evidence"]["output_tokens"])
+        rows.append(row)
+    frame = pd.DataFrame(rows, index=pd.Index([c["cluster_id"] for c in report["clusters"]], name="cluster"))
+    return frame.reindex(columns=FEATURE_COLUMNS).fillna(0.0)
+
+
+def cluster_labels(report: dict, truth: pd.DataFrame) -> pd.DataFrame:
+    """Per cluster: the group holding most of it (op id, look-alike id or 'benign') and whether it is an operation."""
+    group = truth.set_index("account_id")["op_id"]
+    rows = []
+    for c in report["clusters"]:
+        counts = group.reindex(c["accounts"]).fillna("benign").value_counts()
+        top, n = counts.index[0], int(counts.iloc[0])
+        majority = top if n * 2 > len(c["accounts"]) else "mixed"
+        rows.append({"cluster": c["cluster_id"], "majority": majority,
+                     "positive": majority.startswith("op-"), "kind": archetype_of(majority) if majority.startswith(("op-", "lookalike-")) else majority})
+    return pd.DataFrame(rows).set_index("cluster")
+
+
+def rescore(report: dict, settings: Settings) -> dict:
+    """The report with every cluster's risk and flag recomputed under ``settings``."""
+    scored = score_clusters(cluster_features(report), settings)
+    clusters = [dict(c, risk_score=float(scored.at[c["cluster_id"], "risk_score"]),
+                     flagged=bool(scored.at[c["cluster_id"], "flagged"])) for c in report["clusters"]]
+    return dict(report, clusters=clusters)
+
+
+# --- leave one archetype out ----------------------------------------------------------------------
+def leave_one_out(runs: list[dict], settings: Settings) -> tuple[list[dict], list[dict]]:
+    """Rows for held-out operations and held-out look-alike kinds (see the module docstring)."""
+    tables = []
+    for i, r in enumerate(runs):
+        labels = cluster_labels(r["report"], r["truth"])
+        table = cluster_features(r["report"]).join(labels).assign(run=i)
+        tables.append(table.set_axis([f"{i}/{c}" for c in table.index]))  # cluster ids repeat across scenarios
+    clusters = pd.concat(tables)
+    op_rows, lookalike_rows = [], []
+    for i, r in enumerate(runs):
+        train = clusters[clusters["run"] != i]
+        fitted = fit_scoring(train[FEATURE_COLUMNS], train["positive"], settings, train["size"])
+        default = _op_row(r, r["report"])
+        loo = _op_row(r, rescore(r["report"], fitted))
+        op_rows.append({"archetype": r["archetype"], "scale": r["scale"], "accounts": default["accounts"],
+                        "default": default, "loo": loo, "seconds": round(r["seconds"], 1),
+                        "threshold": fitted.scoring["flag_threshold"], **({"baseline": r["baseline"]} if "baseline" in r else {})})
+    for kind in sorted({k for k in clusters["kind"] if k in LOOKALIKES}):
+        train = clusters[clusters["kind"] != kind]
+        fitted = fit_scoring(train[FEATURE_COLUMNS], train["positive"], settings, train["size"])
+        flagged = total = flagged_default = 0
+        for r in runs:
+            members = set(r["truth"].loc[r["truth"]["op_id"].map(archetype_of) == kind, "account_id"])
+            total += len(members)
+            flagged += len(members & _flagged(rescore(r["report"], fitted)))
+            flagged_default += len(members & _flagged(r["report"]))
+        lookalike_rows.append({"lookalike": kind, "accounts": total, "default_flagged": flagged_default / max(total, 1),
+                               "loo_flagged": flagged / max(total, 1)})
+    return op_rows, lookalike_rows
+
+
+def _flagged(report: dict) -> set[str]:
+    return {a for c in report["clusters"] if c["flagged"] for a in c["accounts"]}
+
+
+def _op_row(run: dict, report: dict) -> dict:
+    result = evaluate(report, run["truth"])
+    op = next(o for o in result.operations if archetype_of(o.op_id) == run["archetype"])
+    return {"accounts": op.size, "recall": round(op.recall, 3), "one_cluster": round(op.one_cluster_share, 3),
+            "clustered": round(op.largest_cluster_share, 3),
+            "recovered": op.recall >= 0.9 and op.one_cluster_share >= 0.8,
+            "lookalike_flagged": round(result.lookalike_share_flagged, 4),
+            "average_precision": None if result.average_precision is None else round(result.average_precision, 3),
+            "precision": round(result.precision, 3)}
+
+
+def summary(op_rows: list[dict], lookalike_rows: list[dict], which: str) -> dict:
+    rows = [r[which] for r in op_rows]
+    aps = [r["average_precision"] for r in rows if r["average_precision"] is not None]
+    flagged_lookalike = sum(r["accounts"] * r[f"{which}_flagged"] for r in lookalike_rows) if which != "baseline" else None
+    total_lookalike = sum(r["accounts"] for r in lookalike_rows)
+    return {"archetypes_recovered": sum(r["recovered"] for r in rows), "runs": len(rows),
+            "mean_recall": round(float(np.mean([r["recall"] for r in rows])), 3),
+            "min_recall": round(float(np.min([r["recall"] for r in rows])), 3),
+            "mean_average_precision": round(float(np.mean(aps)), 3) if aps else None,
+            "max_lookalike_flagged_in_a_scenario": max(r["lookalike_flagged"] for r in rows),
+            "lookalike_accounts_flagged": None if flagged_lookalike is None else round(flagged_lookalike / max(total_lookalike, 1), 4)}
+
+
+def print_table(op_rows: list[dict], lookalike_rows: list[dict]) -> None:
+    """One line per held-out archetype and scale; per setting: recall, one-cluster share, recovered, look-alikes flagged, AP."""
+    columns = ["default", "loo"] + (["baseline"] if op_rows and "baseline" in op_rows[0] else [])
+    print(f"{'':<30}" + "".join(f"| {c:<34}" for c in columns))
+    print(f"{'archetype':<14}{'scale':>6}{'accts':>8}  " + "| recall 1-clust ok  la-flag    AP  " * len(columns))
+    for r in op_rows:
+        line = f"{r['archetype']:<14}{r['scale']:>6g}{r['accounts']:>8}  "
+        for c in columns:
+            x = r[c]
+            ap = "   - " if x["average_precision"] is None else f"{x['average_precision']:.3f}"
+            line += f"| {x['recall']:>6.3f} {x['one_cluster']:>7.3f} {'yes' if x['recovered'] else 'NO':>3} {x['lookalike_flagged']:>7.4f} {ap:>5} "
+        print(line)
+    print()
+    print(f"{'look-alike kind':<16}{'accts':>7}  default flagged  loo flagged")
+    for r in lookalike_rows:
+        print(f"{r['lookalike']:<16}{r['accounts']:>7}  {r['default_flagged']:>15.4f}  {r['loo_flagged']:>11.4f}")
+    print()
+    for c in columns:
+        print(f"overall ({c}): {json.dumps(summary(op_rows, lookalike_rows, c))}")
+
+
+# --- modes -------------------------------------------------------------------------------------
+def loo_mode(args, settings: Settings, work: Path) -> dict:
+    operations = list(OPERATIONS) if args.ops == "all" else args.ops.split(",")
+    lookalikes = list(LOOKALIKES)
+    old = _old_settings(work) if args.baseline else None
+    runs = []
+    for scale in args.scales:
+        for number, archetype in enumerate(operations):
+            path = make_scenario(work, args.seed + number, scale, [archetype], lookalikes)
+            truth = pd.read_csv(path / "truth.csv", dtype=str)
+            report, seconds = run_scenario(path, settings)
+            run = {"archetype": archetype, "scale": scale, "report": report, "truth": truth, "seconds": seconds}
+            if old is not None:
+                old_report, _ = run_scenario(path, old)
+                run["baseline"] = _op_row(run, old_report)
+            print(f"  ran {archetype} at scale {scale:g}: {len(report['clusters'])} clusters in {seconds:.1f}s", file=sys.stderr)
+            runs.append(run)
+    op_rows, lookalike_rows = leave_one_out(runs, settings)
+    if args.clusters:
+        tables = [cluster_features(r["report"]).join(cluster_labels(r["report"], r["truth"]))
+                  .assign(scenario=r["archetype"], scale=r["scale"]) for r in runs]
+        pd.concat(tables).to_csv(args.clusters)
+    print_table(op_rows, lookalike_rows)
+    result = {"operations": op_rows, "lookalikes": lookalike_rows,
+              "overall": {c: summary(op_rows, lookalike_rows, c) for c in ("default", "loo") + (("baseline",) if old else ())}}
+    fitted_all = _fit_all(runs, settings)
+    result["fitted_on_all"] = {"weights": fitted_all.scoring["weights"], "flag_threshold": fitted_all.scoring["flag_threshold"]}
+    print(f"\nweights fitted on every scenario: {json.dumps(result['fitted_on_all'])}")
+    return result
+
+
+def _fit_all(runs: list[dict], settings: Settings) -> Settings:
+    tables = [cluster_features(r["report"]).join(cluster_labels(r["report"], r["truth"])) for r in runs]
+    clusters = pd.concat([t.set_axis([f"{i}/{c}" for c in t.index]) for i, t in enumerate(tables)])
+    return fit_scoring(clusters[FEATURE_COLUMNS], clusters["positive"], settings, clusters["size"])
+
+
+def _old_settings(work: Path) -> Settings:
+    path = work / "old-settings.toml"
+    path.write_text(OLD_SETTINGS)
+    return Settings.load(path)
+
+
+def scale_sweep(args, settings: Settings, work: Path) -> dict:
+    """The default scenario at several scales: per operation, recall and one-cluster share at each."""
+    rows = {}
+    for scale in args.scale_sweep:
+        path = make_scenario(work, args.seed, scale, ("naive", "reseller", "hydra", "agentic", "zh"), ("company", "university", "family"))
+        report, seconds = run_scenario(path, settings)
+        result = evaluate(report, pd.read_csv(path / "truth.csv", dtype=str))
+        for op in result.operations:
+            rows.setdefault(op.op_id, {})[f"{scale:g}"] = {"accounts": op.size, "recall": round(op.recall, 3),
+                                                          "one_cluster": round(op.one_cluster_share, 3)}
+        rows.setdefault("_run", {})[f"{scale:g}"] = {"seconds": round(seconds, 1), "f1": round(result.f1, 3),
+                                                    "lookalike_flagged": round(result.lookalike_share_flagged, 4)}
+        print(f"  scale {scale:g}: F1 {result.f1:.3f}, {seconds:.1f}s", file=sys.stderr)
+    print(f"{'operation':<16}" + "".join(f"{'x' + format(s, 'g'):>22}" for s in args.scale_sweep))
+    for op, per in rows.items():
+        if op == "_run":
+            continue
+        print(f"{op:<16}" + "".join(f"{per[format(s, 'g')]['accounts']:>6} {per[format(s, 'g')]['recall']:.3f} {per[format(s, 'g')]['one_cluster']:.3f}  " for s in args.scale_sweep))
+    print("runs: " + json.dumps(rows["_run"]))
+    return rows
+
+
+def measure(command: list[str]) -> dict:
+    """Wall time and peak RSS of a command in a fresh process (GNU time), its exit code."""
+    start = time.perf_counter()
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as record:
+        proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", record.name, *command], capture_output=True, text=True)
+        peak_kb = int(record.read().strip().splitlines()[-1] or 0)
+    return {"seconds": round(time.perf_counter() - start, 1), "peak_gb": round(peak_kb / 1024**2, 2), "exit": proc.returncode,
+            "stdout": proc.stdout}
+
+
+def big_mode(args, work: Path) -> dict:
+    """One large operation and a large carrier NAT among a large population, run as a user would."""
+    benign_scale = args.big_accounts / 2000
+    path = make_scenario(work, args.seed, benign_scale, ["hydra"], ["carrier_nat", "company", "university", "family"],
+                         sizes={"hydra": args.big_op, "carrier_nat": 5000}, benign_activity=args.big_activity)
+    with tempfile.TemporaryDirectory(prefix="gl-big-") as workspace:
+        figures = measure(["graphlinker", "run", str(path), "--workspace", workspace, "--format", "json", "--no-progress"])
+    if figures["exit"] != 0:
+        print(f"run failed with exit {figures['exit']}", file=sys.stderr)
+        return figures
+    report = json.loads(figures.pop("stdout"))
+    result = evaluate(report, pd.read_csv(path / "truth.csv", dtype=str))
+    op = next(o for o in result.operations if archetype_of(o.op_id) == "hydra")
+    nat = next((r for r in result.lookalikes if archetype_of(r.op_id) == "carrier_nat"), None)
+    out = {**figures, "accounts": report["summary"]["accounts"], "op_accounts": op.size, "op_recall": round(op.recall, 3),
+           "op_one_cluster": round(op.one_cluster_share, 3), "carrier_nat_flagged": None if nat is None else nat.flagged,
+           "lookalike_flagged": round(result.lookalike_share_flagged, 4), "precision": round(result.precision, 3)}
+    print("big: " + json.dumps(out))
+    return out
+
+
+def cost_mode(args, work: Path) -> dict:
+    """Wall time and peak memory of whole runs on the ≈1.2M- and ≈5M-request scenarios."""
+    out = {}
+    for name, scale in (("1.2M", 6.0), ("5M", 25.0)):
+        path = make_scenario(work, args.seed, scale, ("naive", "reseller", "hydra", "agentic", "zh"), ("company", "university", "family"))
+        rows = sum(1 for _ in open(path / "requests.csv", "rb")) - 1
+        with tempfile.TemporaryDirectory(prefix="gl-cost-") as workspace:
+            figures = measure(["graphlinker", "run", str(path), "--workspace", workspace, "--format", "json", "--no-progress"])
+        report = json.loads(figures.pop("stdout")) if figures["exit"] == 0 else None
+        f1 = None if report is None else round(evaluate(report, pd.read_csv(path / "truth.csv", dtype=str)).f1, 3)
+        out[name] = {**figures, "requests": rows, "f1": f1}
+        print(f"cost {name}: {json.dumps(out[name])}")
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--scales", type=lambda s: [float(x) for x in s.split(",")], default=[0.3, 1.0],
+                        help="scales of the leave-one-archetype-out scenarios (default 0.3,1)")
+    parser.add_argument("--ops", default="all", help="operation archetypes to hold out, comma-separated (default all)")
+    parser.add_argument("--baseline", action="store_true", help="also run the earlier design (hub caps, content gate)")
+    parser.add_argument("--scale-sweep", type=lambda s: [float(x) for x in s.split(",")], default=None)
+    parser.add_argument("--big", action="store_true")
+    parser.add_argument("--big-op", type=int, default=20_000)
+    parser.add_argument("--big-accounts", type=int, default=200_000)
+    parser.add_argument("--big-activity", type=float, default=0.25, help="benign requests per account, relative (default 0.25)")
+    parser.add_argument("--cost", action="store_true")
+    parser.add_argument("--work", type=Path, default=None, help="where scenarios are written and reused (default: a temp dir)")
+    parser.add_argument("--json", type=Path, default=None, help="also write every figure to this file")
+    parser.add_argument("--clusters", type=Path, default=None, help="write every cluster's features and label (CSV)")
+    args = parser.parse_args()
+    settings = Settings.load()
+    with tempfile.TemporaryDirectory(prefix="gl-scenarios-") as tmp:
+        work = args.work or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        result = {"seed": args.seed}
+        if args.scale_sweep:
+            result["scale_sweep"] = scale_sweep(args, settings, work)
+        if args.big:
+            result["big"] = big_mode(args, work)
+        if args.cost:
+            result["cost"] = cost_mode(args, work)
+        if not (args.scale_sweep or args.big or args.cost):
+            result["leave_one_out"] = loo_mode(args, settings, work)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2, default=str) + "\n")
+        print(f"wrote {args.json}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    main()

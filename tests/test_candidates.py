@@ -1,0 +1,38 @@
+"""Candidate pairs: all pairs of small identifiers, linear windows of popular ones."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from graphlinker.candidates import OrderedUsers, all_pairs, unique_pairs, window_pairs
+
+
+def _matrix(users_per_column: list[int]) -> sp.csr_matrix:
+    rows, cols = [], []
+    for c, d in enumerate(users_per_column):
+        rows += list(range(d))
+        cols += [c] * d
+    return sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(max(users_per_column), len(users_per_column)))
+
+
+def test_all_pairs_of_small_columns():
+    matrix = _matrix([5, 3])
+    left, right = unique_pairs(*all_pairs(OrderedUsers(matrix, np.array([0, 1])), 5), 5)
+    assert len(left) == 10  # C(5,2); the 3 pairs of column 1 are among them
+    assert set(zip(left.tolist(), right.tolist())) == {(i, j) for i in range(5) for j in range(i + 1, 5)}
+
+
+def test_window_pairs_grow_linearly_with_users():
+    for d in (100, 1000, 10_000):
+        left, right = window_pairs(OrderedUsers(_matrix([d]), np.array([0])), 4)
+        assert len(left) == 4 * d  # each user with its next four, around the circle
+        a, b = unique_pairs(left, right, d)
+        assert len(a) == 4 * d and (a < b).all()
+
+
+def test_window_order_is_reproducible_and_not_the_row_order():
+    ordered = OrderedUsers(_matrix([50]), np.array([0]))
+    again = OrderedUsers(_matrix([50]), np.array([0]))
+    assert (ordered.rows == again.rows).all()
+    assert not (ordered.rows == np.arange(50)).all()
