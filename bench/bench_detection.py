@@ -19,8 +19,8 @@ gate, ``OLD_SETTINGS``), each scenario run a second time.
 
 Other modes (slow; not part of the test suite):
 
-* ``--scale-sweep 0.3,1,3,6``: the simulator's default scenario at each scale, shipped settings:
-  which operations come out as one flagged cluster at every scale.
+* ``--scale-sweep 0.3,1,3,6``: one scenario with every archetype and look-alike kind at each scale,
+  shipped settings: which operations come out as one flagged cluster at every scale.
 * ``--big``: one ``hydra`` operation of ``--big-op`` accounts (20,000) and a 5,000-account
   ``carrier_nat`` look-alike among ``--big-accounts`` (200,000) accounts; wall time, peak memory.
 * ``--cost``: wall time and peak memory of ``graphlinker run`` on the scale-6 scenario
@@ -37,6 +37,7 @@ Not a test: it asserts nothing (``tests/test_bench_detection.py`` runs a small o
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import subprocess
@@ -55,17 +56,32 @@ from graphlinker.features import FEATURE_COLUMNS
 from graphlinker.inputs import Quarantine
 from graphlinker.pipeline import run as run_pipeline
 from graphlinker.scoring import score_clusters
-from graphlinker.scoring_fit import fit_scoring
+from graphlinker.scoring_fit import MAX_WEIGHT, fit_scoring
 from graphlinker.simulate import LOOKALIKES, OPERATIONS, archetype_of, simulate
 from graphlinker.store import open_store
 
 OLD_SETTINGS = """
+# The design before issue 10: hub caps, the extraction-content gate, the hand-set weights.
 [linking]
 method = "hub_caps"
+[detection]
+merge_fragments = false
 [scoring]
-require_coordination = false
+flag_threshold = 0.6
+require_behaviour = false
 require_content_signal = true
 [scoring.weights]
+extraction_prompts = 0.55
+template_concentration = 0.35
+shared_payment = 0.25
+automation = 0.25
+round_the_clock = 0.15
+synchronised_activity = 0.30
+creation_burst = 0.15
+high_output_volume = 0.20
+many_small_accounts = 0.15
+new_model_pivot = 0.20
+shared_infrastructure = 0.15
 independent_accounts = 0.0
 output_harvesting = 0.0
 template_reuse = 0.0
@@ -88,8 +104,17 @@ def make_scenario(work: Path, seed: int, scale: float, operations, lookalikes, s
     return path
 
 
-def run_scenario(path: Path, settings: Settings) -> tuple[dict, float]:
-    """The report of one pipeline run on a fresh embedded workspace, and its wall time."""
+def run_scenario(path: Path, settings: Settings, reuse: bool = False) -> tuple[dict, float]:
+    """The report of one pipeline run on a fresh embedded workspace, and its wall time.
+
+    With ``reuse`` a report of the same scenario under the same settings is read back from the
+    scenario's directory instead (for re-fitting experiments; the figures then time nothing new).
+    """
+    key = hashlib.sha256(json.dumps(settings.as_dict(), sort_keys=True, default=str).encode()).hexdigest()[:12]
+    cached = path / f"report-{key}.json"
+    if reuse and cached.exists():
+        saved = json.loads(cached.read_text())
+        return saved["report"], saved["seconds"]
     with tempfile.TemporaryDirectory(prefix="gl-bench-") as workspace:
         store = open_store("local", Path(workspace))
         start = time.perf_counter()
@@ -97,7 +122,9 @@ def run_scenario(path: Path, settings: Settings) -> tuple[dict, float]:
             outcome = run_pipeline(path, store, settings, Quarantine(None))
         finally:
             store.close()
-        return outcome.report, time.perf_counter() - start
+        seconds = time.perf_counter() - start
+    cached.write_text(json.dumps({"report": outcome.report, "seconds": seconds}, default=str))
+    return outcome.report, seconds
 
 
 # --- clusters, labels, re-scoring ---------------------------------------------------------------
@@ -134,7 +161,7 @@ def rescore(report: dict, settings: Settings) -> dict:
 
 
 # --- leave one archetype out ----------------------------------------------------------------------
-def leave_one_out(runs: list[dict], settings: Settings) -> tuple[list[dict], list[dict]]:
+def leave_one_out(runs: list[dict], settings: Settings, max_weight: float = MAX_WEIGHT) -> tuple[list[dict], list[dict]]:
     """Rows for held-out operations and held-out look-alike kinds (see the module docstring)."""
     tables = []
     for i, r in enumerate(runs):
@@ -145,7 +172,7 @@ def leave_one_out(runs: list[dict], settings: Settings) -> tuple[list[dict], lis
     op_rows, lookalike_rows = [], []
     for i, r in enumerate(runs):
         train = clusters[clusters["run"] != i]
-        fitted = fit_scoring(train[FEATURE_COLUMNS], train["positive"], settings, train["size"])
+        fitted = fit_scoring(train[FEATURE_COLUMNS], train["positive"], settings, train["size"], max_weight)
         default = _op_row(r, r["report"])
         loo = _op_row(r, rescore(r["report"], fitted))
         op_rows.append({"archetype": r["archetype"], "scale": r["scale"], "accounts": default["accounts"],
@@ -153,7 +180,7 @@ def leave_one_out(runs: list[dict], settings: Settings) -> tuple[list[dict], lis
                         "threshold": fitted.scoring["flag_threshold"], **({"baseline": r["baseline"]} if "baseline" in r else {})})
     for kind in sorted({k for k in clusters["kind"] if k in LOOKALIKES}):
         train = clusters[clusters["kind"] != kind]
-        fitted = fit_scoring(train[FEATURE_COLUMNS], train["positive"], settings, train["size"])
+        fitted = fit_scoring(train[FEATURE_COLUMNS], train["positive"], settings, train["size"], max_weight)
         flagged = total = flagged_default = 0
         for r in runs:
             members = set(r["truth"].loc[r["truth"]["op_id"].map(archetype_of) == kind, "account_id"])
@@ -224,14 +251,14 @@ def loo_mode(args, settings: Settings, work: Path) -> dict:
         for number, archetype in enumerate(operations):
             path = make_scenario(work, args.seed + number, scale, [archetype], lookalikes)
             truth = pd.read_csv(path / "truth.csv", dtype=str)
-            report, seconds = run_scenario(path, settings)
+            report, seconds = run_scenario(path, settings, args.reuse)
             run = {"archetype": archetype, "scale": scale, "report": report, "truth": truth, "seconds": seconds}
             if old is not None:
-                old_report, _ = run_scenario(path, old)
+                old_report, _ = run_scenario(path, old, args.reuse)
                 run["baseline"] = _op_row(run, old_report)
             print(f"  ran {archetype} at scale {scale:g}: {len(report['clusters'])} clusters in {seconds:.1f}s", file=sys.stderr)
             runs.append(run)
-    op_rows, lookalike_rows = leave_one_out(runs, settings)
+    op_rows, lookalike_rows = leave_one_out(runs, settings, args.max_weight)
     if args.clusters:
         tables = [cluster_features(r["report"]).join(cluster_labels(r["report"], r["truth"]))
                   .assign(scenario=r["archetype"], scale=r["scale"]) for r in runs]
@@ -239,16 +266,16 @@ def loo_mode(args, settings: Settings, work: Path) -> dict:
     print_table(op_rows, lookalike_rows)
     result = {"operations": op_rows, "lookalikes": lookalike_rows,
               "overall": {c: summary(op_rows, lookalike_rows, c) for c in ("default", "loo") + (("baseline",) if old else ())}}
-    fitted_all = _fit_all(runs, settings)
+    fitted_all = _fit_all(runs, settings, args.max_weight)
     result["fitted_on_all"] = {"weights": fitted_all.scoring["weights"], "flag_threshold": fitted_all.scoring["flag_threshold"]}
     print(f"\nweights fitted on every scenario: {json.dumps(result['fitted_on_all'])}")
     return result
 
 
-def _fit_all(runs: list[dict], settings: Settings) -> Settings:
+def _fit_all(runs: list[dict], settings: Settings, max_weight: float = MAX_WEIGHT) -> Settings:
     tables = [cluster_features(r["report"]).join(cluster_labels(r["report"], r["truth"])) for r in runs]
     clusters = pd.concat([t.set_axis([f"{i}/{c}" for c in t.index]) for i, t in enumerate(tables)])
-    return fit_scoring(clusters[FEATURE_COLUMNS], clusters["positive"], settings, clusters["size"])
+    return fit_scoring(clusters[FEATURE_COLUMNS], clusters["positive"], settings, clusters["size"], max_weight)
 
 
 def _old_settings(work: Path) -> Settings:
@@ -261,8 +288,8 @@ def scale_sweep(args, settings: Settings, work: Path) -> dict:
     """The default scenario at several scales: per operation, recall and one-cluster share at each."""
     rows = {}
     for scale in args.scale_sweep:
-        path = make_scenario(work, args.seed, scale, ("naive", "reseller", "hydra", "agentic", "zh"), ("company", "university", "family"))
-        report, seconds = run_scenario(path, settings)
+        path = make_scenario(work, args.seed, scale, list(OPERATIONS), list(LOOKALIKES))
+        report, seconds = run_scenario(path, settings, args.reuse)
         result = evaluate(report, pd.read_csv(path / "truth.csv", dtype=str))
         for op in result.operations:
             rows.setdefault(op.op_id, {})[f"{scale:g}"] = {"accounts": op.size, "recall": round(op.recall, 3),
@@ -340,6 +367,9 @@ def main() -> None:
     parser.add_argument("--cost", action="store_true")
     parser.add_argument("--work", type=Path, default=None, help="where scenarios are written and reused (default: a temp dir)")
     parser.add_argument("--json", type=Path, default=None, help="also write every figure to this file")
+    parser.add_argument("--max-weight", type=float, default=MAX_WEIGHT,
+                        help=f"largest weight the fit may give one reason (default {MAX_WEIGHT}); the threshold stays above it")
+    parser.add_argument("--reuse", action="store_true", help="reuse reports saved in --work by an earlier run with the same settings")
     parser.add_argument("--clusters", type=Path, default=None, help="write every cluster's features and label (CSV)")
     args = parser.parse_args()
     settings = Settings.load()

@@ -46,13 +46,8 @@ def cluster_features(
     edges: pd.DataFrame,
     tag_weights: dict[str, float],
     settings: Settings,
-    hub_templates: frozenset[str] = frozenset(),
 ) -> pd.DataFrame:
-    """One row per cluster (index ``cluster``) with the columns of ``FEATURE_COLUMNS``.
-
-    ``hub_templates``: templates linking discounted as popular among unrelated users; repeating
-    them is not template concentration.
-    """
+    """One row per cluster (index ``cluster``) with the columns of ``FEATURE_COLUMNS``."""
     cluster_of = membership.set_index("account_id")["cluster"]
     members = usage[usage["account_id"].isin(cluster_of.index)]
     members = members.assign(cluster=members["account_id"].map(cluster_of).to_numpy())
@@ -63,7 +58,7 @@ def cluster_features(
     features["size"] = membership.groupby("cluster").size()
     features["requests"] = member_stats.groupby("cluster")["requests"].sum()
     features["output_tokens"] = member_stats.groupby("cluster")["output_tokens"].sum()
-    features = features.join(_template_features(members, templates, tag_weights, hub_templates))
+    features = features.join(_template_features(members, templates, tag_weights, usage))
     features = features.join(_shared_share(members, "payment").rename("shared_payment_share"))
     features = features.join(_client_share(members))
     features = features.join(_hour_entropy(members))
@@ -78,8 +73,13 @@ def cluster_features(
     return features.reindex(columns=FEATURE_COLUMNS).fillna(0.0)
 
 
-def _template_features(members, templates, tag_weights, hub_templates) -> pd.DataFrame:
-    """Share of traffic on extraction-tagged templates, and on templates repeated across members."""
+def _template_features(members, templates, tag_weights, usage) -> pd.DataFrame:
+    """Share of traffic on extraction-tagged templates, and on the cluster's own repeated templates.
+
+    A template is the cluster's own when most accounts that ever sent it are members, and it
+    is repeated when at least two members (and a fifth of them) sent it: an operation's
+    harvesting templates are; a popular template everybody sends is not, however often.
+    """
     sent = members[members["kind"] == "template"]
     tags = templates.set_index("template_id")["extraction_tags"].reindex(sent["value"]).fillna("").to_numpy()
     tag_weight = pd.Series(tags).map(lambda t: max((tag_weights.get(x, 0.0) for x in t.split(";") if x), default=0.0))
@@ -89,7 +89,9 @@ def _template_features(members, templates, tag_weights, hub_templates) -> pd.Dat
 
     users = sent.groupby(["cluster", "value"])["account_id"].transform("size")
     size = sent.groupby("cluster")["account_id"].transform("nunique")
-    repeated = (users >= np.maximum(2, 0.2 * size)) & ~sent["value"].isin(hub_templates)
+    everyone = usage[usage["kind"] == "template"].groupby("value")["account_id"].nunique()
+    own = users >= 0.5 * sent["value"].map(everyone).to_numpy()
+    repeated = (users >= np.maximum(2, 0.2 * size)) & own
     templated_share = sent["count"].where(repeated, 0).groupby(sent["cluster"]).sum() / total
     return pd.DataFrame({"extraction_share": extraction_share, "templated_share": templated_share})
 

@@ -55,13 +55,6 @@ class Linkage:
         left, right = self.linked_pairs
         return pd.DataFrame({"account_a": accounts[left], "account_b": accounts[right]})
 
-    def hub_values(self, kind: str) -> frozenset[str]:
-        """Identifiers of ``kind`` that lost at least half their weight as popular among strangers."""
-        hubs = self.hubs[self.hubs["kind"] == kind]
-        if "weight_kept" in hubs:
-            hubs = hubs[hubs["weight_kept"] < 0.5]
-        return frozenset(hubs["value"].astype(str))
-
     def similarity(self, left_ids, right_ids) -> np.ndarray:
         """Link weight of arbitrary account pairs (before floors), e.g. to compare two clusters."""
         if self.vectors is None:

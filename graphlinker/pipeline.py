@@ -87,8 +87,7 @@ def analyse(store: Store, settings: Settings, progress: Progress, run_id: str, s
     membership = _clusters_of_two_or_more(communities)
     with progress.stage("scoring clusters"):
         rules = ExtractionRules.load()
-        features = cluster_features(membership, usage, stats, accounts, templates, linkage.edges, rules.weights, settings,
-                                    hub_templates=linkage.hub_values("template"))
+        features = cluster_features(membership, usage, stats, accounts, templates, linkage.edges, rules.weights, settings)
         scores = score_clusters(features, settings)
         evidence = cluster_evidence(membership, usage, linkage.edges, templates, accounts, features, linkage.kinds)
     report, cluster_ids = build_report(run_id, membership, scores, evidence, linkage.hubs, accounts, extra, previous)
@@ -163,6 +162,13 @@ def _clusters_of_two_or_more(communities: pd.DataFrame) -> pd.DataFrame:
     return communities[size >= 2].rename(columns={"community": "cluster"}).reset_index(drop=True)
 
 
+def _hub_entry(row: dict) -> dict:
+    """A discounted identifier: kind, value, accounts (and coherence, weight kept, where linking measured them)."""
+    entry = {"kind": str(row["kind"]), "value": str(row["value"]), "accounts": int(row["accounts"])}
+    entry.update({k: float(row[k]) for k in ("coherence", "weight_kept") if k in row})
+    return entry
+
+
 def cluster_id_for(members: list[str]) -> str:
     """A deterministic id from the member set: the same group gets the same id on any store."""
     return "cl-" + xxhash.xxh64_hexdigest("\n".join(sorted(members)).encode())[:10]
@@ -201,9 +207,6 @@ def build_report(run_id, membership, scores, evidence, hubs, accounts, extra, pr
             "hubs": int(len(hubs)),
             "quarantined_rows": int(extra.get("quarantined", 0)),
         },
-        "hubs": [
-            {"kind": str(k), "value": str(v), "accounts": int(n)}
-            for k, v, n in hubs[["kind", "value", "accounts"]].head(50).itertuples(index=False)
-        ],
+        "hubs": [_hub_entry(row) for row in hubs.head(50).to_dict("records")],
     }
     return report, ids

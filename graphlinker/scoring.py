@@ -35,7 +35,7 @@ class Reason:
 
 REASONS = (
     Reason("extraction_prompts", "extraction_share", "{extraction_share:.0%} of requests use extraction-style templates"),
-    Reason("template_concentration", "templated_share", "{templated_share:.0%} of requests repeat templates shared across members"),
+    Reason("template_concentration", "templated_share", "{templated_share:.0%} of requests repeat the cluster's own templates (shared by members, rare outside)"),
     Reason("shared_payment", "shared_payment_share", "{shared_payment_share:.0%} of accounts share a payment instrument"),
     Reason("automation", "sdk_share", "{sdk_share:.0%} of requests come from SDK/automation clients"),
     Reason("round_the_clock", "hour_entropy", "median hour-of-day entropy {hour_entropy:.2f} (1 = uniform round the clock)"),

@@ -1,0 +1,83 @@
+"""The detection benchmark: folds never train on what they score, and one small real run end to end."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+import bench_detection as B  # noqa: E402
+from graphlinker.config import Settings  # noqa: E402
+from graphlinker.features import FEATURE_COLUMNS  # noqa: E402
+
+
+def _report(op_accounts: list[str], lookalike_accounts: list[str], tag: str) -> dict:
+    def cluster(cid, accounts, **features):
+        row = {c: 0.0 for c in FEATURE_COLUMNS if c not in ("size", "requests", "output_tokens")}
+        row.update(features)
+        return {"cluster_id": cid, "size": len(accounts), "accounts": accounts, "risk_score": 0.5, "flagged": False,
+                "evidence": {"features": row, "requests": 100, "output_tokens": 1000}}
+    return {"clusters": [cluster(f"{tag}-op", op_accounts, extraction_share=0.6, independence=1.0, under_p95_share=1.0),
+                         cluster(f"{tag}-la", lookalike_accounts, shared_payment_share=1.0, under_p95_share=1.0)]}
+
+
+def _run(archetype: str, i: int) -> dict:
+    ops = [f"{archetype}{k}" for k in range(5)]
+    las = [f"la{i}-{k}" for k in range(5)]
+    truth = pd.DataFrame({"account_id": ops + las, "op_id": [f"op-{archetype}-1"] * 5 + ["lookalike-company-1"] * 5,
+                          "role": ["worker"] * 5 + ["lookalike"] * 5})
+    return {"archetype": archetype, "scale": 1.0, "report": _report(ops, las, archetype), "truth": truth, "seconds": 1.0}
+
+
+def test_each_fold_is_fitted_without_its_own_scenario(monkeypatch):
+    seen = []
+    real = B.fit_scoring
+
+    def recording(features, positive, settings, weight=None):
+        seen.append(sorted({i.split("/")[0] for i in features.index}))
+        return real(features, positive, settings, weight)
+
+    monkeypatch.setattr(B, "fit_scoring", recording)
+    runs = [_run(a, i) for i, a in enumerate(["alpha", "beta", "gamma"])]
+    op_rows, lookalike_rows = B.leave_one_out(runs, Settings.load())
+    assert seen[:3] == [["1", "2"], ["0", "2"], ["0", "1"]]  # op folds leave their scenario out
+    assert [r["archetype"] for r in op_rows] == ["alpha", "beta", "gamma"]
+    assert [r["lookalike"] for r in lookalike_rows] == ["company"]
+    # the look-alike fold saw no cluster that is mostly a company: only op clusters remain, all positive
+    assert len(seen) == 4
+    for row in op_rows:
+        assert row["loo"]["recall"] == 1.0 and row["loo"]["lookalike_flagged"] == 0.0
+
+
+def test_cluster_labels_take_the_majority_group():
+    truth = pd.DataFrame({"account_id": ["a", "b", "c", "d"], "op_id": ["op-x-1", "op-x-1", "lookalike-family-2", "op-y-1"],
+                          "role": ["worker", "worker", "lookalike", "worker"]})
+    report = {"clusters": [{"cluster_id": "c1", "accounts": ["a", "b", "c"]}, {"cluster_id": "c2", "accounts": ["c", "d"]},
+                           {"cluster_id": "c3", "accounts": ["e", "f", "c"]}]}
+    labels = B.cluster_labels(report, truth)
+    assert labels.loc["c1"].tolist() == ["op-x-1", True, "x"]
+    assert labels.loc["c2", "majority"] == "mixed" and not labels.loc["c2", "positive"]
+    assert labels.loc["c3"].tolist() == ["benign", False, "benign"]
+
+
+@pytest.mark.slow
+def test_small_leave_one_out_run_end_to_end(tmp_path):
+    out = tmp_path / "detection.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_detection.py"), "--scales", "0.15",
+                           "--ops", "naive,refusal", "--work", str(tmp_path / "work"), "--json", str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(out.read_text())["leave_one_out"]
+    assert [r["archetype"] for r in result["operations"]] == ["naive", "refusal"]
+    for row in result["operations"]:
+        for which in ("default", "loo"):
+            assert 0.0 <= row[which]["recall"] <= 1.0 and 0.0 <= row[which]["lookalike_flagged"] <= 1.0
+    assert {r["lookalike"] for r in result["lookalikes"]} <= set(B.LOOKALIKES)
+    assert "overall (loo)" in proc.stdout and "naive" in proc.stdout
