@@ -66,7 +66,7 @@ def cluster_features(
     features = features.join(_creation_burst(accounts, cluster_of))
     features = features.join(_volume_features(member_stats, stats))
     features = features.join(_new_model_features(members, usage, settings))
-    features = features.join(_independence(members, accounts, cluster_of))
+    features = features.join(_independence(accounts, cluster_of))
     features = features.join(_output_input_ratio(member_stats, stats))
     features = features.join(_template_reuse(members, usage))
     features = features.join(_cohesion(edges, cluster_of))
@@ -181,7 +181,7 @@ def _new_model_features(members: pd.DataFrame, usage: pd.DataFrame, settings: Se
     return pd.DataFrame({"new_model_share": share, "new_model_lift": lift})
 
 
-def _independence(members: pd.DataFrame, accounts: pd.DataFrame, cluster_of: pd.Series) -> pd.Series:
+def _independence(accounts: pd.DataFrame, cluster_of: pd.Series) -> pd.Series:
     """Share of members outside the cluster's largest declared organisation.
 
     A team, a class or an evaluation group declares who it is: one org id, or an e-mail

@@ -31,7 +31,7 @@ from .features import cluster_features
 from .fragments import merge_fragments
 from .inputs import Quarantine
 from .ledger import export_inputs, resolve_inputs
-from .linking import link_accounts
+from .linking import link_accounts, linking_steps
 from .refresh import load_new
 from .scoring import score_clusters
 from .store.base import Store
@@ -73,7 +73,7 @@ def analyse(store: Store, settings: Settings, progress: Progress, run_id: str, s
     (:class:`graphlinker.ledger.Commit`) is published with the run.
     """
     usage, stats, accounts, templates = store.usage(), store.stats(), store.accounts(), store.templates()
-    with progress.stage("linking accounts", total=usage["kind"].nunique()) as advance:
+    with progress.stage("linking accounts", total=linking_steps(usage, settings)) as advance:
         linkage = link_accounts(usage, settings, progress=advance)
     detection = settings.detection
     with progress.stage("detecting communities"):
