@@ -40,9 +40,9 @@ def test_each_fold_is_fitted_without_its_own_scenario(monkeypatch):
     seen = []
     real = B.fit_scoring
 
-    def recording(features, positive, settings, weight=None):
+    def recording(features, positive, settings, *args):
         seen.append(sorted({i.split("/")[0] for i in features.index}))
-        return real(features, positive, settings, weight)
+        return real(features, positive, settings, *args)
 
     monkeypatch.setattr(B, "fit_scoring", recording)
     runs = [_run(a, i) for i, a in enumerate(["alpha", "beta", "gamma"])]

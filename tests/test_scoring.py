@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import pytest
 
@@ -10,9 +12,17 @@ from graphlinker.features import FEATURE_COLUMNS
 from graphlinker.scoring import REASONS, ramp, score_clusters
 
 
+HAND_WEIGHTS = {"extraction_prompts": 0.55, "template_concentration": 0.35, "shared_payment": 0.25, "automation": 0.25,
+                "round_the_clock": 0.15, "synchronised_activity": 0.30, "creation_burst": 0.15, "high_output_volume": 0.20,
+                "many_small_accounts": 0.15, "new_model_pivot": 0.20, "shared_infrastructure": 0.15,
+                "independent_accounts": 0.25, "output_harvesting": 0.20, "template_reuse": 0.15, "lockstep": 0.20}
+
+
 @pytest.fixture(scope="module")
 def settings():
-    return Settings.load()
+    """Fixed hand-set weights and threshold: these tests are about the mechanism, not the shipped (fitted) numbers."""
+    shipped = Settings.load()
+    return replace(shipped, scoring={**shipped.scoring, "weights": HAND_WEIGHTS, "flag_threshold": 0.6})
 
 
 def features(**values) -> pd.DataFrame:
@@ -26,9 +36,16 @@ def test_ramp_is_clipped_linear():
     assert ramp(pd.Series([0.0, 0.25, 0.5, 1.0]), 0.2, 0.4).tolist() == pytest.approx([0.0, 0.25, 1.0, 1.0])
 
 
-def test_every_reason_has_weight_and_ramp_in_config(settings):
+def test_every_reason_has_weight_and_ramp_in_config():
+    shipped = Settings.load()
     for reason in REASONS:
-        assert reason.code in settings.scoring["weights"] and reason.code in settings.scoring["ramps"]
+        assert reason.code in shipped.scoring["weights"] and reason.code in shipped.scoring["ramps"]
+
+
+def test_shipped_weights_let_no_single_reason_flag_a_cluster():
+    """The shipped weights are fitted with each weight at most 0.5 and the threshold above every weight."""
+    shipped = Settings.load().scoring
+    assert max(shipped["weights"].values()) <= 0.5 < shipped["flag_threshold"]
 
 
 def test_office_team_with_shared_card_and_nat_is_not_flagged(settings):
