@@ -340,14 +340,34 @@ def big_mode(args, work: Path) -> dict:
         print(f"run failed with exit {figures['exit']}", file=sys.stderr)
         return figures
     report = json.loads(figures.pop("stdout"))
+    (path / "report-big.json").write_text(json.dumps(report))  # kept beside the scenario for analysis
     result = evaluate(report, pd.read_csv(path / "truth.csv", dtype=str))
     op = next(o for o in result.operations if archetype_of(o.op_id) == "hydra")
     nat = next((r for r in result.lookalikes if archetype_of(r.op_id) == "carrier_nat"), None)
-    out = {**figures, "accounts": report["summary"]["accounts"], "op_accounts": op.size, "op_recall": round(op.recall, 3),
+    out = {**figures, "accounts": report["summary"]["accounts"], "requests": _request_rows(path), "op_accounts": op.size, "op_recall": round(op.recall, 3),
            "op_one_cluster": round(op.one_cluster_share, 3), "carrier_nat_flagged": None if nat is None else nat.flagged,
-           "lookalike_flagged": round(result.lookalike_share_flagged, 4), "precision": round(result.precision, 3)}
+           "lookalike_flagged": round(result.lookalike_share_flagged, 4), "precision": round(result.precision, 3),
+           "lookalikes_flagged_by_kind": _flagged_by_kind(result)}
     print("big: " + json.dumps(out))
     return out
+
+
+def _request_rows(path: Path) -> int:
+    """Request rows of a scenario (prompts may hold newlines, so lines are not rows)."""
+    import pyarrow.csv as pcsv
+
+    table = pcsv.read_csv(path / "requests.csv", convert_options=pcsv.ConvertOptions(include_columns=["account_id"]),
+                          parse_options=pcsv.ParseOptions(newlines_in_values=True))
+    return table.num_rows
+
+
+def _flagged_by_kind(result) -> dict:
+    kinds: dict[str, list[int]] = {}
+    for group in result.lookalikes:
+        counts = kinds.setdefault(archetype_of(group.op_id), [0, 0])
+        counts[0] += group.flagged
+        counts[1] += group.size
+    return {k: f"{f}/{n}" for k, (f, n) in sorted(kinds.items())}
 
 
 def cost_mode(args, work: Path) -> dict:
@@ -355,7 +375,7 @@ def cost_mode(args, work: Path) -> dict:
     out = {}
     for name, scale in (("1.2M", 6.0), ("5M", 25.0)):
         path = make_scenario(work, args.seed, scale, ("naive", "reseller", "hydra", "agentic", "zh"), ("company", "university", "family"))
-        rows = sum(1 for _ in open(path / "requests.csv", "rb")) - 1
+        rows = _request_rows(path)
         with tempfile.TemporaryDirectory(prefix="gl-cost-") as workspace:
             figures = measure(["graphlinker", "run", str(path), "--workspace", workspace, "--format", "json", "--no-progress"])
         report = json.loads(figures.pop("stdout")) if figures["exit"] == 0 else None

@@ -220,7 +220,8 @@ def simulate(
         "requests an operation's accounts each send proportionally less."),
     benign_activity: float = typer.Option(
         1.0, "--benign-activity", metavar="X",
-        help="Multiply the benign background's requests per account by X (e.g. 0.3 for a large, lighter population)."),
+        help="Multiply the requests per account of the benign background and the look-alikes by X "
+             "(e.g. 0.1 for a large, lighter population); operations keep theirs."),
 ) -> None:
     """Write a realistic scenario (benign users, look-alike groups, planted operations) plus truth.csv.
 

@@ -42,6 +42,7 @@ adding one changes no other population's rows.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
@@ -137,7 +138,8 @@ def generate(seed: int = 0, scale: float = 1.0, operations: Iterable[str] | None
     ``operations``/``lookalikes``: keys of ``OPERATIONS``/``LOOKALIKES`` (None = the defaults,
     ``()`` = none). ``sizes``: key -> number of accounts of that operation or look-alike kind
     (all its groups together) or of the "benign" background; keys of kinds not generated are
-    ignored. ``benign_activity`` multiplies the background's requests per account.
+    ignored. ``benign_activity`` multiplies the requests per account of the background and of the
+    look-alikes (legitimate users all), never of the operations.
     """
     if not scale > 0:
         raise ConfigError(f"scale must be positive, got {scale}")
@@ -149,12 +151,13 @@ def generate(seed: int = 0, scale: float = 1.0, operations: Iterable[str] | None
     world = build_world(rng_for(seed, "world"), scale)
     # today's populations, in today's order, share one stream of gaps (byte-identical defaults)
     parts = [benign(seed, world, scale, size.get(BENIGN), float(benign_activity))]
-    parts += [p for k in DEFAULT_LOOKALIKES if k in kinds for p in LOOKALIKES[k](seed, world, scale, size.get(k))]
+    activity = float(benign_activity)  # look-alikes are legitimate users: as active as the background
+    parts += [p for k in DEFAULT_LOOKALIKES if k in kinds for p in LOOKALIKES[k](seed, world, scale, size.get(k), activity)]
     parts += [OPERATIONS[k](seed, world, scale, size.get(k)) for k in DEFAULT_OPERATIONS if k in ops]
     data = Part.concat(parts)
     _gaps(rng_for(seed, "gaps"), data.requests)
     added = []
-    todo = [(k, LOOKALIKES[k]) for k in kinds if k not in DEFAULT_LOOKALIKES]
+    todo = [(k, partial(LOOKALIKES[k], activity=activity)) for k in kinds if k not in DEFAULT_LOOKALIKES]
     todo += [(k, OPERATIONS[k]) for k in ops if k not in DEFAULT_OPERATIONS]
     for key, generator in todo:  # each added population with its own stream and its own gaps
         made = generator(seed, world, scale, size.get(key))

@@ -130,26 +130,26 @@ def _shares(total: int, weights) -> list[int]:
     return [int(x) for x in raw]
 
 
-def companies(seed: int, world: World, scale: float, size: int | None = None) -> list[Part]:
+def companies(seed: int, world: World, scale: float, size: int | None = None, activity: float = 1.0) -> list[Part]:
     """Two company teams; ``size`` accounts in total are split between them as 36:18."""
     if size is None:
-        return [company(seed, world, k, scale) for k in (1, 2)]
-    act = min(1.0, REQUEST_BUDGET / (size * 80))
+        return [company(seed, world, k, scale, act=activity) for k in (1, 2)]
+    act = min(1.0, REQUEST_BUDGET / (size * 80)) * activity
     return [company(seed, world, k, scale, m, act) for k, m in enumerate(_shares(size, [c[2] for c in COMPANIES]), 1)]
 
 
-def universities(seed: int, world: World, scale: float, size: int | None = None) -> list[Part]:
+def universities(seed: int, world: World, scale: float, size: int | None = None, activity: float = 1.0) -> list[Part]:
     """Two university classes; ``size`` accounts in total are split between them as 90:40."""
     if size is None:
-        return [university(seed, world, k, scale) for k in (1, 2)]
-    act = min(1.0, REQUEST_BUDGET / (size * 26))
+        return [university(seed, world, k, scale, act=activity) for k in (1, 2)]
+    act = min(1.0, REQUEST_BUDGET / (size * 26)) * activity
     return [university(seed, world, k, scale, m, act) for k, m in enumerate(_shares(size, [u[2] for u in UNIVERSITIES]), 1)]
 
 
-def families(seed: int, world: World, scale: float, size: int | None = None) -> list[Part]:
+def families(seed: int, world: World, scale: float, size: int | None = None, activity: float = 1.0) -> list[Part]:
     """Households of 2-5; ``size`` accounts in total are cut into households (about one per 3.2 accounts)."""
     if size is None:
-        return [family(seed, world, k) for k in range(1, scaled(20, scale, 4) + 1)]
+        return [family(seed, world, k, act=activity) for k in range(1, scaled(20, scale, 4) + 1)]
     households = split_total(rng_for(seed, "family-sizes"), size, FAMILY_SIZES)
-    act = min(1.0, REQUEST_BUDGET / (size * 50))
+    act = min(1.0, REQUEST_BUDGET / (size * 50)) * activity
     return [family(seed, world, k, int(m), act) for k, m in enumerate(households, 1)]

@@ -47,10 +47,11 @@ def _reprompt(rng, part: Part, rows: np.ndarray, prompts: np.ndarray, out_mean: 
         part.requests["output_tokens"][rows] = output_tokens(rng, len(prompts), out_mean, 0.6)
 
 
-def carrier_nat(seed: int, world: World, scale: float, size: int | None = None) -> list[Part]:
+def carrier_nat(seed: int, world: World, scale: float, size: int | None = None, activity: float = 1.0) -> list[Part]:
     op = "lookalike-carrier_nat-1"
     rng = rng_for(seed, op)
     n, act = population(size, 300, scale, 20, 55)
+    act *= activity  # the background's --benign-activity applies to look-alikes too
     ids = hex_ids(rng, n, "acct_")
     who = people(rng, n, np.full(n, _COUNTRY["DE"]))  # one national carrier
     created = T0 - rng.integers(3600, 180 * DAY, n)
@@ -68,7 +69,7 @@ def carrier_nat(seed: int, world: World, scale: float, size: int | None = None) 
     return [_group(rng, world, ids, who, owner, ts, ip, ua[owner], op, created, cards)]
 
 
-def batch_dev(seed: int, world: World, scale: float, size: int | None = None) -> list[Part]:
+def batch_dev(seed: int, world: World, scale: float, size: int | None = None, activity: float = 1.0) -> list[Part]:
     rng = rng_for(seed, "lookalike-batch_dev")
     if size is None:
         per = rng.integers(1, 4, scaled(3, scale, 1))
@@ -76,7 +77,7 @@ def batch_dev(seed: int, world: World, scale: float, size: int | None = None) ->
         per = split_total(rng, size, [1, 2, 2, 3])
     devs, n = len(per), int(per.sum())
     dev = np.repeat(np.arange(devs), per)
-    act = 1.0 if size is None else min(1.0, REQUEST_BUDGET / (devs * 2250))  # a job is ~2,250 requests
+    act = (1.0 if size is None else min(1.0, REQUEST_BUDGET / (devs * 2250))) * activity  # a job is ~2,250 requests
     ids = hex_ids(rng, n, "acct_")
     who = people(rng, devs)
     first = T0 - rng.integers(10, 150, devs) * DAY
@@ -101,11 +102,12 @@ def batch_dev(seed: int, world: World, scale: float, size: int | None = None) ->
     return [Part(accounts, pay, devices, truth_frame(ids, "", "lookalike").assign(op_id=op_ids), req)]
 
 
-def eval_team(seed: int, world: World, scale: float, size: int | None = None) -> list[Part]:
+def eval_team(seed: int, world: World, scale: float, size: int | None = None, activity: float = 1.0) -> list[Part]:
     op = "lookalike-eval_team-1"
     rng = rng_for(seed, op)
     country, domain, tz = LABS[int(rng.integers(0, len(LABS)))]
     n, act = population(size, 12, scale, 4, 150)
+    act *= activity  # the background's --benign-activity applies to look-alikes too
     ids, who = hex_ids(rng, n, "acct_"), people(rng, n, np.full(n, _COUNTRY[country]))
     who["domain"] = np.full(n, domain, dtype=object)
     who["tz"] = np.full(n, tz)
@@ -125,10 +127,11 @@ def eval_team(seed: int, world: World, scale: float, size: int | None = None) ->
     return [part]
 
 
-def jailbreak(seed: int, world: World, scale: float, size: int | None = None) -> list[Part]:
+def jailbreak(seed: int, world: World, scale: float, size: int | None = None, activity: float = 1.0) -> list[Part]:
     op = "lookalike-jailbreak-1"
     rng = rng_for(seed, op)
     n, act = population(size, 40, scale, 5, 60)
+    act *= activity  # the background's --benign-activity applies to look-alikes too
     ids, who = hex_ids(rng, n, "acct_"), people(rng, n)
     created = T0 - rng.integers(3600, 180 * DAY, n)
     counts = np.maximum(2, volumes(rng, n, 60 * act, 0.9))
@@ -144,10 +147,11 @@ def jailbreak(seed: int, world: World, scale: float, size: int | None = None) ->
     return [part]
 
 
-def agency(seed: int, world: World, scale: float, size: int | None = None) -> list[Part]:
+def agency(seed: int, world: World, scale: float, size: int | None = None, activity: float = 1.0) -> list[Part]:
     op = "lookalike-agency-1"
     rng = rng_for(seed, op)
     n, act = population(size, 25, scale, 3, 90)
+    act *= activity  # the background's --benign-activity applies to look-alikes too
     ids, who = hex_ids(rng, n, "acct_"), people(rng, n, np.full(n, _COUNTRY["GB"]))
     combos = len(_BRAND_STEMS) * len(_BRAND_KINDS)
     pick_brand = rng.permutation(combos)[:n] if n <= combos else rng.integers(0, combos, n)
