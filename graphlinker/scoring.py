@@ -12,7 +12,8 @@ a product-description batch job as well. So sharing ranks a cluster but never fl
 it: a cluster is *flagged* only when the reasons about what its traffic does
 (everything but ``infrastructure_reasons``) reach the flag threshold on their own —
 extraction content, template concentration, machine cadence, synchronised waves,
-output-heavy harvesting, many nominally independent accounts, a new-model pivot.
+output-heavy harvesting, many nominally independent accounts, a new-model pivot — and at
+least ``min_behaviour_reasons`` of them each contribute ``reason_min_contribution``.
 The earlier gate, extraction content required (``require_content_signal``), stays
 available by settings.
 """
@@ -82,6 +83,8 @@ def score_clusters(features: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     if scoring["require_behaviour"]:
         behaviour = contribution.drop(columns=list(scoring["infrastructure_reasons"]), errors="ignore")
         flagged &= 1.0 - np.prod(1.0 - behaviour.to_numpy(), axis=1) >= float(scoring["flag_threshold"])
+        strong = (behaviour >= float(scoring["reason_min_contribution"])).sum(axis=1)
+        flagged &= strong >= int(scoring["min_behaviour_reasons"])
     details = {r.code: r for r in REASONS}
     reasons = []
     for cluster, row in contribution.iterrows():

@@ -110,3 +110,14 @@ def test_noisy_or_bounds(settings):
 def test_small_pairs_are_never_flagged(settings):
     pair = features(size=2, extraction_share=1.0, templated_share=1.0, sdk_share=1.0, synchronised_share=1.0)
     assert not score_clusters(pair, settings).iloc[0]["flagged"]
+
+
+def test_one_strong_behaviour_reason_plus_a_trace_is_still_one_reason(settings):
+    """A batch job: output volume at full strength and a trace of automation, risk past the threshold."""
+    strong = replace(settings, scoring={**settings.scoring, "weights": {**settings.scoring["weights"], "high_output_volume": 0.58},
+                                        "flag_threshold": 0.6})
+    batch = features(output_per_account_ratio=10, sdk_share=0.36)  # automation strength 0.1 -> contribution 0.025
+    scored = score_clusters(batch, strong).iloc[0]
+    assert scored["risk_score"] >= 0.6 and not scored["flagged"]
+    both = score_clusters(features(output_per_account_ratio=10, sdk_share=1.0), strong).iloc[0]
+    assert both["flagged"]  # automation at full strength contributes 0.25: two reasons
