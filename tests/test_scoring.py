@@ -114,7 +114,7 @@ def test_small_pairs_are_never_flagged(settings):
 
 def test_one_strong_behaviour_reason_plus_a_trace_is_still_one_reason(settings):
     """A batch job: output volume at full strength and a trace of automation, risk past the threshold."""
-    strong = replace(settings, scoring={**settings.scoring, "weights": {**settings.scoring["weights"], "high_output_volume": 0.58},
+    strong = replace(settings, scoring={**settings.scoring, "weights": {**settings.scoring["weights"], "high_output_volume": 0.6},
                                         "flag_threshold": 0.6})
     batch = features(output_per_account_ratio=10, sdk_share=0.36)  # automation strength 0.1 -> contribution 0.025
     scored = score_clusters(batch, strong).iloc[0]
