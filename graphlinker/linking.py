@@ -35,6 +35,7 @@ from .kinds import FEATURE_KINDS, linking_kinds
 
 EDGE_KEY = ["account_a", "account_b"]
 METHODS = ("coherence", "hub_caps")
+WEIGH_CHUNK = 1_000_000  # candidate pairs weighed at a time
 
 
 @dataclass(frozen=True)
@@ -111,15 +112,25 @@ def _candidates(vectors: AccountVectors, coherent_popular: np.ndarray, expand_li
 
 
 def _weigh(vectors: AccountVectors, left: np.ndarray, right: np.ndarray, settings: Settings) -> dict:
-    """Per-kind cosines of the candidate pairs after floors and minimum shared counts; weight ≥ min_edge_weight."""
-    cosines, shared = vectors.cosines(left, right)
-    for k, kind in enumerate(vectors.kinds):
-        too_weak = cosines[:, k] < settings.min_similarity(kind)
-        too_few = shared[:, k] < int(settings.linking["min_shared"].get(kind, 1))
-        cosines[too_weak | too_few, k] = 0.0
-    weight = cosines @ vectors.kind_weight
-    keep = weight >= float(settings.linking["min_edge_weight"])
-    return {"a": left[keep], "b": right[keep], "weight": weight[keep], "cosines": cosines[keep]}
+    """Per-kind cosines of the candidate pairs after floors and minimum shared counts; weight ≥ min_edge_weight.
+
+    In chunks of ``WEIGH_CHUNK`` pairs, so memory holds the kept links, not every candidate's cosines.
+    """
+    floors = np.array([settings.min_similarity(kind) for kind in vectors.kinds])
+    min_shared = np.array([int(settings.linking["min_shared"].get(kind, 1)) for kind in vectors.kinds])
+    min_weight = float(settings.linking["min_edge_weight"])
+    parts = []
+    for start in range(0, len(left), WEIGH_CHUNK):
+        a, b = left[start : start + WEIGH_CHUNK], right[start : start + WEIGH_CHUNK]
+        cosines, shared = vectors.cosines(a, b)
+        cosines[(cosines < floors) | (shared < min_shared)] = 0.0
+        weight = cosines @ vectors.kind_weight
+        keep = weight >= min_weight
+        parts.append((a[keep], b[keep], weight[keep], cosines[keep]))
+    if not parts:
+        return {"a": left[:0], "b": right[:0], "weight": np.zeros(0), "cosines": np.zeros((0, len(vectors.kinds)))}
+    a, b, weight, cosines = (np.concatenate(column) for column in zip(*parts))
+    return {"a": a, "b": b, "weight": weight, "cosines": cosines}
 
 
 def _strongest(edges: dict, k: int) -> dict:
