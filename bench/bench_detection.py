@@ -16,7 +16,7 @@ the look-alike accounts flagged in its scenario and the average precision of the
 scenario's cluster ranking, for:
 
 * ``loo`` — the honest figure: weights and threshold fitted without the archetype, with the
-  hand-set weights (``HAND_PRIOR``) as the fit's ridge prior, never the shipped defaults;
+  hand-set weights (``HAND_SET_WEIGHTS``) as the fit's ridge prior, never the shipped defaults;
 * ``default`` — the shipped settings, whose weights were fitted on every scenario here, so for
   each archetype this column is in-sample (optimistic);
 * ``baseline`` (``--baseline``) — the design before issue 10 (hub caps, the extraction-content
@@ -61,16 +61,9 @@ from graphlinker.features import FEATURE_COLUMNS
 from graphlinker.inputs import Quarantine
 from graphlinker.pipeline import run as run_pipeline
 from graphlinker.scoring import score_clusters
-from graphlinker.scoring_fit import MAX_WEIGHT, fit_scoring
+from graphlinker.scoring_fit import HAND_SET_WEIGHTS, MAX_WEIGHT, fit_scoring
 from graphlinker.simulate import LOOKALIKES, OPERATIONS, archetype_of, simulate
 from graphlinker.store import open_store
-
-# The weights set by hand before any fit: the ridge prior of every fit here, so that no fold
-# learns from the shipped defaults (which were fitted on every archetype, the held-out one too).
-HAND_PRIOR = {"extraction_prompts": 0.55, "template_concentration": 0.35, "shared_payment": 0.25, "automation": 0.25,
-              "round_the_clock": 0.15, "synchronised_activity": 0.30, "creation_burst": 0.15, "high_output_volume": 0.20,
-              "many_small_accounts": 0.15, "new_model_pivot": 0.20, "shared_infrastructure": 0.15,
-              "independent_accounts": 0.25, "output_harvesting": 0.20, "template_reuse": 0.15, "lockstep": 0.20}
 
 OLD_SETTINGS = """
 # The design before issue 10: hub caps, the extraction-content gate, the hand-set weights.
@@ -270,7 +263,7 @@ def loo_mode(args, settings: Settings, work: Path) -> dict:
                 run["baseline"] = _op_row(run, old_report)
             print(f"  ran {archetype} at scale {scale:g}: {len(report['clusters'])} clusters in {seconds:.1f}s", file=sys.stderr)
             runs.append(run)
-    prior = replace(settings, scoring={**settings.scoring, "weights": HAND_PRIOR})
+    prior = replace(settings, scoring={**settings.scoring, "weights": HAND_SET_WEIGHTS})
     op_rows, lookalike_rows = leave_one_out(runs, prior, args.max_weight)
     if args.clusters:
         tables = [cluster_features(r["report"]).join(cluster_labels(r["report"], r["truth"]))

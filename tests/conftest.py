@@ -24,3 +24,16 @@ def lfr_dir() -> Path:
 
 # The real Neo4j server fixtures (a throwaway server per test session; never skipped).
 from neo4j_fixtures import *  # noqa: E402,F401,F403
+
+
+@pytest.fixture(scope="session")
+def hand_settings():
+    """The shipped settings with the hand-set weights and threshold 0.6: tests of the scoring *mechanism*,
+    independent of the fitted numbers the defaults ship."""
+    from dataclasses import replace
+
+    from graphlinker.config import Settings
+    from graphlinker.scoring_fit import HAND_SET_WEIGHTS
+
+    shipped = Settings.load()
+    return replace(shipped, scoring={**shipped.scoring, "weights": dict(HAND_SET_WEIGHTS), "flag_threshold": 0.6})

@@ -12,17 +12,9 @@ from graphlinker.features import FEATURE_COLUMNS
 from graphlinker.scoring import REASONS, ramp, score_clusters
 
 
-HAND_WEIGHTS = {"extraction_prompts": 0.55, "template_concentration": 0.35, "shared_payment": 0.25, "automation": 0.25,
-                "round_the_clock": 0.15, "synchronised_activity": 0.30, "creation_burst": 0.15, "high_output_volume": 0.20,
-                "many_small_accounts": 0.15, "new_model_pivot": 0.20, "shared_infrastructure": 0.15,
-                "independent_accounts": 0.25, "output_harvesting": 0.20, "template_reuse": 0.15, "lockstep": 0.20}
-
-
 @pytest.fixture(scope="module")
-def settings():
-    """Fixed hand-set weights and threshold: these tests are about the mechanism, not the shipped (fitted) numbers."""
-    shipped = Settings.load()
-    return replace(shipped, scoring={**shipped.scoring, "weights": HAND_WEIGHTS, "flag_threshold": 0.6})
+def settings(hand_settings):
+    return hand_settings
 
 
 def features(**values) -> pd.DataFrame:
