@@ -389,7 +389,8 @@ def main() -> None:
     parser.add_argument("--big", action="store_true")
     parser.add_argument("--big-op", type=int, default=20_000)
     parser.add_argument("--big-accounts", type=int, default=200_000)
-    parser.add_argument("--big-activity", type=float, default=0.25, help="benign requests per account, relative (default 0.25)")
+    parser.add_argument("--big-activity", type=float, default=0.1,
+                        help="requests per background and look-alike account, relative (default 0.1)")
     parser.add_argument("--cost", action="store_true")
     parser.add_argument("--work", type=Path, default=None, help="where scenarios are written and reused (default: a temp dir)")
     parser.add_argument("--json", type=Path, default=None, help="also write every figure to this file")
