@@ -70,7 +70,7 @@ def _caption(summary: dict, shown: int) -> str:
         return f"{shown} clusters shown"
     return (
         f"{shown} of {summary.get('clusters', shown)} clusters shown; {summary.get('flagged_clusters', 0)} flagged "
-        f"({summary.get('flagged_accounts', 0)} accounts); {summary.get('accounts', 0)} accounts, {summary.get('hubs', 0)} hubs left unexpanded"
+        f"({summary.get('flagged_accounts', 0)} accounts); {summary.get('accounts', 0)} accounts, {summary.get('hubs', 0)} popular identifiers discounted as hubs"
     )
 
 
