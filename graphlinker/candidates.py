@@ -18,7 +18,7 @@ import scipy.sparse as sp
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
-def _mix(values: np.ndarray) -> np.ndarray:
+def hash64(values: np.ndarray) -> np.ndarray:
     """splitmix64 finaliser: a well-spread 64-bit hash of integers."""
     z = values.astype(np.uint64) * _GOLDEN
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
@@ -40,7 +40,7 @@ class OrderedUsers:
         entries = np.repeat(csc.indptr[columns], sizes) + offset
         rows = csc.indices[entries].astype(np.int64)
         column_of = np.repeat(columns, sizes)
-        order = np.lexsort((_mix(rows * np.int64(0x1F3D5B79) + column_of), column_of))
+        order = np.lexsort((hash64(rows * np.int64(0x1F3D5B79) + column_of), column_of))
         self.rows = rows[order]
         self.value = csc.data[entries][order]  # the account's weight on the column
         self.column = column_of  # already grouped by column, in ascending order
@@ -56,30 +56,20 @@ class OrderedUsers:
         entry = np.nonzero(keep)[0]
         return entry, self.start[entry] + target[entry]
 
-    def pairs_at(self, step: int, wrap: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(row, partner row, column) for each user and the user ``step`` places after it."""
-        entry, partner = self.entries_at(step, wrap)
-        return self.rows[entry], self.rows[partner], self.column[entry]
+    def pairs(self, steps: range, wrap: bool) -> tuple[np.ndarray, np.ndarray]:
+        """(row, partner row) for each user and the users ``steps`` places after it in the same column."""
+        found = [self.entries_at(step, wrap) for step in steps]
+        return (_concat([self.rows[entry] for entry, _ in found]), _concat([self.rows[partner] for _, partner in found]))
 
 
 def all_pairs(ordered: OrderedUsers, max_size: int) -> tuple[np.ndarray, np.ndarray]:
     """Every pair of users of columns with at most ``max_size`` users."""
-    lefts, rights = [], []
-    for step in range(1, max_size):
-        left, right, _ = ordered.pairs_at(step, wrap=False)
-        lefts.append(left)
-        rights.append(right)
-    return _concat(lefts), _concat(rights)
+    return ordered.pairs(range(1, max_size), wrap=False)
 
 
 def window_pairs(ordered: OrderedUsers, window: int) -> tuple[np.ndarray, np.ndarray]:
     """Each user with the next ``window`` users of the column, around the circle."""
-    lefts, rights = [], []
-    for step in range(1, window + 1):
-        left, right, _ = ordered.pairs_at(step, wrap=True)
-        lefts.append(left)
-        rights.append(right)
-    return _concat(lefts), _concat(rights)
+    return ordered.pairs(range(1, window + 1), wrap=True)
 
 
 def unique_pairs(left: np.ndarray, right: np.ndarray, n_accounts: int) -> tuple[np.ndarray, np.ndarray]:

@@ -49,7 +49,8 @@ def identifier_coherence(vectors: AccountVectors, popular: np.ndarray, samples: 
         return Coherence(popular, np.array([]), np.array([]))
     ordered = OrderedUsers(vectors.matrix, popular)
     entry, partner = ordered.entries_at(1, wrap=False)
-    entry, partner = entry[ordered.position[entry] < samples], partner[ordered.position[entry] < samples]
+    sampled = ordered.position[entry] < samples  # the first ``samples`` consecutive pairs of each column
+    entry, partner = entry[sampled], partner[sampled]
     left, right, column = ordered.rows[entry], ordered.rows[partner], ordered.column[entry]
 
     cosines, _ = vectors.cosines(left, right)

@@ -19,7 +19,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .candidates import _mix
+from .candidates import hash64
 from .detection import canonical
 
 
@@ -50,7 +50,7 @@ def _hash_ordered_members(communities: pd.DataFrame) -> dict[int, np.ndarray]:
     """Each community's members in a pseudo-random but reproducible order (hash of the account id)."""
     ids = communities["account_id"].astype(str)
     codes = pd.util.hash_pandas_object(ids, index=False).to_numpy(np.uint64)
-    frame = pd.DataFrame({"account_id": ids.to_numpy(), "community": communities["community"].to_numpy(), "h": _mix(codes)})
+    frame = pd.DataFrame({"account_id": ids.to_numpy(), "community": communities["community"].to_numpy(), "h": hash64(codes)})
     frame = frame.sort_values(["community", "h", "account_id"])
     return {c: g.to_numpy() for c, g in frame.groupby("community", sort=False)["account_id"]}
 

@@ -67,14 +67,14 @@ class Linkage:
 
 def linking_steps(usage: pd.DataFrame, settings: Settings) -> int:
     """How many times :func:`link_accounts` advances its progress callback."""
-    if settings.linking.get("method", "coherence") == "hub_caps":
+    if settings.linking["method"] == "hub_caps":
         return len(linking_kinds(usage[~usage["kind"].isin(FEATURE_KINDS)]))
     return 3  # coherence, candidate pairs, weighing and pruning
 
 
 def link_accounts(usage: pd.DataFrame, settings: Settings, progress: Callable[[int], None] | None = None) -> Linkage:
     """Build weighted account links from every linking kind in ``usage``."""
-    method = settings.linking.get("method", "coherence")
+    method = settings.linking["method"]
     if method not in METHODS:
         raise ConfigError(f"unknown linking method '{method}' (choose from {', '.join(METHODS)})")
     if method == "hub_caps":

@@ -80,7 +80,7 @@ def analyse(store: Store, settings: Settings, progress: Progress, run_id: str, s
         communities = detect_communities(
             linkage.edges, engine=detection["engine"], seed=int(detection["seed"]), resolution=float(detection["resolution"])
         )
-        if detection.get("merge_fragments", True) and linkage.vectors is not None:
+        if detection["merge_fragments"] and linkage.vectors is not None:
             communities = merge_fragments(communities, linkage.touching(), linkage.similarity,
                                           min_weight=float(settings.linking["min_edge_weight"]),
                                           ratio=float(detection["fragment_ratio"]))
