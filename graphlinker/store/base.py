@@ -7,17 +7,35 @@ projection from whatever the store holds, on either store.
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 
 import numpy as np
 import pandas as pd
 
+from ..errors import GraphlinkerError
 from ..ledger import Commit  # noqa: F401 - named in signatures
 
 
 class Store(ABC):
-    """The usage graph (accounts, account–identifier usage, per-account totals, templates) and published runs."""
+    """The usage graph (accounts, account–identifier usage, per-account totals, templates) and published runs.
+
+    Every public method of a backend reports a failure of the store itself (a server that went
+    away, a full or read-only disk) as the :class:`~graphlinker.errors.GraphlinkerError` its
+    :meth:`failure` names — exit 5 or 2, one line — never as the backend's own exception.
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name, member in list(vars(cls).items()):
+            if name.startswith("_") or not callable(member) or isinstance(member, (staticmethod, classmethod, type)):
+                continue
+            setattr(cls, name, _translated_lock(member) if name == "lock" else _translated(member))
+
+    def failure(self, exc: Exception) -> GraphlinkerError | None:
+        """The user-facing error a backend exception stands for, or None when it is a bug (a traceback)."""
+        return None
 
     # --- the graph -------------------------------------------------------------------------
     @abstractmethod
@@ -108,3 +126,37 @@ def combine_accounts(old: pd.DataFrame | None, new: pd.DataFrame) -> pd.DataFram
     frame = new if old is None or old.empty else pd.concat([old, new], ignore_index=True)
     combined = frame.groupby("account_id", sort=True, dropna=False).last()  # last non-null value of each column
     return combined.reset_index()
+
+
+def _translated(method):
+    """``method`` with backend failures turned into the store's :meth:`Store.failure`."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except GraphlinkerError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - anything the backend cannot name stays a bug below
+            failure = self.failure(exc)
+            if failure is None:
+                raise
+            raise failure from None
+    return wrapper
+
+
+def _translated_lock(method):
+    """The same for ``lock``, a context manager: a failure while taking, holding or leaving it."""
+    @functools.wraps(method)
+    @contextmanager
+    def wrapper(self, *args, **kwargs):
+        try:
+            with method(self, *args, **kwargs):
+                yield
+        except GraphlinkerError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            failure = self.failure(exc)
+            if failure is None:
+                raise
+            raise failure from None
+    return wrapper

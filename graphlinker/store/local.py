@@ -34,12 +34,13 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
-from ..errors import StoreUnavailable
+from ..errors import GraphlinkerError, StoreUnavailable
 from ..ingest import aggregate_stats, aggregate_usage, empty_usage
 from ..ledger import Commit, empty_ledger, pack_arrays, unpack_arrays
 from ..locking import file_lock
 from ..templates.table import conform, empty_templates, merge_templates, with_usage
 from .base import Store, combine_accounts
+from .failures import from_os_error
 
 TABLES = ("accounts", "usage", "stats", "templates", "ledger")
 KEYS_FILE = "keys.npy"
@@ -71,13 +72,37 @@ class LocalStore(Store):
             (self.workspace / "snapshots").mkdir(parents=True, exist_ok=True)
             (self.workspace / "runs").mkdir(exist_ok=True)
         except OSError as exc:
-            raise StoreUnavailable(f"cannot use workspace {self.workspace}: {exc.strerror}") from None
+            raise from_os_error(exc, self.workspace) from None
         self._stage: Path | None = None
 
     # --- snapshots ---------------------------------------------------------------------------
+    def failure(self, exc: Exception) -> GraphlinkerError | None:
+        return from_os_error(exc, self.workspace) if isinstance(exc, OSError) else None
+
     def _head(self) -> dict:
         path = self.workspace / "HEAD"
-        return json.loads(path.read_text()) if path.exists() else {"snapshot": None, "history": []}
+        if not path.exists():
+            return {"snapshot": None, "history": []}
+        try:
+            head = json.loads(path.read_text())
+            if not (isinstance(head, dict) and isinstance(head.get("history"), list) and "snapshot" in head):
+                raise ValueError("not a run pointer")
+            return head
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise StoreUnavailable(self._corrupt_head_message(path, exc)) from None
+
+    def _corrupt_head_message(self, path: Path, exc: Exception) -> str:
+        """Name the file, the newest run that is still whole, and how to get back to it."""
+        intact = sorted(
+            run.name for run in (self.workspace / "runs").iterdir()
+            if (run / "report.json").exists() and (run / "run.json").exists() and (self.workspace / "snapshots" / run.name).is_dir()
+        ) if (self.workspace / "runs").is_dir() else []
+        if intact:
+            pointer = json.dumps({"snapshot": intact[-1], "history": intact})
+            how = f"the newest intact run is {intact[-1]}: restore the pointer with `echo '{pointer}' > {path}`"
+        else:
+            how = f"no intact run is left: move {self.workspace} aside and run `graphlinker run` again"
+        return f"the workspace's run pointer {path} is corrupt ({type(exc).__name__}); {how}"
 
     def _current_dir(self) -> Path | None:
         name = self._head()["snapshot"]

@@ -25,7 +25,8 @@ import pandas as pd
 from neo4j import GraphDatabase
 from neo4j.exceptions import AuthError, ServiceUnavailable
 
-from ..errors import ConfigError, LockHeld, StoreUnavailable
+from ..errors import ConfigError, GraphlinkerError, LockHeld, StoreUnavailable
+from .failures import from_neo4j, redact
 from ..ingest import aggregate_stats, aggregate_usage, empty_usage
 from ..ledger import Commit, empty_ledger, pack_arrays, unpack_arrays
 from ..locking import describe, holder_description
@@ -81,12 +82,18 @@ class Neo4jStore(Store):
         self._batch: str | None = None  # the graph batch this process is writing (see cypher.ROLLBACK_*)
         self._rebuilding = False  # reset_graph was called: the ledger starts empty with this run
         self._unpublished = False  # this process wrote something no published run covers yet
+        self.uri = settings["uri"]
         try:
             self.driver = GraphDatabase.driver(settings["uri"], auth=auth, notifications_min_severity="OFF")
             self.driver.verify_connectivity()
         except (ServiceUnavailable, AuthError, OSError, ValueError) as exc:
-            raise StoreUnavailable(f"cannot reach Neo4j at {settings['uri']}: {type(exc).__name__}") from None
+            raise StoreUnavailable(f"cannot reach Neo4j at {redact(settings['uri'])}: {type(exc).__name__}") from None
         self.init_schema()
+
+    def failure(self, exc: Exception) -> GraphlinkerError | None:
+        from neo4j.exceptions import DriverError, Neo4jError
+
+        return from_neo4j(exc, self.uri) if isinstance(exc, (DriverError, Neo4jError, ConnectionError)) else None
 
     # --- plumbing --------------------------------------------------------------------------
     def init_schema(self) -> None:
