@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .settings_schema import validate
 
 CONFIG_ENV = "GRAPHLINKER_CONFIG"
 
@@ -24,24 +25,45 @@ def _defaults() -> dict[str, Any]:
     return tomllib.loads(text)
 
 
-def _overlay(base: dict[str, Any], override: dict[str, Any], path: str = "") -> dict[str, Any]:
-    """Deep-merge ``override`` into ``base``; unknown keys are an error (typos must not pass silently)."""
+def _overlay(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge ``override`` into ``base`` (tables merge key by key; anything else replaces).
+
+    Unknown keys and wrong types are not judged here: :func:`~graphlinker.settings_schema.validate`
+    checks the merged result, naming each bad key (and, for a typo, the closest known one).
+    """
     merged = deepcopy(base)
     for key, value in override.items():
-        where = f"{path}{key}"
-        if key not in base and path.rstrip(".") not in _OPEN_SECTIONS:
-            raise ConfigError(f"unknown setting '{where}' in config file")
         if isinstance(value, dict) and isinstance(base.get(key), dict):
-            merged[key] = _overlay(base[key], value, where + ".")
+            merged[key] = _overlay(base[key], value)
         else:
-            merged[key] = value
+            merged[key] = deepcopy(value)
     return merged
 
 
-SECTIONS = ("inputs", "templates", "linking", "detection", "scoring")
+def _read(path: Path) -> dict[str, Any]:
+    """The user's TOML file, or a one-line ConfigError (exit 2) saying why it cannot be used."""
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path} is a directory, not a TOML file") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8-sig")  # TOML is UTF-8; a leading byte-order mark (Notepad) is tolerated
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"config file {path} is not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}); save it as UTF-8"
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
 
-# Sections whose keys are open-ended (e.g. weights of identifier kinds a lab adds).
-_OPEN_SECTIONS = {"linking.weights", "linking.min_similarity", "linking.hub_caps", "linking.min_shared"}
+
+SECTIONS = ("inputs", "templates", "linking", "detection", "scoring")
 
 
 @dataclass(frozen=True)
@@ -56,17 +78,18 @@ class Settings:
 
     @classmethod
     def load(cls, path: Path | None = None) -> "Settings":
-        """Defaults, overlaid by ``path`` or else by the file named in $GRAPHLINKER_CONFIG."""
+        """Defaults, overlaid by ``path`` or else by the file named in $GRAPHLINKER_CONFIG, then validated.
+
+        Every key's type and range is checked (:mod:`graphlinker.settings_schema`); a bad or
+        unknown key raises :class:`~graphlinker.errors.ConfigError` (exit 2) naming it.
+        """
         data = _defaults()
         path = path or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
+        override = None
         if path is not None:
-            try:
-                override = tomllib.loads(Path(path).read_text("utf-8"))
-            except FileNotFoundError:
-                raise ConfigError(f"config file not found: {path}") from None
-            except tomllib.TOMLDecodeError as exc:
-                raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+            override = _read(Path(path))
             data = _overlay(data, override)
+        validate(data, override, source=str(path) if path is not None else None)
         return cls(**{section: data[section] for section in SECTIONS})
 
     def signal_weight(self, kind: str) -> float:
