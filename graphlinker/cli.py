@@ -27,6 +27,10 @@ from .report import FORMATS, render, select_clusters
 app = typer.Typer(
     help="Expose coordinated account rings behind model-distillation campaigns.\n\n"
     "Typical use: `graphlinker run EXPORT_DIR` ingests, links, detects, scores and prints a cluster report.",
+    epilog="Exit codes: 0 ok; 1 a bug (traceback); 2 bad input, settings or query (fix, do not retry); "
+    "3 refresh found nothing new; 4 another writer holds the store's lock; "
+    "5 the store is unreachable or unusable: Neo4j down, disk full or read-only, corrupt workspace (retry later). "
+    "Every known failure is one line on stderr; see the README's failure-modes table.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -106,6 +110,10 @@ def run(
     finally:
         target.close()
     _report_quarantine(outcome.quarantine, quarantine_dir)
+    from rich.markup import escape
+
+    for note in quarantine.notes(loaded_rows=outcome.new_rows):  # empty required files, stripped ids, duplicates
+        err.print(f"[yellow]warning:[/] {escape(note)}", highlight=False, soft_wrap=True)
     summary = outcome.report["summary"]
     err.print(
         f"run {outcome.report['run_id']}: {summary['accounts']} accounts, {summary['clusters']} clusters, "
