@@ -76,7 +76,11 @@ def score_clusters(features: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     strength = strengths(features, settings)
     contribution = strength[weights.index] * weights
     risk = 1.0 - np.prod(1.0 - contribution.to_numpy(), axis=1)
-    flagged = (risk >= float(scoring["flag_threshold"])) & (features["size"] >= int(scoring["min_cluster_size"]))
+    # Fewer accounts than the smallest ring are weaker evidence of one: their risk is discounted in
+    # proportion, so two heavy users who happen to look alike never outrank a ring (ranking, AP).
+    smallest = max(int(scoring["min_cluster_size"]), 1)
+    risk = risk * np.minimum(features["size"].to_numpy("float64") / smallest, 1.0)
+    flagged = (risk >= float(scoring["flag_threshold"])) & (features["size"] >= smallest)
     if scoring["require_content_signal"]:
         content = strength[list(scoring["content_reasons"])].max(axis=1)
         flagged &= content >= float(scoring["content_signal_min"])

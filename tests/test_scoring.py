@@ -113,3 +113,12 @@ def test_one_strong_behaviour_reason_plus_a_trace_is_still_one_reason(settings):
     assert scored["risk_score"] >= 0.6 and not scored["flagged"]
     both = score_clusters(features(output_per_account_ratio=10, sdk_share=1.0), strong).iloc[0]
     assert both["flagged"]  # automation at full strength contributes 0.25: two reasons
+
+
+def test_a_pair_is_discounted_below_the_smallest_ring(settings):
+    """Two accounts are weaker evidence of a ring than min_cluster_size (3): risk x 2/3, never flagged."""
+    strong = dict(independence=1.0, extraction_share=0.9, synchronised_share=0.8, sdk_share=0.9)
+    ring = score_clusters(features(**strong), settings).iloc[0]
+    pair = score_clusters(features(**strong).assign(size=2), settings).iloc[0]
+    assert ring["flagged"] and not pair["flagged"]
+    assert pair["risk_score"] == pytest.approx(ring["risk_score"] * 2 / 3, abs=1e-4)
