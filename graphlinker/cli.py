@@ -85,7 +85,8 @@ def run(
     min_risk: float = MinRiskOption,
     top: Optional[int] = TopOption,
     flagged_only: bool = FlaggedOption,
-    strict: bool = typer.Option(False, "--strict", help="Treat any bad input row as an error (exit code 2) instead of quarantining it."),
+    strict: bool = typer.Option(False, "--strict", help="Treat any bad input row, or a required input file without a usable row, as an error (exit code 2) "
+                                "instead of quarantining it or warning."),
     config: Optional[Path] = ConfigOption,
     progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Show progress bars on stderr (default: when stderr is a terminal)."),
     wait: float = typer.Option(0.0, "--wait", min=0.0, help="Wait up to SECONDS for another run or refresh on this store to finish (else exit 4)."),

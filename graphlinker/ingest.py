@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .config import Settings
+from .inputs.schema import SPECS
 from .templates import TemplateIndex
 
 USAGE_COLUMNS = ["account_id", "kind", "value", "count", "first_seen", "last_seen"]
@@ -151,7 +152,8 @@ class UsageBuilder:
 
     def accounts(self) -> pd.DataFrame:
         """Accounts from the accounts file plus any that only appear in other files."""
-        listed = pd.concat(self._accounts, ignore_index=True) if self._accounts else pd.DataFrame({"account_id": []})
+        # No accounts file row at all (header only, or every row quarantined): still the contract's columns.
+        listed = pd.concat(self._accounts, ignore_index=True) if self._accounts else SPECS["accounts"].empty_frame()
         listed = listed.drop_duplicates("account_id", keep="last")
         seen = pd.Index(self.usage()["account_id"].unique()).union(pd.Index(self.stats()["account_id"]))
         missing = seen.difference(pd.Index(listed["account_id"]))

@@ -38,7 +38,7 @@ def describe(holder: dict | None) -> str:
 @contextmanager
 def file_lock(path: Path, command: str, wait_seconds: float = 0.0) -> Iterator[None]:
     """Hold an exclusive lock on ``path``; wait up to ``wait_seconds`` for it, else raise LockHeld."""
-    handle = open(path, "a+")
+    handle = open(os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600), "a+")
     try:
         deadline = time.monotonic() + max(0.0, wait_seconds)
         while True:

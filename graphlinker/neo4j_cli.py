@@ -1,7 +1,9 @@
 """``graphlinker neo4j start|stop|status``: a local Neo4j server the project fetches and runs itself.
 
 Mounted by the main app with ``app.add_typer(neo4j_app, name="neo4j")``. Messages go to stderr;
-only ``status --json`` writes to stdout. The password is never printed: it stays in HOME/password.
+only ``status --json`` writes to stdout. The password is never printed: it stays in HOME/password
+(0600, in an owner-only home), and it is set before the server's first start, so Neo4j's default
+``neo4j/neo4j`` never works. The server's LOAD CSV reads no file and reaches no host.
 """
 
 from __future__ import annotations
@@ -44,7 +46,12 @@ def start(
     pagecache: str = typer.Option("512m", "--pagecache", help="Neo4j page cache size."),
     timeout: float = typer.Option(180, "--timeout", min=1, help="Seconds to wait for the server to answer."),
 ) -> None:
-    """Start the server in the background (fetching it first if needed); harmless if it already runs."""
+    """Start the server in the background (fetching it first if needed); harmless if it already runs.
+
+    The first start sets a random password (kept in HOME/password) before Neo4j first starts.
+    A port is "in use" only while something listens on it: a server just stopped can be
+    started again on its port at once.
+    """
     from .store import server
 
     info = server.start(home, bolt_port=port, heap=heap, pagecache=pagecache, timeout=timeout, log=_say)

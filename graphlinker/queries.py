@@ -42,6 +42,24 @@ Rules (anything else is a :class:`~graphlinker.errors.ConfigError` naming the fi
   ``SET``, ``DELETE``, ``REMOVE``, ``DROP``, ``FOREACH``, ``LOAD CSV``, ``IN TRANSACTIONS``,
   procedure ``CALL``s ...) outside strings and comments; and it runs in a READ transaction,
   so the server refuses writes regardless.
+
+Running a query (``graphlinker query run`` and ``graphlinker cypher``)
+--------------------------------------------------------------------------
+:func:`run_cypher` is an analyst's tool, not an open door to the server. Before a query runs:
+
+1. a statement-level check on the text (no server needed) refuses ``LOAD CSV`` and the
+   administration commands (``SHOW USERS|ROLES|PRIVILEGES|DATABASES|SERVERS|TRANSACTIONS|SETTINGS``,
+   ``TERMINATE TRANSACTIONS``, ``CREATE|DROP|ALTER|RENAME|GRANT|DENY|REVOKE|START|STOP ...``);
+2. the server plans it with ``EXPLAIN`` (nothing runs) and graphlinker reads that plan: any
+   ``LoadCSV`` operator, administration or transaction/settings command operator, a procedure
+   of a refused namespace (``dbms.*``, ``db.clearQueryCaches``, APOC's load/import/export/
+   cypher/periodic ...), or a query type other than ``r`` (read) is refused;
+3. the query runs in a READ transaction with a transaction timeout
+   (:data:`DEFAULT_QUERY_TIMEOUT`, ``--timeout SECONDS``), which the server enforces.
+
+A refusal or a timeout is an :class:`~graphlinker.errors.InputError` (exit 2, one line).
+The managed server (``graphlinker neo4j start``) is also configured so that ``LOAD CSV``
+cannot read files or reach any host (:mod:`graphlinker.store.server`).
 """
 
 from __future__ import annotations
@@ -56,11 +74,15 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, InputError, StoreUnavailable
+from .store.failures import from_neo4j, redact
 
 PARAM_TYPES = ("str", "int", "float", "bool", "list[str]")
 HEADER_KEYS = ("name", "title", "description", "param", "returns", "tags")
 REQUIRED_KEYS = ("name", "title", "description", "returns")
 QUERIES_ENV = "GRAPHLINKER_QUERIES"
+# Seconds an analyst query may run before the server stops it (``--timeout``; 0 = no limit).
+# Meant to become the setting ``[query] timeout_seconds`` once settings carry it.
+DEFAULT_QUERY_TIMEOUT = 60.0
 BOLT_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
 
 NAME_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -188,7 +210,7 @@ def strip_literals(cypher: str) -> str:
 _WRITE_RE = re.compile(
     r"(?<![.$:\w])(?:CREATE|MERGE|SET|DELETE|DETACH|REMOVE|DROP|FOREACH|ALTER|GRANT|DENY|REVOKE|RENAME"
     r"|LOAD\s+CSV|IN\s+TRANSACTIONS|USING\s+PERIODIC\s+COMMIT|TERMINATE|ENABLE|DEALLOCATE|REALLOCATE)(?!\w)(?!\s*:)"
-    r"|(?<![.$:\w])CALL\s+(?=[A-Za-z_])",
+    r"|(?<![.$:\w])CALL\s+(?=[A-Za-z_`])",
     re.IGNORECASE,
 )
 _PARAM_USE_RE = re.compile(r"\$(?:([A-Za-z_][A-Za-z0-9_]*)|`([^`]*)`)")
@@ -210,6 +232,152 @@ def parameters_used(cypher: str) -> set[str]:
         else:
             names.add(_PARAM_USE_RE.match(cypher, match.start()).group(2))
     return names
+
+
+# --- what an analyst query may do ----------------------------------------------------------------
+
+# SHOW commands that only describe the schema and the callable procedures/functions; every other
+# SHOW (USERS, ROLES, PRIVILEGES, DATABASES, SERVERS, TRANSACTIONS, SETTINGS, ALIASES, ...) is refused.
+_ALLOWED_SHOW = {"INDEX", "INDEXES", "CONSTRAINT", "CONSTRAINTS", "PROCEDURE", "PROCEDURES", "FUNCTION", "FUNCTIONS"}
+_SHOW_ENDS = {"YIELD", "WHERE", "RETURN", "EXECUTABLE"}
+# Leading keywords of schema commands (writes) and of administration commands, by the word that follows.
+_SCHEMA_OBJECTS = {"INDEX", "CONSTRAINT", "RANGE", "TEXT", "POINT", "LOOKUP", "FULLTEXT", "VECTOR", "BTREE"}
+_ADMIN_FIRST = {"TERMINATE", "GRANT", "DENY", "REVOKE", "ALTER", "RENAME", "START", "STOP", "ENABLE",
+                "DEALLOCATE", "REALLOCATE", "DRYRUN"}
+_ADMIN_CREATE_DROP = {"USER", "ROLE", "ROLES", "DATABASE", "ALIAS", "COMPOSITE", "OR", "SERVER"}
+# The statement prefix: CYPHER options, EXPLAIN/PROFILE, and a USE clause.
+_PREFIX_RE = re.compile(
+    r"\s*(?:CYPHER(?:\s+(?:\d+(?:\.\d+)?|[A-Za-z_][\w.]*\s*=\s*[\w.]+))*\s+)?"
+    r"(?:(?P<mode>EXPLAIN|PROFILE)\s+)?"
+    r"(?:USE\s+(?:`[^`]*`|[\w.]+)\s+)?",
+    re.IGNORECASE,
+)
+_WORD_RE = re.compile(r"[A-Za-z_]\w*")
+_LOAD_CSV_RE = re.compile(r"(?<![.$:\w])LOAD\s+CSV(?!\w)", re.IGNORECASE)
+# Procedures (and functions) that reach files, URLs or the DBMS, run other Cypher, or change
+# server state: refused by name whatever mode the server gives them.
+DENIED_PROCEDURES = (
+    "dbms.",
+    "db.clearQueryCaches",
+    "db.checkpoint",
+    "db.prepareForReplanning",
+    "db.resample",
+    "db.create",
+    "tx.",
+    "apoc.load.",
+    "apoc.import.",
+    "apoc.export.",
+    "apoc.cypher.",
+    "apoc.periodic.",
+    "apoc.systemdb.",
+    "apoc.trigger.",
+    "apoc.custom.",
+    "apoc.config.",
+    "apoc.log.",
+    "apoc.util.sleep",
+    "gds.graph.export",
+)
+_CALLABLE_RE = re.compile(r"(?<![\w$])((?:[A-Za-z_]\w*\.)+[A-Za-z_]\w*)\s*\(")
+# Plan operators (Neo4j 5 names, before the "@database" suffix) that are commands, not reads.
+_ALLOWED_SHOW_OPERATORS = {"ShowIndexes", "ShowConstraints", "ShowProcedures", "ShowFunctions"}
+_READ_ONLY_HINT = "analyst queries only read the graph"
+
+
+class QueryRefused(InputError):
+    """An analyst query asked for something other than reading the graph (exit 2)."""
+
+
+def _refuse_admin(what: str) -> QueryRefused:
+    return QueryRefused(f"administration commands are not allowed ({what}): {_READ_ONLY_HINT}")
+
+
+def _refuse_url() -> QueryRefused:
+    return QueryRefused(f"LOAD CSV is not allowed (it makes the server read files and URLs): {_READ_ONLY_HINT}")
+
+
+def _denied_callable(name: str) -> str | None:
+    lowered = name.lower()
+    return next((d for d in DENIED_PROCEDURES if lowered.startswith(d.lower())), None)
+
+
+def check_statement(cypher: str) -> None:
+    """Refuse LOAD CSV, administration commands and refused procedures from the text alone (QueryRefused).
+
+    A first line of defence that needs no server; :func:`check_plan` is the one that cannot be
+    talked around, because it reads the server's own plan of the query.
+    """
+    text = strip_literals(cypher)
+    if _LOAD_CSV_RE.search(text):
+        raise _refuse_url()
+    for match in _CALLABLE_RE.finditer(text):
+        if _denied_callable(match.group(1)):
+            raise QueryRefused(f"procedure or function {match.group(1)} is not allowed: {_READ_ONLY_HINT}")
+    prefix = _PREFIX_RE.match(text)
+    words = [w.upper() for w in _WORD_RE.findall(text[prefix.end():])[:8]] if prefix else []
+    if not words:
+        return
+    first, rest = words[0], words[1:]
+    if first == "SHOW":
+        subject = []
+        for word in rest:
+            if word in _SHOW_ENDS:
+                break
+            subject.append(word)
+        if not subject or subject[-1] not in _ALLOWED_SHOW:
+            raise _refuse_admin(" ".join(["SHOW", *subject]) or "SHOW")
+    elif first in _ADMIN_FIRST:
+        raise _refuse_admin(" ".join(words[:2]))
+    elif first in ("CREATE", "DROP") and rest:
+        if rest[0] in _SCHEMA_OBJECTS:
+            raise QueryRefused(f"query tried to write: {first} {rest[0]} changes the schema; {_READ_ONLY_HINT}")
+        if rest[0] in _ADMIN_CREATE_DROP:
+            raise _refuse_admin(f"{first} {rest[0]}")
+
+
+def _explain_text(cypher: str) -> str:
+    """The query with EXPLAIN in front (or in place of PROFILE): planned by the server, never run."""
+    prefix = _PREFIX_RE.match(strip_literals(cypher))
+    if prefix and prefix.group("mode"):
+        start, end = prefix.span("mode")
+        return cypher[:start] + "EXPLAIN" + cypher[end:]
+    return "EXPLAIN " + cypher
+
+
+def _operators(plan: dict | None) -> list[tuple[str, str]]:
+    """``(operator type, details)`` of every operator of a plan, root first."""
+    if not plan:
+        return []
+    found = [(str(plan.get("operatorType", "")), str((plan.get("args") or {}).get("Details") or ""))]
+    for child in plan.get("children") or []:
+        found += _operators(child)
+    return found
+
+
+def check_plan(query_type: str | None, plan: dict | None) -> None:
+    """Refuse a query from the server's EXPLAIN of it: its operators and its query type (QueryRefused).
+
+    Neo4j reports the query type as ``r`` (read), ``rw`` (read and write), ``w`` (write) or
+    ``s`` (schema/administration: index and user commands, and DBMS procedures such as
+    ``dbms.listConfig`` and ``db.clearQueryCaches``). Transaction and settings commands
+    (``SHOW TRANSACTIONS``, ``TERMINATE TRANSACTIONS``, ``SHOW SETTINGS``) are typed ``r``,
+    so the operators are read too.
+    """
+    for operator, details in _operators(plan):
+        name, _, database = operator.partition("@")
+        if name == "LoadCSV":
+            raise _refuse_url()
+        if name == "AdministrationCommand" or database == "system":
+            raise _refuse_admin("a command on the system database")
+        if name.startswith(("Show", "Terminate")) and name not in _ALLOWED_SHOW_OPERATORS:
+            raise _refuse_admin(re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name).upper())
+        if name == "ProcedureCall":
+            called = _CALLABLE_RE.match(details.strip())
+            if called and _denied_callable(called.group(1)):
+                raise QueryRefused(f"procedure {called.group(1)} is not allowed: {_READ_ONLY_HINT}")
+    if query_type in ("w", "rw"):
+        raise QueryRefused(f"query tried to write: the server plans it as a write (query type {query_type}); {_READ_ONLY_HINT}")
+    if query_type == "s":
+        raise _refuse_admin("the server plans it as a schema or administration command, query type s")
 
 
 # --- parsing -----------------------------------------------------------------------------------
@@ -534,22 +702,30 @@ def _driver(settings: dict):
     auth = (settings.get("user") or "neo4j", password) if password else None
     scheme = uri.split("://", 1)[0].lower() if "://" in uri else ""
     if scheme not in BOLT_SCHEMES:
-        raise ConfigError(f"bad Neo4j URI '{uri}': use one of {', '.join(s + '://' for s in BOLT_SCHEMES)}")
+        raise ConfigError(f"bad Neo4j URI '{_safe_uri(uri)}': use one of {', '.join(s + '://' for s in BOLT_SCHEMES)}")
     try:
         # notifications (deprecations, unknown labels on an empty graph) would only clutter stderr
         return GraphDatabase.driver(
             uri, auth=auth, connection_timeout=15, connection_acquisition_timeout=30, notifications_min_severity="OFF"
         )
     except ValueError as exc:  # neo4j.exceptions.ConfigurationError is a ValueError too
-        raise ConfigError(f"bad Neo4j URI '{uri}': {exc}") from None
+        raise ConfigError(f"bad Neo4j URI '{_safe_uri(uri)}': {_message(exc)}") from None
 
 
-def run_cypher(driver_settings: dict, text: str, params: dict | None = None) -> tuple[list[str], list[dict]]:
-    """Run Cypher in a READ transaction (the server refuses writes); returns (columns, rows as dicts)."""
+def run_cypher(
+    driver_settings: dict, text: str, params: dict | None = None, timeout: float | None = None
+) -> tuple[list[str], list[dict]]:
+    """Run an analyst's Cypher read-only; returns (columns, rows as dicts).
+
+    The query is checked first (:func:`check_statement`, then the server's EXPLAIN of it with
+    :func:`check_plan`), then runs in a READ transaction (the server refuses writes) with a
+    transaction timeout of ``timeout`` seconds (None: :data:`DEFAULT_QUERY_TIMEOUT`; 0: none).
+    Refusals and timeouts are :class:`InputError` (exit 2); an unreachable server is
+    :class:`StoreUnavailable` (exit 5).
+    """
     from neo4j import READ_ACCESS
     from neo4j.exceptions import (
         AuthError,
-        ClientError,
         CypherSyntaxError,
         DriverError,
         Neo4jError,
@@ -557,11 +733,20 @@ def run_cypher(driver_settings: dict, text: str, params: dict | None = None) -> 
         SessionExpired,
     )
 
-    uri = driver_settings.get("uri")
+    timeout = DEFAULT_QUERY_TIMEOUT if timeout is None else float(timeout)
+    if not math.isfinite(timeout) or timeout < 0:
+        raise InputError(f"--timeout must be a number of seconds, 0 or more, not {timeout:g}")
+    check_statement(text)
+    uri = _safe_uri(driver_settings.get("uri"))
+    tx_timeout = timeout if timeout > 0 else 0  # 0: the driver asks the server for no limit
     try:
         with _driver(driver_settings) as driver:
             with driver.session(database=driver_settings.get("database") or None, default_access_mode=READ_ACCESS) as session:
-                with session.begin_transaction() as tx:
+                with session.begin_transaction(timeout=tx_timeout) as tx:
+                    summary = tx.run(_explain_text(text), params or {}).consume()
+                    tx.rollback()
+                check_plan(summary.query_type, summary.plan)
+                with session.begin_transaction(timeout=tx_timeout) as tx:
                     result = tx.run(text, params or {})
                     columns = list(result.keys())
                     rows = [{key: to_jsonable(value) for key, value in zip(columns, record.values())} for record in result]
@@ -573,24 +758,41 @@ def run_cypher(driver_settings: dict, text: str, params: dict | None = None) -> 
         raise StoreUnavailable(f"Neo4j at {uri} refused the credentials: {_message(exc)}") from None
     except CypherSyntaxError as exc:
         raise InputError(f"Cypher error: {_message(exc)}") from None
-    except ClientError as exc:
+    except Neo4jError as exc:
         code = exc.code or ""
+        if code in TIMEOUT_CODES:
+            raise InputError(
+                f"query stopped by its {timeout:g} s timeout; narrow it (a WHERE, a LIMIT, no cartesian product) "
+                "or pass --timeout SECONDS (0: no limit)"
+            ) from None
         if code.endswith("AccessMode") or "read access mode" in _message(exc).lower() or code.endswith("ForbiddenOnReadOnlyDatabase"):
             raise InputError(f"query tried to write: {_message(exc)}") from None
         if code.startswith("Neo.ClientError.Database.DatabaseNotFound"):
             raise StoreUnavailable(f"Neo4j at {uri} has no database '{driver_settings.get('database')}'") from None
-        raise InputError(f"Neo4j refused the query: {_message(exc)}") from None
-    except Neo4jError as exc:
-        raise StoreUnavailable(f"Neo4j at {uri} failed: {_message(exc)}") from None
+        # the rest by what the status code means: a query over the memory limit is the query's (2), a
+        # transaction terminated on the server or a server failure is the store's (5)
+        raise from_neo4j(exc, uri) from None
     except DriverError as exc:
         raise StoreUnavailable(f"cannot use Neo4j at {uri}: {_message(exc)}") from None
 
 
-def run_query(driver_settings: dict, query: Query, params: dict) -> tuple[list[str], list[dict]]:
-    """Run one pack query with already-bound parameters (see :func:`bind`)."""
-    return run_cypher(driver_settings, query.cypher, params)
+def run_query(driver_settings: dict, query: Query, params: dict, timeout: float | None = None) -> tuple[list[str], list[dict]]:
+    """Run one pack query with already-bound parameters (see :func:`bind`), checked like any Cypher."""
+    return run_cypher(driver_settings, query.cypher, params, timeout=timeout)
+
+
+# Server status codes of a transaction stopped by its timeout (the client's, or db.transaction.timeout).
+TIMEOUT_CODES = (
+    "Neo.ClientError.Transaction.TransactionTimedOutClientConfiguration",
+    "Neo.ClientError.Transaction.TransactionTimedOut",
+)
+
+
+def _safe_uri(uri: str | None) -> str | None:
+    """The URI without a password in it (``bolt://user:***@host``)."""
+    return redact(uri) if uri else uri
 
 
 def _message(exc: Exception) -> str:
     text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    return " ".join(str(text).split())
+    return _safe_uri(" ".join(str(text).split()))

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .errors import InputError
-from .queries import bind, load_pack, parse_assignments, resolve, run_cypher, run_query
+from .queries import DEFAULT_QUERY_TIMEOUT, bind, check_statement, load_pack, parse_assignments, resolve, run_cypher, run_query
 
 OUTPUT_FORMATS = ("table", "json", "csv")
 LIST_FORMATS = ("table", "json")
@@ -35,6 +35,10 @@ _err = Console(stderr=True)
 
 ParamOption = typer.Option(None, "--param", "-p", help="A query parameter as key=value (repeat for more).", show_default=False)
 OutputOption = typer.Option("table", "--format", "-f", help="Output format: table, json or csv.")
+TimeoutOption = typer.Option(
+    DEFAULT_QUERY_TIMEOUT, "--timeout", min=0,
+    help="Seconds the query may run before the server stops it (exit 2); 0: no limit.",
+)
 
 
 from .cli_errors import handle_errors as _one_line_errors  # noqa: E402
@@ -77,11 +81,16 @@ def _table_cell(value: Any) -> str:
 
 
 def _csv_cell(value: Any) -> str:
+    """One CSV cell: numbers as numbers; text a spreadsheet would run as a formula gets a leading quote."""
+    from .report import spreadsheet_safe
+
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _scalar_text(value)  # a typed number (even negative) is shown as a number, never run
     if isinstance(value, list) and all(not isinstance(v, (list, dict)) for v in value):
-        return ";".join(_scalar_text(v) for v in value)
+        return spreadsheet_safe(";".join(_scalar_text(v) for v in value))
     if isinstance(value, (list, dict)):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return _scalar_text(value)
+        return spreadsheet_safe(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+    return spreadsheet_safe(_scalar_text(value))
 
 
 def render(columns: list[str], rows: list[dict], fmt: str, title: str | None = None, meta: dict | None = None) -> None:
@@ -91,7 +100,7 @@ def render(columns: list[str], rows: list[dict], fmt: str, title: str | None = N
         sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n")
     elif fmt == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(columns)
+        writer.writerow([_csv_cell(str(c)) for c in columns])
         for row in rows:
             writer.writerow([_csv_cell(row.get(c)) for c in columns])
     else:
@@ -145,16 +154,20 @@ def run_command(
     name: str = typer.Argument(..., help="Query name, as in `graphlinker query list`."),
     param: Optional[List[str]] = ParamOption,
     fmt: str = OutputOption,
+    timeout: float = TimeoutOption,
 ) -> None:
     """Run one query of the pack read-only, e.g. `graphlinker query run cluster-members -p cluster_id=cl-1a8c3c5a62`.
 
     Parameter values are converted to the types the query declares (int, float, bool,
-    comma-separated lists); see `graphlinker query show NAME`.
+    comma-separated lists); see `graphlinker query show NAME`. Like `graphlinker cypher`, the
+    query is refused (exit 2) if the server plans anything but a read, and stopped after
+    --timeout seconds (exit 2).
     """
     _check_format(fmt, OUTPUT_FORMATS)
     query = resolve(name, load_pack())
     params = bind(query, parse_assignments(param))
-    columns, rows = run_query(_connection(), query, params)
+    check_statement(query.cypher)  # refused without a server; run_query checks the server's plan too
+    columns, rows = run_query(_connection(), query, params, timeout=timeout)
     render(columns, rows, fmt, title=query.title, meta={"query": query.name, "params": params})
 
 
@@ -165,13 +178,20 @@ def cypher_command(
         None, "--param", "-p", help="A parameter as key=value; the value is read as JSON when it parses, else as a string.", show_default=False
     ),
     fmt: str = OutputOption,
+    timeout: float = TimeoutOption,
 ) -> None:
-    """Run ad-hoc Cypher read-only (the server refuses any write), e.g. `graphlinker cypher "MATCH (c:Cluster) RETURN count(c)"`."""
+    """Run ad-hoc Cypher read-only (the server refuses any write), e.g. `graphlinker cypher "MATCH (c:Cluster) RETURN count(c)"`.
+
+    Only reads run: LOAD CSV, administration commands (SHOW USERS, TERMINATE TRANSACTIONS,
+    CREATE/DROP/ALTER ..., dbms.* procedures) and writes are refused with exit 2, and a query
+    is stopped after --timeout seconds (exit 2).
+    """
     _check_format(fmt, OUTPUT_FORMATS)
     if not text.strip():
         raise InputError("no Cypher given")
     params = parse_assignments(param, parse_json=True)
-    columns, rows = run_cypher(_connection(), text, params)
+    check_statement(text)  # refused without a server; run_cypher checks the server's plan too
+    columns, rows = run_cypher(_connection(), text, params, timeout=timeout)
     render(columns, rows, fmt, meta={"params": params})
 
 

@@ -50,9 +50,10 @@ def _refresh_once(inputs: list[Path], workspace: Path, store: Optional[str], fmt
     settings = Settings.load(config)
     quarantine_dir = workspace / "quarantine" / new_run_id(datetime.now(timezone.utc))
     show = err.is_terminal if progress is None else progress
+    quarantine = Quarantine(quarantine_dir, strict=strict)
     with open_store(store, workspace) as target:
         try:
-            outcome = refresh_pipeline(inputs, target, settings, Quarantine(quarantine_dir, strict=strict), RichProgress(show), wait)
+            outcome = refresh_pipeline(inputs, target, settings, quarantine, RichProgress(show), wait)
         except NothingNew as exc:
             if fmt == "json":
                 sys.stdout.write(json.dumps({"outcome": "nothing_new", "message": str(exc)}) + "\n")
@@ -60,6 +61,10 @@ def _refresh_once(inputs: list[Path], workspace: Path, store: Optional[str], fmt
     if outcome.quarantine:
         total = sum(outcome.quarantine.values())
         err.print(f"[yellow]quarantined {total} bad rows[/]; see {quarantine_dir}", highlight=False)
+    from rich.markup import escape
+
+    for note in quarantine.notes(loaded_rows=outcome.new_rows, refresh=True):  # empty files, stripped ids, duplicates
+        err.print(f"[yellow]warning:[/] {escape(note)}", highlight=False, soft_wrap=True)
     summary = outcome.report["summary"]
     skipped = f" ({outcome.skipped_files} input file(s) already loaded, skipped)" if outcome.skipped_files else ""
     err.print(f"refresh {outcome.report['run_id']}: {outcome.new_rows:,} new rows{skipped}; {summary['accounts']} accounts, "
@@ -85,7 +90,8 @@ def refresh(
     store: Optional[str] = StoreOption,
     fmt: str = typer.Option("table", "--format", "-f", help="Output format of what changed: table or json."),
     wait: float = WaitOption,
-    strict: bool = typer.Option(False, "--strict", help="Treat any bad input row as an error (exit code 2) instead of quarantining it."),
+    strict: bool = typer.Option(False, "--strict", help="Treat any bad input row, or a required input file without a usable row, as an error (exit code 2) "
+                                "instead of quarantining it or warning."),
     config: Optional[Path] = ConfigOption,
     progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Show progress bars on stderr (default: when stderr is a terminal)."),
 ) -> None:

@@ -18,6 +18,20 @@ from rich.table import Table
 
 FORMATS = ("table", "json", "csv", "markdown")
 
+# A cell starting with one of these is a formula (or becomes one) in Excel, LibreOffice and Google Sheets.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def spreadsheet_safe(value) -> str:
+    """A CSV cell a spreadsheet shows as text, never runs: a leading ``'`` before a formula trigger (OWASP).
+
+    Account ids, identifier values and template exemplars come from the export, so a value such as
+    ``=HYPERLINK(...)`` must not reach an analyst's spreadsheet as a formula. Every CSV the tool writes
+    for people (report, templates, query results) passes its text cells through here.
+    """
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
 
 def select_clusters(report: dict, min_risk: float = 0.0, top: int | None = None, flagged_only: bool = False) -> dict:
     """A copy of ``report`` keeping clusters at or above ``min_risk`` (first ``top`` of them)."""
@@ -35,8 +49,8 @@ def render_csv(report: dict) -> str:
     writer.writerow(["cluster_id", "size", "risk_score", "flagged", "reason_codes", "accounts"])
     for c in report["clusters"]:
         writer.writerow(
-            [c["cluster_id"], c["size"], f"{c['risk_score']:.4f}", str(c["flagged"]).lower(),
-             ";".join(r["code"] for r in c["reasons"]), ";".join(c["accounts"])]
+            [spreadsheet_safe(c["cluster_id"]), c["size"], f"{c['risk_score']:.4f}", str(c["flagged"]).lower(),
+             spreadsheet_safe(";".join(r["code"] for r in c["reasons"])), spreadsheet_safe(";".join(c["accounts"]))]
         )
     return out.getvalue()
 

@@ -16,6 +16,8 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from .report import spreadsheet_safe
+
 TEMPLATE_FORMATS = ("table", "json", "csv")
 CSV_COLUMNS = ["template_id", "prompt_count", "account_count", "first_seen", "last_seen", "extraction_tags", "exemplar"]
 
@@ -61,8 +63,9 @@ def render_templates(templates: pd.DataFrame, fmt: str, console: Console, accoun
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
         for row in templates.itertuples(index=False):
-            writer.writerow([row.template_id, int(row.prompt_count), int(row.account_count), _time(row.first_seen) or "",
-                             _time(row.last_seen) or "", row.extraction_tags, row.exemplar])
+            writer.writerow([spreadsheet_safe(row.template_id), int(row.prompt_count), int(row.account_count),
+                             _time(row.first_seen) or "", _time(row.last_seen) or "", spreadsheet_safe(row.extraction_tags),
+                             spreadsheet_safe(row.exemplar)])
         console.file.write(out.getvalue())
     else:
         table = Table(title=f"{len(templates)} templates, largest first")

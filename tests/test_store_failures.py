@@ -269,3 +269,46 @@ def test_corrupt_head_names_the_file_and_the_last_good_run(tmp_path, command):
     advice = line.split("`echo '", 1)[1].split("' >", 1)[0]
     (workspace / "HEAD").write_text(advice)
     assert _cli("report", "--workspace", str(workspace), "--format", "json").returncode == 0
+
+
+def test_cypher_terminated_on_the_server_is_exit_5(neo4j_server):
+    """`graphlinker cypher` whose transaction an administrator terminates: retry later (5), not bad input."""
+    settings = neo4j_server
+    env = {**os.environ, "NEO4J_URI": settings["uri"], "NEO4J_USER": settings["user"],
+           "NEO4J_PASSWORD": settings["password"], "NEO4J_DATABASE": settings["database"] or "neo4j"}
+    marker = "UNWIND range(1, 200000000) AS x WITH x WHERE x = -7"
+    process = subprocess.Popen([sys.executable, "-m", "graphlinker", "cypher", f"{marker} RETURN count(x) AS n", "--timeout", "0"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    with GraphDatabase.driver(settings["uri"], auth=(settings["user"], settings["password"])) as driver:
+        deadline = time.monotonic() + 120
+        while process.poll() is None and time.monotonic() < deadline:
+            rows, _, _ = driver.execute_query("SHOW TRANSACTIONS YIELD transactionId, currentQuery "
+                                              "WHERE currentQuery STARTS WITH $marker RETURN transactionId",
+                                              marker=marker, database_=settings["database"])
+            if rows:
+                driver.execute_query("TERMINATE TRANSACTIONS $ids", ids=[r["transactionId"] for r in rows],
+                                     database_=settings["database"])
+                break
+            time.sleep(0.1)
+    _, stderr = process.communicate(timeout=120)
+    result = subprocess.CompletedProcess(process.args, process.returncode, "", stderr)
+    assert result.returncode == 5, stderr
+    assert "Terminated" in _one_line_error(result)
+
+
+def test_workspace_is_owner_only(tmp_path):
+    """Reports and quarantined rows name accounts: every directory of the workspace is 0700, every file 0600."""
+    export = tmp_path / "export"
+    shutil.copytree(DEMO, export)
+    with open(export / "accounts.csv", "a") as handle:
+        handle.write(",2026-01-01T00:00:00Z,example.com,US,\n")  # no account id: quarantined
+    workspace = tmp_path / "ws"
+    old_umask = os.umask(0o022)  # a typical, permissive umask
+    try:
+        assert _cli("run", str(export), "--workspace", str(workspace)).returncode == 0
+    finally:
+        os.umask(old_umask)
+    assert any((workspace / "quarantine").rglob("*.jsonl")), "the bad row is quarantined"
+    for path in [workspace, *workspace.rglob("*")]:
+        mode = path.stat().st_mode & 0o777
+        assert mode == (0o700 if path.is_dir() else 0o600), (path, oct(mode))

@@ -20,6 +20,7 @@ Modules: ``schema`` (the contract as data), ``discovery`` (which file is which k
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,7 +28,7 @@ import pandas as pd
 
 from ..errors import ConfigError, InputError
 from .discovery import discover
-from .formats import open_source
+from .formats import CsvSource, open_source
 from .quarantine import Quarantine
 from .schema import KINDS, SPECS, KindSpec, normalise_name
 from .validate import validate
@@ -78,7 +79,7 @@ class ExportReader:
         self.chunk_rows = int(chunk_rows)
         self.max_prompt_chars = int(max_prompt_chars)
         self.files: dict[str, Path] = dict(files) if files is not None else discover(self.path)
-        self._sources = {kind: open_source(file) for kind, file in self.files.items()}
+        self._sources = {kind: open_source(file, self.max_prompt_chars) for kind, file in self.files.items()}
         self._columns: dict[str, dict[str, str]] = {}
         self._reported: dict[str, int] = {}  # kind -> highest row number already quarantined
         self.check()
@@ -96,7 +97,8 @@ class ExportReader:
         """Validated, normalised chunks (≤ chunk_rows rows; chunks left empty by bad rows are skipped).
 
         An absent optional kind gives an empty iterator. Bad rows go to the quarantine as
-        each chunk is read.
+        each chunk is read. After a whole pass the quarantine notes the file's usable rows, and a
+        required file without any is a warning there (an InputError under strict mode).
         """
         spec = self._spec(kind)
         if kind not in self._sources:
@@ -109,9 +111,12 @@ class ExportReader:
         if source.keys_vary:  # JSON Lines: look for every contract column in every chunk
             wanted = {name: wanted.get(name, name) for name in spec.names}
         ip_cache: dict[str, str | None] = {}
+        stripped: Counter[str] = Counter()
+        usable = seen = 0
         for raw in source.batches(wanted, self.chunk_rows):
-            frame, reasons = validate(spec, raw.frame, self.max_prompt_chars, ip_cache)
+            frame, reasons = validate(spec, raw.frame, self.max_prompt_chars, ip_cache, stripped)
             bad = reasons != None  # noqa: E711 - elementwise comparison
+            seen += len(raw.frame) + len(raw.rejects)
             records = None
             if bad.any():
                 records = raw.frame.set_axis(pd.RangeIndex(len(raw.frame)), axis=0)[bad]
@@ -120,8 +125,16 @@ class ExportReader:
             self._report(kind, path, raw.rejects, records)
             if bad.any():
                 frame = frame[~bad].reset_index(drop=True)
+            usable += len(frame)
             if len(frame):
                 yield frame
+        self.quarantine.file_read(kind, path, usable, stripped)
+        if spec.file_required and not usable:
+            if seen:
+                detail = f"all {seen} rows quarantined"
+            else:
+                detail = "header only" if isinstance(source, CsvSource) else "no rows"
+            self.quarantine.no_usable_rows(kind, path, detail)
 
     def _report(self, kind: str, path: Path, *parts: pd.DataFrame | None) -> None:
         """Quarantine bad rows once: a second pass over a kind (or a re-read) does not count them again."""

@@ -6,6 +6,8 @@ an export is incomplete or ambiguous, instead of half-loading it.
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 from ..errors import InputError
@@ -33,18 +35,43 @@ def _listing(names: list[str]) -> str:
     return shown + (f", ... ({len(names) - _MAX_LISTED} more)" if len(names) > _MAX_LISTED else "")
 
 
+def unusable_reason(entry: Path) -> str | None:
+    """Why an input's name cannot be read as a file (None when it is a readable regular file, or a link to one)."""
+    try:
+        entry.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "is a symbolic link loop"
+        if entry.is_symlink():
+            return f"is a dangling symbolic link (its target {os.readlink(entry)} does not exist)"
+        if exc.errno == errno.ENOENT:
+            return "does not exist"
+        return f"cannot be read ({exc.strerror or type(exc).__name__})"
+    link = " (through a symbolic link)" if entry.is_symlink() else ""
+    if entry.is_dir():
+        return f"is a directory{link}, not a file"
+    if not entry.is_file():
+        return f"is not a regular file{link} (a device, pipe or socket)"
+    return None
+
+
 def discover_present(path: Path) -> dict[str, Path]:
     """Map each kind present in directory ``path`` to its file; required kinds may be absent.
 
     A refresh takes partial exports (an hourly drop may hold only ``requests.csv``).
-    Raises InputError when a kind has several files (e.g. ``accounts.csv`` and ``accounts.parquet``).
+    Raises InputError when a kind has several files (e.g. ``accounts.csv`` and ``accounts.parquet``), or
+    when an input's name is not a readable file: a directory, a dangling link, a link loop (named as such).
     """
     entries = sorted(p for p in Path(path).iterdir() if not p.name.startswith("."))
     found: dict[str, list[Path]] = {}
     for entry in entries:
         parsed = split_name(entry.name)
-        if parsed is not None and entry.is_file():
-            found.setdefault(parsed[0], []).append(entry)
+        if parsed is None:
+            continue
+        why = unusable_reason(entry)
+        if why is not None:
+            raise InputError(f"{entry}: {why}; the {parsed[0]} input must be a file")
+        found.setdefault(parsed[0], []).append(entry)
     for kind, paths in found.items():
         if len(paths) > 1:
             names = ", ".join(p.name for p in paths)

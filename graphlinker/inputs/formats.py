@@ -7,12 +7,18 @@ numbers, and the rows that could not be parsed at all (which go to quarantine).
 
 Row numbers: CSV → data record number (header excluded; a quoted multi-line value is
 one record); JSON Lines → line number; Parquet → row position + 1.
+
+A CSV record of any length is one quarantined row, never a failed file: when pyarrow gives
+up on a record longer than its block, the file is read again through ``LongRowFilter``,
+which streams such records past (memory stays bounded) and reports each with its reason.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
+import hashlib
 import io
 import json
 import re
@@ -34,9 +40,12 @@ from ..errors import InputError
 from .schema import normalise_name
 
 CSV_BLOCK_BYTES = 1 << 20  # pyarrow CSV block; the reader keeps ~30 blocks in flight, so keep it small
+CSV_ROW_SLACK = 64 << 10  # room for a row's other fields beside a prompt at the limit (csv_block_bytes)
+_CUT_FIELD_BYTES = 1024  # a cut row's short contract fields (account_id, ts, ...) up to this size go to quarantine
 JSON_BLOCK_BYTES = 4 << 20  # pyarrow JSON block; a longer single line takes the slow path
 _PEEK_LINES = 1000  # JSON Lines has no header: the first lines' keys stand in for one
 _BLANK_LINE = re.compile(rb"\n[ \t\r]*\n")  # starts with a literal so the scan is fast
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # a JSON escape of a UTF-16 surrogate
 _READ_ERRORS = (OSError, EOFError, zlib.error, pa.ArrowException, UnicodeDecodeError, csv.Error)
 
 
@@ -110,6 +119,229 @@ def _decode_utf8(values: list) -> tuple[list, np.ndarray]:
     return out, ok
 
 
+class Fingerprint:
+    """Length and SHA-256 of a value too long to hold (a cut CSV row): what the quarantine writes for it."""
+
+    __slots__ = ("chars", "sha256")
+
+    def __init__(self, chars: int, sha256: str):
+        self.chars, self.sha256 = chars, sha256
+
+    def __repr__(self) -> str:
+        return f"Fingerprint({self.chars} chars, sha256 {self.sha256[:12]}...)"
+
+
+def csv_block_bytes(max_prompt_chars: int | None = None) -> int:
+    """pyarrow's CSV block: 1 MiB, or more when the prompt limit allows rows that long (4 bytes a character)."""
+    if max_prompt_chars is None:
+        return CSV_BLOCK_BYTES
+    need = 2 * (4 * int(max_prompt_chars) + CSV_ROW_SLACK)
+    return max(CSV_BLOCK_BYTES, -(-need // (64 << 10)) * (64 << 10))
+
+
+class _CutRow:
+    """A CSV record longer than the filter's limit, being skipped: its head, size and digest (bounded memory)."""
+
+    def __init__(self, number: int, limit: int):
+        self.number = number
+        self.limit = limit
+        self.head = bytearray()
+        self._sha = hashlib.sha256()
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self.chars = 0
+
+    def add(self, piece: bytes) -> None:
+        self._sha.update(piece)
+        self.chars += len(self._decoder.decode(piece))
+        if len(self.head) < self.limit:
+            self.head += piece[: self.limit - len(self.head)]
+
+    def finish(self) -> Fingerprint:
+        self.chars += len(self._decoder.decode(b"", final=True))
+        return Fingerprint(self.chars, self._sha.hexdigest())
+
+
+def _quote_state(segment: bytes, in_quotes: bool, at_start: bool) -> bool:
+    """Whether a record is inside a quoted field after ``segment``, with pyarrow's CSV rules.
+
+    A quote opens a quoted field only at the start of a field (the record's start or right after a comma);
+    inside one, ``""`` is a literal quote and any other quote closes it; elsewhere a quote is literal.
+    """
+    pos, n = 0, len(segment)
+    while True:
+        q = segment.find(b'"', pos)
+        if q < 0:
+            return in_quotes
+        if in_quotes:
+            if q + 1 < n and segment[q + 1] == 0x22:
+                pos = q + 2
+                continue
+            in_quotes = False
+        elif (q == 0 and at_start) or (q > 0 and segment[q - 1] == 0x2C):
+            in_quotes = True
+        pos = q + 1
+
+
+def _head_fields(head: bytes) -> list[bytes]:
+    """The fields at the start of a record (the last one cut short where ``head`` ends), unquoted."""
+    fields: list[bytes] = []
+    pos, n = 0, len(head)
+    while True:
+        if pos < n and head[pos] == 0x22:
+            value, p = bytearray(), pos + 1
+            while True:
+                q = head.find(b'"', p)
+                if q < 0:
+                    fields.append(bytes(value + head[p:]))
+                    return fields
+                if q + 1 < n and head[q + 1] == 0x22:
+                    value += head[p : q + 1]
+                    p = q + 2
+                    continue
+                value += head[p:q]
+                p = q + 1
+                break
+            comma = head.find(b",", p)
+            if comma < 0:
+                fields.append(bytes(value + head[p:]))
+                return fields
+            fields.append(bytes(value + head[p:comma]))
+            pos = comma + 1
+        else:
+            comma = head.find(b",", pos)
+            if comma < 0:
+                fields.append(head[pos:])
+                return fields
+            fields.append(head[pos:comma])
+            pos = comma + 1
+
+
+class LongRowFilter(io.RawIOBase):
+    """A CSV byte stream without its records longer than ``limit`` bytes, which are noted in ``cuts``.
+
+    pyarrow's streaming CSV reader cannot parse a record longer than about its block size
+    ("straddling object straddles two block boundaries") and then gives up on the whole file. This filter
+    sits between the file and pyarrow: it follows record boundaries the way pyarrow does (a quote opens a
+    quoted field only at a field's start; ``""`` escapes; LF, CR or CRLF end a record outside quotes; empty
+    lines are not records) and drops each overlong record, keeping only its head (``limit`` bytes, to name
+    the field that made it long), its length and SHA-256. Memory stays within a few blocks whatever the
+    record's length. Records are numbered like the reader's rows: the header is 0, data records from 1.
+    """
+
+    def __init__(self, raw, limit: int, read_bytes: int = 1 << 20):
+        self._raw = raw
+        self.limit = int(limit)
+        self.cuts: list[tuple[int, bytes, Fingerprint]] = []  # (data record number, head, fingerprint)
+        self._pieces = self._scan(int(read_bytes))
+        self._buffer = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        while not len(self._buffer):
+            piece = next(self._pieces, None)
+            if piece is None:
+                return 0
+            self._buffer = memoryview(piece)
+        n = min(len(b), len(self._buffer))
+        b[:n] = self._buffer[:n]
+        self._buffer = self._buffer[n:]
+        return n
+
+    def _scan(self, read_bytes: int) -> Iterator[bytes]:
+        limit = self.limit
+        number = -1  # the current record's number (the header is record 0)
+        record: list[bytes] = []  # the current record's bytes while it is short enough to keep
+        size = 0
+        cut: _CutRow | None = None
+        in_quotes = False
+        at_start = True  # no byte of the current record seen yet
+        carry = b""
+        out: list[bytes] = []
+
+        def take(piece: bytes) -> None:
+            """Add ``piece`` to the current record, which is cut (hashed, not kept) once it passes the limit."""
+            nonlocal size, cut
+            size += len(piece)
+            if cut is not None:
+                cut.add(piece)
+            elif size > limit and number > 0:
+                cut = _CutRow(number, limit)
+                for part in record:
+                    cut.add(part)
+                cut.add(piece)
+                record.clear()
+            else:
+                record.append(piece)
+
+        def end_record(line_end: bytes = b"") -> None:
+            nonlocal record, size, cut, at_start
+            if cut is not None:  # dropped with its line end: the stream goes on at the next record
+                self.cuts.append((cut.number, bytes(cut.head), cut.finish()))
+            else:
+                out.extend(record)
+                out.append(line_end)
+            record, size, cut, at_start = [], 0, None, True
+
+        while True:
+            block = self._raw.read(read_bytes)
+            data = carry + block if carry else block
+            carry = b""
+            if not data:
+                break
+            if block:
+                last = max(data.rfind(b"\n"), data.rfind(b"\r"))
+                complete, tail = data[: last + 1], data[last + 1 :]
+            else:  # end of file: what is left is the last line, without a line end
+                complete, tail = b"", data
+            for line in complete.splitlines(keepends=True):
+                if at_start:
+                    if line in (b"\n", b"\r\n", b"\r"):  # an empty line is not a record
+                        out.append(line)
+                        continue
+                    number += 1
+                    if b'"' not in line:  # the common case: a whole record on one line
+                        if len(line) > limit and number > 0:
+                            cut = _CutRow(number, limit)
+                            cut.add(line.rstrip(b"\r\n"))
+                            end_record()
+                        else:
+                            out.append(line)
+                        continue
+                body = line.rstrip(b"\r\n")
+                in_quotes = _quote_state(body, in_quotes, at_start)
+                at_start = False
+                if in_quotes:  # a line end inside a quoted field: the record goes on
+                    take(line)
+                else:
+                    take(body)
+                    end_record(line[len(body) :])
+            if tail and block:  # hold back trailing quotes/commas and the byte before them: the next block decides
+                keep = len(tail)
+                while keep and tail[keep - 1] in b'",':
+                    keep -= 1
+                if keep > 1:
+                    tail, carry = tail[: keep - 1], tail[keep - 1 :]
+                elif len(tail) <= limit:
+                    tail, carry = b"", tail
+            if tail:
+                if at_start:
+                    number += 1
+                in_quotes = _quote_state(tail, in_quotes, at_start)
+                at_start = False
+                take(tail)
+                if not block:
+                    end_record()
+            if out:
+                yield b"".join(out)
+                out = []
+        if not at_start:
+            end_record()
+        if out:
+            yield b"".join(out)
+
+
 class CsvSource:
     """CSV (optionally gzip) via pyarrow's streaming reader, every column read as bytes.
 
@@ -117,14 +349,23 @@ class CsvSource:
     block's surprise type impossible, and lets one invalid UTF-8 value quarantine one row
     instead of killing the run. Rows with the wrong number of fields are skipped by
     pyarrow's invalid-row handler and quarantined as ``malformed_row``.
+
+    A record longer than pyarrow's block would stop the reader for the whole file. The first
+    pass reads straight from the file (no cost on normal files); if pyarrow gives up on such a
+    record, a second pass reads through :class:`LongRowFilter`, which drops every record over
+    half a block (the size pyarrow is sure to handle) and quarantines it: ``prompt_too_long``
+    when the prompt makes it long, ``field_too_long:<column>`` for another contract column,
+    ``row_too_long`` otherwise. The second pass hands out only rows after those already given.
     """
 
     found_label = "found"
     keys_vary = False
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, block_bytes: int = CSV_BLOCK_BYTES):
         self.path = path
         self.compression = "gzip" if path.name.lower().endswith(".gz") else None
+        self.block_bytes = int(block_bytes)
+        self.row_limit = self.block_bytes // 2
         self.header = self._read_header()
 
     def _open_binary(self):
@@ -146,44 +387,123 @@ class CsvSource:
             return next(csv.reader(io.StringIO(text)))
 
     def batches(self, wanted: dict[str, str], chunk_rows: int) -> Iterator[RawChunk]:
+        handed = [0]  # the highest data row number handed out so far (rows or rejects)
+        try:
+            with reading(self.path):
+                yield from self._pass(wanted, chunk_rows, handed, filtered=False)
+            return
+        except _Straddling:
+            pass
+        with reading(self.path):
+            yield from self._pass(wanted, chunk_rows, handed, filtered=True)
+
+    def _pass(self, wanted: dict[str, str], chunk_rows: int, handed: list[int], filtered: bool) -> Iterator[RawChunk]:
         rename = {original: canonical for canonical, original in wanted.items()}
         originals = list(rename)
-        skipped: list[int] = []  # data row numbers of malformed rows, ascending
+        skipped: list[int] = []  # data row numbers of malformed rows (in the file), in the order reported
         pending: list[dict] = []  # their quarantine records, not yet handed out
+        after = handed[0]  # the second pass skips what the first one handed out
+        source = self._open_binary() if filtered else None
+        filter_ = LongRowFilter(source, self.row_limit) if filtered else None
+        cuts_taken = 0
+
+        def true_number(number: int) -> int:
+            """A data row number of the filtered stream -> its number in the file (cut rows counted back in)."""
+            if not filter_ or not filter_.cuts:
+                return number
+            cut = np.asarray([c[0] for c in filter_.cuts], dtype=np.int64)
+            t = cut - np.arange(len(cut), dtype=np.int64)
+            return int(number + np.searchsorted(t, number, side="right"))
 
         def on_invalid(row) -> str:
-            number = row.number - 1 if row.number is not None else None  # pyarrow counts the header
+            number = true_number(row.number - 1) if row.number is not None else None  # pyarrow counts the header
             if number is not None:
                 skipped.append(number)
             pending.append({"row_number": number, "reason": "malformed_row", "raw": row.text})
             return "skip"
 
-        with reading(self.path):
-            stream = pa.input_stream(str(self.path), compression=self.compression)
-            reader = pacsv.open_csv(
-                stream,
-                read_options=pacsv.ReadOptions(use_threads=False, block_size=CSV_BLOCK_BYTES),
-                parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
-                convert_options=pacsv.ConvertOptions(
-                    include_columns=originals, column_types={name: pa.binary() for name in originals}
-                ),
-            )
-            kept = 0
+        def take_cuts() -> None:
+            nonlocal cuts_taken
+            for number, head, fingerprint in filter_.cuts[cuts_taken:]:
+                skipped.append(number)
+                pending.append(self._cut_record(number, head, fingerprint, wanted))
+            cuts_taken = len(filter_.cuts)
+
+        stream = filter_ if filtered else pa.input_stream(str(self.path), compression=self.compression)
+        try:
             try:
+                reader = pacsv.open_csv(
+                    stream,
+                    read_options=pacsv.ReadOptions(use_threads=False, block_size=self.block_bytes),
+                    parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
+                    convert_options=pacsv.ConvertOptions(
+                        include_columns=originals, column_types={name: pa.binary() for name in originals}
+                    ),
+                )
+                kept = 0
                 for table in _rebatch(reader, chunk_rows):
+                    if filtered:
+                        take_cuts()
                     k = np.arange(kept + 1, kept + table.num_rows + 1, dtype=np.int64)
                     kept += table.num_rows
-                    # The k-th kept row is data row k + (number of malformed rows before it).
-                    t = np.asarray(skipped, dtype=np.int64) - np.arange(len(skipped), dtype=np.int64)
+                    # The k-th kept row is data row k + (number of malformed or cut rows before it).
+                    gone = np.unique(np.asarray(skipped, dtype=np.int64))
+                    t = gone - np.arange(len(gone), dtype=np.int64)
                     numbers = k + np.searchsorted(t, k, side="right")
                     last = int(numbers[-1])
                     due = [r for r in pending if r["row_number"] is None or r["row_number"] <= last]
                     pending[:] = [r for r in pending if not (r["row_number"] is None or r["row_number"] <= last)]
-                    yield self._decode(table, rename, numbers, due)
+                    chunk = self._handout(table, rename, numbers, due, after)
+                    handed[0] = max(handed[0], last)
+                    if chunk is not None:
+                        yield chunk
+                if filtered:
+                    take_cuts()
                 if pending:
-                    yield RawChunk(pd.DataFrame(columns=list(wanted)), np.zeros(0, np.int64), _reject_frame(pending))
-            finally:
-                stream.close()
+                    rest = [r for r in pending if r["row_number"] is None or r["row_number"] > after]
+                    if rest:
+                        yield RawChunk(pd.DataFrame(columns=list(wanted)), np.zeros(0, np.int64), _reject_frame(rest))
+            except pa.ArrowInvalid as exc:
+                if not filtered and "straddl" in str(exc):
+                    raise _Straddling() from None
+                raise
+        finally:
+            stream.close()
+            if source is not None:
+                source.close()
+
+    def _handout(self, table: pa.Table, rename: dict[str, str], numbers: np.ndarray, rejects: list[dict],
+                 after: int) -> RawChunk | None:
+        """The chunk to hand out, without rows a first pass handed out already (None when nothing is left)."""
+        if after:
+            rejects = [r for r in rejects if r["row_number"] is not None and r["row_number"] > after]
+            if int(numbers[-1]) <= after:
+                return RawChunk(pd.DataFrame(columns=list(rename.values())), np.zeros(0, np.int64),
+                                _reject_frame(rejects)) if rejects else None
+            fresh = numbers > after
+            if not fresh.all():
+                table = table.filter(pa.array(fresh))
+                numbers = numbers[fresh]
+        return self._decode(table, rename, numbers, rejects)
+
+    def _cut_record(self, number: int, head: bytes, fingerprint: Fingerprint, wanted: dict[str, str]) -> dict:
+        """The quarantine record of a cut row: its reason, the short contract fields before the long one, a digest."""
+        fields = _head_fields(head)
+        long_at = len(fields) - 1
+        name = normalise_name(self.header[long_at]) if long_at < len(self.header) else None
+        if name == "prompt":
+            reason = "prompt_too_long"
+        elif name in wanted:
+            reason = f"field_too_long:{name}"
+        else:
+            reason = "row_too_long"
+        record = {"row_number": number, "reason": reason}
+        for position, original in enumerate(self.header[:long_at]):
+            canonical = normalise_name(original)
+            if canonical in wanted and canonical != "prompt" and len(fields[position]) <= _CUT_FIELD_BYTES:
+                record[canonical] = fields[position].decode("utf-8", "replace")
+        record["raw"] = fingerprint
+        return record
 
     @staticmethod
     def _decode(table: pa.Table, rename: dict[str, str], numbers: np.ndarray, rejects: list[dict]) -> RawChunk:
@@ -204,6 +524,10 @@ class CsvSource:
             frame = frame[ok].reset_index(drop=True)
             numbers = numbers[ok]
         return RawChunk(frame, numbers, _reject_frame(rejects))
+
+
+class _Straddling(Exception):
+    """pyarrow met a CSV record longer than its block: read the file again through LongRowFilter."""
 
 
 def _rebatch(batches, rows: int) -> Iterator[pa.Table]:
@@ -344,10 +668,22 @@ class JsonlSource:
             if not isinstance(record, dict):
                 rejects.append({"row_number": number, "reason": "malformed_row", "raw": text})
                 continue
+            if _SURROGATE_ESCAPE.search(text) and not _encodable(record):  # "\ud800": no UTF-8 text can hold it
+                rejects.append({"row_number": number, "reason": "invalid_encoding", "raw": text})
+                continue
             records.append(record)
             kept.append(number)
         frame = pd.DataFrame(records, dtype=object) if records else pd.DataFrame(index=pd.RangeIndex(0))
         return RawChunk(_select(frame, names), np.asarray(kept, dtype=np.int64), _reject_frame(rejects))
+
+
+def _encodable(record: dict) -> bool:
+    """Whether every text in a JSON record is valid Unicode (a lone surrogate escape is not)."""
+    try:
+        json.dumps(record, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _select(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
@@ -391,11 +727,14 @@ class ParquetSource:
                 start += batch.num_rows
 
 
-def open_source(path: Path) -> CsvSource | JsonlSource | ParquetSource:
-    """The reader for ``path``, chosen by suffix; the header/schema is read now (fail fast)."""
+def open_source(path: Path, max_prompt_chars: int | None = None) -> CsvSource | JsonlSource | ParquetSource:
+    """The reader for ``path``, chosen by suffix; the header/schema is read now (fail fast).
+
+    ``max_prompt_chars`` sizes the CSV reader's block so that a row with a prompt at the limit always fits.
+    """
     name = path.name.lower()
     if name.endswith((".csv", ".csv.gz")):
-        return CsvSource(path)
+        return CsvSource(path, csv_block_bytes(max_prompt_chars))
     if name.endswith((".jsonl", ".jsonl.gz")):
         return JsonlSource(path)
     if name.endswith(".parquet"):

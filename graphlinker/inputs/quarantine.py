@@ -5,6 +5,12 @@ Each bad row becomes one JSON line in ``<directory>/<kind>.jsonl``:
 row's raw fields as read. Prompt text is never written anywhere: ``prompt`` is replaced by
 ``prompt_chars`` and ``prompt_sha256`` (and an unparsable line's ``raw`` text likewise by
 ``raw_chars``/``raw_sha256``), so quarantine files can be shared with whoever fixes the export.
+A CSV row too long to hold (formats.LongRowFilter) has only ``raw_chars``/``raw_sha256`` of the
+whole row, plus its short contract fields.
+
+The quarantine is also where a run's intake is noted for the person running it (``notes``): required
+files without a usable row (an error under strict mode), ids whose surrounding whitespace was stripped,
+and how many rows were read, so the caller can say how many duplicates were skipped.
 
 Durability choice: lines are *appended*, one ``write`` + flush + fsync per chunk. An
 interruption can at worst leave a partial last line; the next Quarantine that writes to
@@ -22,6 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import InputError
+from .formats import Fingerprint
 from .parsers import scalar_text
 
 # Fields whose text must never be written; replaced by their length and SHA-256.
@@ -29,6 +36,8 @@ REDACTED_FIELDS = ("prompt", "raw")
 
 
 def _fingerprint(value) -> tuple[int | None, str | None]:
+    if isinstance(value, Fingerprint):
+        return value.chars, value.sha256
     if isinstance(value, bytes):
         return len(value.decode("utf-8", "replace")), hashlib.sha256(value).hexdigest()
     text = scalar_text(value)
@@ -86,6 +95,53 @@ class Quarantine:
         self.strict = strict
         self._counts: Counter[tuple[str, str]] = Counter()
         self._prepared: set[Path] = set()
+        self._read: dict[tuple[str, str], tuple[int, Counter]] = {}  # (kind, file) -> (usable rows, stripped ids)
+        self._empty: dict[tuple[str, str], str] = {}  # (kind, file) -> why it has no usable row
+
+    def file_read(self, kind: str, source_file: Path | str, usable: int, stripped: Counter | None = None) -> None:
+        """Note a whole pass over one file: its usable rows, and per column the ids stripped of whitespace.
+
+        A second pass over the same file replaces the first (reading twice does not count twice).
+        """
+        self._read[(kind, str(source_file))] = (int(usable), Counter(stripped or {}))
+
+    def no_usable_rows(self, kind: str, source_file: Path | str, detail: str) -> None:
+        """A required file gave no usable row: a warning (``notes``), or an InputError under strict mode."""
+        if self.strict:
+            raise InputError(f"{source_file}: no usable row ({detail}); --strict requires every required input "
+                             "file to hold at least one")
+        self._empty[(kind, str(source_file))] = detail
+
+    @property
+    def rows_read(self) -> int:
+        """Usable rows read (after quarantine, before removing duplicates), over every file read in full."""
+        return sum(usable for usable, _ in self._read.values())
+
+    def stripped(self) -> dict[tuple[str, str], int]:
+        """Ids whose surrounding whitespace was stripped, keyed by (kind, column)."""
+        total: Counter[tuple[str, str]] = Counter()
+        for (kind, _), (_, columns) in self._read.items():
+            total.update({(kind, column): n for column, n in columns.items()})
+        return dict(total)
+
+    def notes(self, loaded_rows: int | None = None, refresh: bool = False) -> list[str]:
+        """One-line notes on this intake for stderr (no row content).
+
+        ``loaded_rows`` is how many rows the store took as new; the rest of ``rows_read`` were skipped as
+        duplicates by their event key (for a refresh: also rows an earlier run loaded).
+        """
+        lines = [f"{file}: no usable row ({detail}); no {kind} loaded from it"
+                 for (kind, file), detail in sorted(self._empty.items())]
+        stripped = self.stripped()
+        if stripped:
+            detail = ", ".join(f"{kind}/{column} {n}" for (kind, column), n in sorted(stripped.items()))
+            lines.append(f"stripped surrounding whitespace from {sum(stripped.values())} id value(s) ({detail}); "
+                         "ids that differ only by it are one id")
+        if loaded_rows is not None and self.rows_read > loaded_rows:
+            skipped = self.rows_read - int(loaded_rows)
+            what = "already loaded or repeated" if refresh else "exact repeats of an earlier row"
+            lines.append(f"skipped {skipped} duplicate row(s) ({what}: same event key, counted once)")
+        return lines
 
     def add(self, kind: str, source_file: Path | str, *parts: pd.DataFrame) -> None:
         """Take one chunk's bad rows: frames with ``row_number``, ``reason`` and the raw fields.
@@ -124,10 +180,12 @@ class Quarantine:
             text += "\n"
         path = self.directory / f"{kind}.jsonl"
         if path not in self._prepared:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            # bad rows hold account ids and identifiers: owner-only, as the rest of the workspace
+            self.directory.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self.directory.mkdir(mode=0o700, exist_ok=True)
             _truncate_partial_line(path)
             self._prepared.add(path)
-        with open(path, "ab") as handle:
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as handle:
             handle.write(text.encode("utf-8", "surrogatepass"))
             handle.flush()
             os.fsync(handle.fileno())

@@ -31,6 +31,15 @@ TIMESTAMP_COL = "timestamp"  # ISO 8601 or epoch seconds -> UTC
 IP = "ip"  # canonical compressed address
 TOKENS = "tokens"  # integer >= 0
 
+# A text value longer than this (characters) is quarantined as ``field_too_long:<column>``; prompts have their
+# own limit (``[inputs] max_prompt_chars``, reason ``prompt_too_long``). No real id, code or user agent comes close.
+MAX_TEXT_CHARS = 8192
+
+# A timestamp given as a number (typed, or bare digits in text) is epoch seconds, accepted only from 2000-01-01
+# up to 2100-01-01 UTC: anything else is almost always another unit (milliseconds, days, an Excel serial, yyyymmdd)
+# that would otherwise land silently near 1970 or far in the future.
+EPOCH_RANGE = (946_684_800.0, 4_102_444_800.0)
+
 DTYPES = {
     TEXT: STR,
     LOWER: STR,
@@ -48,12 +57,20 @@ class Column:
 
     ``required``: the header must name it (else the run stops with InputError).
     ``missing_reason``: a row without a value is quarantined with this reason.
+    ``free_text``: a text column read as written (user agents); every other text column is an identifier
+    or a code, where invisible characters are quarantined and surrounding whitespace is stripped and counted.
     """
 
     name: str
     type: str = TEXT
     required: bool = False
     missing_reason: str | None = None
+    free_text: bool = False
+
+    @property
+    def identifier(self) -> bool:
+        """An id or code column: checked for hidden characters, whitespace normalisation counted."""
+        return self.type in (TEXT, LOWER, UPPER) and not self.free_text
 
     @property
     def dtype(self):
@@ -113,7 +130,7 @@ SPECS: dict[str, KindSpec] = {
             _ACCOUNT_ID,
             Column("ts", TIMESTAMP_COL, required=True, missing_reason="missing_ts"),
             Column("ip", IP),
-            Column("user_agent", TEXT),
+            Column("user_agent", TEXT, free_text=True),
             Column("model", TEXT),
             Column("prompt", PROMPT),
             Column("input_tokens", TOKENS),

@@ -48,9 +48,13 @@ GROUPER_PREFIX = "grouper-"
 STAGE_PREFIX = ".stage-"
 
 
+PRIVATE_DIR = 0o700  # reports name accounts and clusters: owner-only, whatever the umask
+PRIVATE_FILE = 0o600
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    with open(tmp, "wb") as handle:
+    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE), "wb") as handle:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
@@ -60,6 +64,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 def atomic_write_parquet(path: Path, frame: pd.DataFrame) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     frame.to_parquet(tmp, index=False)
+    os.chmod(tmp, PRIVATE_FILE)
     os.replace(tmp, path)
 
 
@@ -69,8 +74,10 @@ class LocalStore(Store):
     def __init__(self, workspace: Path):
         self.workspace = Path(workspace)
         try:
-            (self.workspace / "snapshots").mkdir(parents=True, exist_ok=True)
-            (self.workspace / "runs").mkdir(exist_ok=True)
+            for directory in (self.workspace, self.workspace / "snapshots", self.workspace / "runs"):
+                directory.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+                if directory.stat().st_mode & 0o777 != PRIVATE_DIR:
+                    directory.chmod(PRIVATE_DIR)  # an older workspace is tightened on its next use
         except OSError as exc:
             raise from_os_error(exc, self.workspace) from None
         self._stage: Path | None = None
@@ -119,7 +126,7 @@ class LocalStore(Store):
         if self._stage is not None:
             shutil.rmtree(self._stage, ignore_errors=True)
         stage = self.workspace / "snapshots" / f"{STAGE_PREFIX}{uuid.uuid4().hex}"
-        stage.mkdir()
+        stage.mkdir(mode=PRIVATE_DIR)
         current = self._current_dir()
         if not empty and current is not None:
             for file in current.iterdir():
@@ -192,6 +199,7 @@ class LocalStore(Store):
         self._write("ledger", ledger)
         tmp = stage / f".{KEYS_FILE}.{uuid.uuid4().hex}.tmp.npy"
         np.save(tmp, all_keys)
+        os.chmod(tmp, PRIVATE_FILE)
         os.replace(tmp, stage / KEYS_FILE)
         if commit.grouper is not None:  # append-only: one part per run, loaded in name order
             atomic_write_bytes(stage / f"{GROUPER_PREFIX}{parts:06d}.npz", pack_arrays(commit.grouper))
@@ -200,7 +208,7 @@ class LocalStore(Store):
     def publish_run(self, report, edges, membership, record, commit=None) -> None:
         run_id = report["run_id"]
         run_dir = self.workspace / "runs" / run_id
-        run_dir.mkdir(parents=True, exist_ok=True)
+        run_dir.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
         atomic_write_parquet(run_dir / "edges.parquet", edges)
         atomic_write_parquet(run_dir / "membership.parquet", membership)
         atomic_write_bytes(run_dir / "report.json", json.dumps(report).encode())

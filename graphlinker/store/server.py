@@ -10,7 +10,14 @@ process whose data lives in a *home* directory::
     stop()
 
 With auth (the default) the first start generates a random password, keeps it in
-``HOME/password`` (mode 0600) and sets it over Bolt; it is never printed or logged.
+``HOME/password`` (mode 0600) and sets it *before* the server first starts (Neo4j's
+``neo4j-admin dbms set-initial-password``, run from the same jars), so the default
+``neo4j/neo4j`` never opens the database; it is never printed, logged or put on a command line.
+The home is owner-only (directories 0700, files 0600; the server runs with umask 077).
+
+The server is locked down for analysts' Cypher: ``LOAD CSV`` may not read files
+(``dbms.security.allow_csv_import_from_file_urls=false``) nor reach any host
+(``internal.dbms.cypher_ip_blocklist`` blocks every IPv4 and IPv6 address); see :data:`SECURITY_SETTINGS`.
 ``python -m graphlinker.store.server fetch`` fetches the jars (what CI runs first).
 """
 
@@ -43,9 +50,21 @@ DEFAULT_USER = "neo4j"
 DEFAULT_DATABASE = "neo4j"
 JAVA_VERSIONS = (17, 21)  # what Neo4j 5.26 supports (it also started on Java 25 here; older ones fail)
 ENTRY_POINT = "org.neo4j.server.CommunityEntryPoint"
+ADMIN_TOOL = "org.neo4j.cli.AdminTool"  # neo4j-admin, from neo4j-command-line among the server's jars
 STATE_FILE = "graphlinker.json"  # under HOME/run
 PASSWORD_FILE = "password"  # under HOME
 MARKER_FILE = ".complete"  # beside lib/, holds the pom's sha256 once a fetch succeeded
+PRIVATE_UMASK = 0o077  # the server and neo4j-admin create owner-only files in the home
+
+# Written into every managed server's neo4j.conf. Names as in Neo4j 5.26 (GraphDatabaseSettings /
+# GraphDatabaseInternalSettings of neo4j-configuration-5.26.x; the Operations Manual's
+# configuration settings and LOAD CSV pages). Community has no LOAD privilege (GRANT LOAD ON CIDR
+# is Enterprise), so the internal IP blocklist is what keeps LOAD CSV (and APOC's loaders) off
+# every host: the server refuses "access to /127.0.0.1 is blocked via ... cypher_ip_blocklist".
+SECURITY_SETTINGS = {
+    "dbms.security.allow_csv_import_from_file_urls": "false",  # no file:/// URLs in LOAD CSV
+    "internal.dbms.cypher_ip_blocklist": "0.0.0.0/0,::/0",  # no http(s)/ftp URL reaches any address
+}
 
 Log = Optional[Callable[[str], None]]
 
@@ -180,7 +199,7 @@ def maven_executable() -> str:
 def _locked(path: Path) -> Iterator[None]:
     """An exclusive advisory lock on ``path`` (waits for the holder: another fetch or start)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as handle:
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -277,8 +296,21 @@ def _read_state(home: Path) -> Optional[ServerInfo]:
 def _write_state(info: ServerInfo) -> None:
     path = _state_path(info.home)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(info.to_json(), indent=2) + "\n")
+    _write_private(tmp, json.dumps(info.to_json(), indent=2) + "\n")
     tmp.replace(path)
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` as an owner-only (0600) file, whatever the umask."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        os.fchmod(handle.fileno(), 0o600)
+        handle.write(text)
+
+
+def _make_private_dir(path: Path) -> None:
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
 
 
 def _alive(pid: int, home: Path) -> bool:
@@ -327,9 +359,17 @@ def _free_port() -> int:
 
 
 def _port_free(port: int) -> bool:
+    """Whether the server could listen on 127.0.0.1:``port``, probed the way it binds.
+
+    The JVM (and Netty) bind server sockets with SO_REUSEADDR, so connections of a server just
+    stopped that linger in TIME_WAIT/FIN_WAIT do not keep it off its port; a plain bind (or a
+    connect) would call such a port busy. With SO_REUSEADDR only a listening socket conflicts.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
+            sock.listen(1)
         except OSError:
             return False
         return True
@@ -337,8 +377,9 @@ def _port_free(port: int) -> bool:
 
 def _write_conf(home: Path, port: int, auth: bool, pagecache: str) -> None:
     dirs = {name: home / name for name in ("data", "logs", "run", "import", "plugins", "conf")}
+    _make_private_dir(home)
     for path in dirs.values():
-        path.mkdir(parents=True, exist_ok=True)
+        _make_private_dir(path)
     lines = [
         "# Written by graphlinker on every start (graphlinker/store/server.py); edits are overwritten.",
         "server.default_listen_address=127.0.0.1",
@@ -361,8 +402,10 @@ def _write_conf(home: Path, port: int, auth: bool, pagecache: str) -> None:
         # Bolt waits 5 s twice on shutdown for connections that a local server does not have
         "internal.server.bolt.thread_pool_shutdown_wait_time=1s",
         "internal.server.bolt.connection_shutdown_wait_time=1s",
+        # analysts' Cypher may not read files or reach hosts (see SECURITY_SETTINGS)
+        *(f"{key}={value}" for key, value in SECURITY_SETTINGS.items()),
     ]
-    (dirs["conf"] / "neo4j.conf").write_text("\n".join(lines) + "\n")
+    _write_private(dirs["conf"] / "neo4j.conf", "\n".join(lines) + "\n")
 
 
 def _password_path(home: Path) -> Path:
@@ -405,15 +448,54 @@ def _launch(java: str, lib: Path, home: Path, heap: str) -> subprocess.Popen:
         f"--home-dir={home}", f"--config-dir={home / 'conf'}", "--console-mode",
     ]
     env = dict(os.environ, NEO4J_HOME=str(home), NEO4J_CONF=str(home / "conf"))
-    with open(home / "logs" / "console.log", "ab") as console:
+    console_fd = os.open(home / "logs" / "console.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(console_fd, "ab") as console:
+        os.fchmod(console.fileno(), 0o600)
         console.write(f"--- graphlinker: starting Neo4j {NEO4J_VERSION} at {datetime.now(timezone.utc).isoformat()}\n".encode())
         console.flush()
         proc = subprocess.Popen(
             cmd, cwd=home, env=env, stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT,
-            start_new_session=True, close_fds=True,
+            start_new_session=True, close_fds=True, umask=PRIVATE_UMASK,
         )
     _children[proc.pid] = proc
     return proc
+
+
+def _first_start(home: Path) -> bool:
+    """Whether the server has never started in ``home`` (its system database does not exist yet)."""
+    return not (home / "data" / "databases" / "system").exists()
+
+
+def _set_initial_password(java: str, lib: Path, home: Path, password: str) -> None:
+    """``neo4j-admin dbms set-initial-password`` before the first start: no window with neo4j/neo4j.
+
+    The password goes to the tool through a picocli @-file (owner-only, deleted afterwards),
+    never on a command line that other users could read in /proc.
+    """
+    if any(ch in password for ch in "\"'\\") or any(ch.isspace() or not ch.isprintable() for ch in password):
+        raise StoreUnavailable(
+            f"the password in {_password_path(home)} has quotes, backslashes, spaces or control characters; "
+            "delete the file (a new one is generated) or write one without them"
+        )
+    args = home / "run" / f"initial-password-{os.getpid()}.args"
+    _write_private(args, f'"{password}"\n')
+    cmd = [
+        java, "-Xms64m", "-Xmx256m", "-XX:+UseSerialGC", *JVM_FLAGS[-3:], "-cp", str(lib / "*"), ADMIN_TOOL,
+        "dbms", "set-initial-password", f"@{args}",
+    ]
+    env = dict(os.environ, NEO4J_HOME=str(home), NEO4J_CONF=str(home / "conf"))
+    try:
+        done = subprocess.run(
+            cmd, cwd=home, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=180,
+            umask=PRIVATE_UMASK,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise StoreUnavailable(f"cannot run neo4j-admin to set the initial password: {type(exc).__name__}") from None
+    finally:
+        args.unlink(missing_ok=True)
+    if done.returncode != 0:
+        output = _tail_text((done.stdout + done.stderr).replace(password, "***"), 5)
+        raise StoreUnavailable(f"setting the initial Neo4j password failed (neo4j-admin exit code {done.returncode}): {output}")
 
 
 def _driver(uri: str, auth):
@@ -492,7 +574,8 @@ def start(
     0 means a free port. Fetches the jars first if needed.
     """
     home = default_home(home)
-    (home / "run").mkdir(parents=True, exist_ok=True)
+    _make_private_dir(home)
+    _make_private_dir(home / "run")
     with _locked(home / "run" / "graphlinker.lock"):
         running = status(home)
         if running is not None:
@@ -510,6 +593,10 @@ def start(
             )
         _write_conf(home, port, auth, pagecache)
         password = _read_or_create_password(home) if auth else None
+        if auth and _first_start(home):
+            if log:
+                log("Setting the initial password before the first start")
+            _set_initial_password(java, lib, home, password)
         console = home / "logs" / "console.log"
         offset = console.stat().st_size if console.exists() else 0
         if log:
