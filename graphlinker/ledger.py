@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .inputs.discovery import discover, discover_present, split_name
+from .inputs.discovery import discover, discover_present, split_name, unusable_reason
 from .inputs.schema import KINDS, SPECS
 
 LEDGER_COLUMNS = ["file_hash", "name", "kind", "rows", "new_rows", "run_id"]
@@ -60,7 +60,10 @@ def resolve_inputs(paths: list[Path]) -> list[InputFile]:
     found: list[tuple[str, Path]] = []
     for path in map(Path, paths):
         if not path.exists():
-            raise InputError(f"input {path} does not exist")
+            reason = unusable_reason(path)  # a dangling link or a loop "does not exist" only in part
+            raise InputError(f"input {path} {reason or 'does not exist'}")
+        if path.is_dir() and split_name(path.name) is not None:  # a directory named like a file: not an export
+            raise InputError(f"input {path}: {unusable_reason(path)}; a {split_name(path.name)[0]} input must be a file")
         if path.is_dir():
             present = discover_present(path)
             if not present:

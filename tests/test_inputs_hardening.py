@@ -542,3 +542,23 @@ def test_a_symlink_to_a_real_file_is_still_read(tmp_path):
     result = invoke(*run_args(export, tmp_path / "ws"))
     assert result.exit_code == 0, result.output
     assert pd.read_csv(tmp_path / "elsewhere.csv").shape[0] == 3
+
+
+@pytest.mark.parametrize("case, expected", [
+    ("directory", "requests.csv: is a directory, not a file; a requests input must be a file"),
+    ("dangling", "requests.csv is a dangling symbolic link (its target nowhere.csv does not exist)"),
+    ("loop", "requests.csv is a symbolic link loop"),
+])
+def test_refresh_of_a_single_input_that_is_not_a_file_names_the_cause(tmp_path, case, expected):
+    """`refresh FILE` names the cause too, not "does not exist" or "no input files"."""
+    target = tmp_path / "drop" / "requests.csv"
+    target.parent.mkdir()
+    if case == "directory":
+        target.mkdir()
+    elif case == "dangling":
+        os.symlink("nowhere.csv", target)
+    else:
+        os.symlink("requests.csv", target)
+    result = invoke("refresh", str(target), "--workspace", str(tmp_path / "ws"))
+    assert result.exit_code == 2, result.output
+    assert expected in flat(result.stderr) and "Traceback" not in result.output
