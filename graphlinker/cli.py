@@ -306,6 +306,9 @@ def _render_evaluation(result: dict) -> None:
 
 
 from . import refresh_cli  # noqa: E402,F401  (registers refresh, diff, runs, schedule)
+from .config_cli import config_app  # noqa: E402
+
+app.add_typer(config_app, name="config")
 from .neo4j_cli import neo4j_app  # noqa: E402  (sub-apps register after the main commands)
 from .query_cli import cypher_command, query_app  # noqa: E402
 

@@ -6,7 +6,6 @@ TOML (not constants in code) lets analysts tune and review them like evidence.
 
 from __future__ import annotations
 
-import os
 import tomllib
 from copy import deepcopy
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .environment import value
 from .errors import ConfigError
 from .settings_schema import validate
 
@@ -38,6 +38,18 @@ def _overlay(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
         else:
             merged[key] = deepcopy(value)
     return merged
+
+
+def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Every setting as ``{"section.key": value}`` (tables flattened; lists such as ramps are values)."""
+    flat: dict[str, Any] = {}
+    for key, item in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(item, dict):
+            flat.update(flatten(item, f"{name}."))
+        else:
+            flat[name] = item
+    return flat
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -83,14 +95,21 @@ class Settings:
         Every key's type and range is checked (:mod:`graphlinker.settings_schema`); a bad or
         unknown key raises :class:`~graphlinker.errors.ConfigError` (exit 2) naming it.
         """
+        return cls.load_with_sources(path)[0]
+
+    @classmethod
+    def load_with_sources(cls, path: Path | None = None) -> tuple["Settings", dict[str, str]]:
+        """:meth:`load`, and where each setting came from: ``{"linking.min_edge_weight": "defaults" | FILE}``."""
         data = _defaults()
-        path = path or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
+        path = path or (Path(value(CONFIG_ENV)) if value(CONFIG_ENV) else None)
         override = None
         if path is not None:
             override = _read(Path(path))
             data = _overlay(data, override)
         validate(data, override, source=str(path) if path is not None else None)
-        return cls(**{section: data[section] for section in SECTIONS})
+        overridden = set(flatten(override or {}))
+        sources = {key: (str(path) if key in overridden else "defaults") for key in flatten(data)}
+        return cls(**{section: data[section] for section in SECTIONS}), sources
 
     def signal_weight(self, kind: str) -> float:
         return float(self.linking["weights"].get(kind, self.linking["default_identifier_weight"]))
@@ -100,7 +119,7 @@ class Settings:
         return int(caps.get(kind, caps["default"]))
 
     def min_similarity(self, kind: str) -> float:
-        return float(self.linking["min_similarity"].get(kind, 0.2))
+        return float(self.linking["min_similarity"].get(kind, self.linking["default_min_similarity"]))
 
     def as_dict(self) -> dict[str, Any]:
         return {section: getattr(self, section) for section in SECTIONS}

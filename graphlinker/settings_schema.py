@@ -193,6 +193,7 @@ def schema() -> Table:
             "min_edge_weight": Number(0.0, low_open=True),
             "min_active_windows": Integer(0),
             "default_identifier_weight": FRACTION,
+            "default_min_similarity": FRACTION,
             # open tables: a lab may add identifier kinds of its own
             "weights": Table(other=FRACTION),
             "min_similarity": Table(other=FRACTION),
