@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import errno
 import functools
-import os
 from typing import Callable
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
+from .environment import value
 from .errors import ExitCode, GraphlinkerError, StoreUnavailable
 from .store.failures import from_neo4j, redact
 
@@ -45,7 +45,7 @@ def handle_errors(command: Callable) -> Callable:
             except Exception as exc:  # noqa: BLE001 - a driver error from any command means the store
                 if not _is_neo4j_error(exc):
                     raise
-                raise from_neo4j(exc, os.environ.get("NEO4J_URI")) from None
+                raise from_neo4j(exc, value("NEO4J_URI")) from None
         except GraphlinkerError as exc:
             message = _without_secrets(" ".join(str(exc).split()))
             label = "[yellow]note:[/]" if exc.exit_code == ExitCode.NOTHING_NEW else "[bold red]error:[/]"  # 3 is not a failure
@@ -66,5 +66,5 @@ def _is_neo4j_error(exc: Exception) -> bool:
 def _without_secrets(message: str) -> str:
     """The message with any URI password, and the value of $NEO4J_PASSWORD, masked."""
     message = redact(message)
-    password = os.environ.get("NEO4J_PASSWORD")
+    password = value("NEO4J_PASSWORD")
     return message.replace(password, "***") if password and len(password) >= 4 else message

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from ..environment import value
 from ..errors import ConfigError
 from .base import Store
 from .local import LocalStore
@@ -14,7 +14,7 @@ STORES = ("local", "neo4j")
 
 def store_kind(kind: str | None) -> str:
     """``--store`` if given, else ``neo4j`` when $NEO4J_URI is set, else ``local`` (the workspace)."""
-    return kind or ("neo4j" if os.environ.get("NEO4J_URI") else "local")
+    return kind or ("neo4j" if value("NEO4J_URI") else "local")
 
 
 def open_store(kind: str | None, workspace: Path) -> Store:
