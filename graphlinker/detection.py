@@ -9,6 +9,10 @@ Engines (all seeded, deterministic for the same input):
 - ``leiden``: Traag, Waltman & van Eck (2019), "From Louvain to Leiden:
   guaranteeing well-connected communities", Sci. Rep. 9, 5233, via leidenalg.
 
+The last two need optional extras (``pip install 'graphlinker[louvain-reference]'`` /
+``'graphlinker[leiden]'``; leidenalg is GPL-3); selecting one without its package is a
+one-line :class:`~graphlinker.errors.ConfigError` naming the extra (:func:`require_engine`).
+
 Every engine returns a frame ``account_id, community`` covering every account
 that has at least one link; communities are numbered by decreasing size, then
 by smallest member, so the numbering does not depend on the engine's labels.
@@ -16,6 +20,7 @@ by smallest member, so the numbering does not depend on the engine's labels.
 
 from __future__ import annotations
 
+import importlib
 import random
 
 import igraph as ig
@@ -25,6 +30,29 @@ import pandas as pd
 from .errors import ConfigError
 
 ENGINES = ("louvain", "louvain-reference", "leiden")
+# Engines whose packages are optional extras: engine -> (the extra, (module, the distribution providing it) ...).
+OPTIONAL_ENGINES = {
+    "louvain-reference": ("louvain-reference", (("networkx", "networkx"), ("community", "python-louvain"))),  # community needs networkx
+    "leiden": ("leiden", (("leidenalg", "leidenalg"),)),
+}
+
+
+def require_engine(engine: str) -> None:
+    """ConfigError (exit 2, one line) if ``engine`` needs a package that cannot be imported, naming the extra to install."""
+    if engine not in OPTIONAL_ENGINES:
+        return
+    extra, modules = OPTIONAL_ENGINES[engine]
+    for module, distribution in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            if isinstance(exc, ModuleNotFoundError) and exc.name == module:
+                state = "is not installed"
+            else:  # installed but broken (a missing shared library, say): still one line
+                state = f"cannot be imported ({(str(exc).splitlines() or [type(exc).__name__])[0]})"
+            raise ConfigError(
+                f"detection engine '{engine}' needs the package {distribution}, which {state}: pip install 'graphlinker[{extra}]'"
+            ) from None
 
 
 def detect_communities(
@@ -33,6 +61,7 @@ def detect_communities(
     """Partition the accounts of ``edges`` (``account_a, account_b, weight``) into communities."""
     if engine not in ENGINES:
         raise ConfigError(f"unknown detection engine '{engine}' (choose from {', '.join(ENGINES)})")
+    require_engine(engine)
     if edges.empty:
         return pd.DataFrame({"account_id": pd.Series(dtype="string"), "community": pd.Series(dtype="int64")})
     nodes = pd.Index(np.sort(pd.unique(edges[["account_a", "account_b"]].to_numpy(dtype=str).ravel())))
@@ -74,7 +103,7 @@ def _python_louvain(n: int, src, dst, weights, seed: int, resolution: float) -> 
 
     graph = nx.Graph()
     graph.add_nodes_from(range(n))
-    graph.add_weighted_edges_from(zip(src.tolist(), dst.tolist(), weights.tolist()))
+    graph.add_weighted_edges_from(zip(src.tolist(), dst.tolist(), weights.tolist(), strict=True))
     partition = community_louvain.best_partition(graph, weight="weight", random_state=seed, resolution=resolution)
     return [partition[i] for i in range(n)]
 

@@ -3,7 +3,8 @@
 Like BloodHound's query library, every query is a file with structured metadata
 that CI checks (it parses, its metadata is valid, its parameters match the Cypher,
 it cannot write, and it returns the expected rows on fixture data), so analysts
-can trust a query by its name. Queries live in ``queries/NAME.cypher``.
+can trust a query by its name. Queries live in ``graphlinker/querypack/queries/NAME.cypher``,
+package data that an installed wheel carries (``$GRAPHLINKER_QUERIES`` points elsewhere).
 
 Header format
 -------------
@@ -80,6 +81,7 @@ PARAM_TYPES = ("str", "int", "float", "bool", "list[str]")
 HEADER_KEYS = ("name", "title", "description", "param", "returns", "tags")
 REQUIRED_KEYS = ("name", "title", "description", "returns")
 QUERIES_ENV = "GRAPHLINKER_QUERIES"
+PACK_RESOURCE = "querypack/queries"  # package data of graphlinker: one NAME.cypher per query
 # Seconds an analyst query may run before the server stops it (``--timeout``; 0 = no limit).
 # Meant to become the setting ``[query] timeout_seconds`` once settings carry it.
 DEFAULT_QUERY_TIMEOUT = 60.0
@@ -541,14 +543,10 @@ def parse_query(text: str, path: Path) -> Query:
 
 
 def default_directory() -> Path:
-    """$GRAPHLINKER_QUERIES, else the repository's ``queries/``, else a copy packaged as ``graphlinker/query_pack``."""
+    """``$GRAPHLINKER_QUERIES``, else the pack shipped as package data (``graphlinker/querypack/queries``)."""
     if os.environ.get(QUERIES_ENV):
         return Path(os.environ[QUERIES_ENV])
-    repo = Path(__file__).resolve().parents[1] / "queries"
-    if repo.is_dir():
-        return repo
-    packaged = resources.files("graphlinker").joinpath("query_pack")
-    return Path(str(packaged))
+    return Path(str(resources.files("graphlinker").joinpath(PACK_RESOURCE)))
 
 
 def load_pack(directory: Path | None = None) -> dict[str, Query]:

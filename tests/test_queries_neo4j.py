@@ -33,7 +33,7 @@ pytestmark = pytest.mark.neo4j
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "fixtures" / "demo"
-PACK = load_pack(ROOT / "queries")
+PACK = load_pack(ROOT / "graphlinker" / "querypack" / "queries")
 
 GROW_SOURCE = "acct_477897c83465"  # a member of the demo's naive ring, cl-1a8c3c5a62 in run 1
 GROW_CARD, GROW_DEVICE = "card_24c679dfec95fd2a", "dev_2a6d98945a29cf46"  # that ring's card and device

@@ -25,7 +25,7 @@ from graphlinker.queries import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-QUERIES = ROOT / "queries"
+QUERIES = ROOT / "graphlinker" / "querypack" / "queries"
 PACK = load_pack(QUERIES)
 
 # What analysts were promised (the brief of issue "analyst Cypher pack"): the pack must keep these.

@@ -1,8 +1,8 @@
 """A local Neo4j 5.26 Community server that graphlinker fetches from Maven Central and starts itself.
 
 No Docker and no neo4j.com are needed: the server's jars are resolved once by Maven from
-``neo4j/pom.xml`` into a per-user cache, and the server is started as a detached ``java``
-process whose data lives in a *home* directory::
+the packaged ``graphlinker/store/neo4j-server/pom.xml`` into a per-user cache, and the server
+is started as a detached ``java`` process whose data lives in a *home* directory::
 
     fetch()                      # jars -> ~/.cache/graphlinker/neo4j-5.26.24/lib (once)
     info = start()               # ~/.local/share/graphlinker/neo4j, bolt://127.0.0.1:7687
@@ -39,12 +39,13 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
+from importlib import resources
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
 from ..errors import GraphlinkerError, StoreUnavailable
 
-NEO4J_VERSION = "5.26.24"  # keep in step with <neo4j.version> in neo4j/pom.xml
+NEO4J_VERSION = "5.26.24"  # keep in step with <neo4j.version> in neo4j-server/pom.xml beside this module
 DEFAULT_BOLT_PORT = 7687
 DEFAULT_USER = "neo4j"
 DEFAULT_DATABASE = "neo4j"
@@ -53,6 +54,7 @@ ENTRY_POINT = "org.neo4j.server.CommunityEntryPoint"
 ADMIN_TOOL = "org.neo4j.cli.AdminTool"  # neo4j-admin, from neo4j-command-line among the server's jars
 STATE_FILE = "graphlinker.json"  # under HOME/run
 PASSWORD_FILE = "password"  # under HOME
+POM_RESOURCE = "neo4j-server/pom.xml"  # package data of graphlinker.store: the artifacts Maven fetches
 MARKER_FILE = ".complete"  # beside lib/, holds the pom's sha256 once a fetch succeeded
 PRIVATE_UMASK = 0o077  # the server and neo4j-admin create owner-only files in the home
 
@@ -137,10 +139,15 @@ def default_home(home: Optional[os.PathLike | str] = None) -> Path:
 
 
 def pom_path() -> Path:
-    """The pom listing the server's artifacts: ``$GRAPHLINKER_NEO4J_POM`` else ``neo4j/pom.xml`` in the source tree."""
+    """The pom listing the server's artifacts: ``$GRAPHLINKER_NEO4J_POM`` else the one packaged beside this module.
+
+    The packaged pom is package data (``neo4j-server/pom.xml``), found with :mod:`importlib.resources`, so an
+    installed wheel finds it as an editable checkout does. Maven reads it by path, so the package must be
+    installed as files (what pip does with every wheel), not imported from a zip.
+    """
     if os.environ.get("GRAPHLINKER_NEO4J_POM"):
         return Path(os.environ["GRAPHLINKER_NEO4J_POM"]).expanduser()
-    return Path(__file__).resolve().parents[2] / "neo4j" / "pom.xml"
+    return Path(str(resources.files(__package__ or "graphlinker.store").joinpath(POM_RESOURCE)))
 
 
 # --------------------------------------------------------------------------- prerequisites
