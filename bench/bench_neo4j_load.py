@@ -58,7 +58,7 @@ def main() -> None:
     start = time.perf_counter()
     accounts, usage, stats, templates = build_graph(work / "scenario")
     print(f"usage graph: {len(accounts):,} accounts, {len(usage):,} usage rows (relationships), built in {time.perf_counter() - start:.1f}s")
-    info = server.start(work / "home", bolt_port=0, auth=True, heap="2g", pagecache="1g", timeout=300)
+    server.start(work / "home", bolt_port=0, auth=True, heap="2g", pagecache="1g", timeout=300)
     try:
         settings = server.server_settings(work / "home")
         for batch in (int(b) for b in args.batches.split(",")):

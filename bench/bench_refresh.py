@@ -68,14 +68,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
-
 from benchutil import pin_to_one_cpu
+
 from graphlinker.inputs.discovery import discover
 from graphlinker.simulate.slices import TIME_COLUMN, read_rows, write_rows
 
@@ -399,7 +399,7 @@ def child(mode: str, workspace: Path, inputs: list[Path], report_path: Path | No
 
 
 def spawn(mode: str, workspace: Path, inputs: list[Path], report_path: Path | None, pin: bool,
-          store_kind: str = "local", neo4j: "Neo4jServer | None" = None) -> dict:
+          store_kind: str = "local", neo4j: Neo4jServer | None = None) -> dict:
     """Run :func:`child` in a fresh interpreter; returns its JSON line.
 
     With ``neo4j`` the connection settings go to the child in its environment (never on the command line).
@@ -440,7 +440,7 @@ class Neo4jServer:
         self.empty_s: list[float] = []
         self.warmup_s: float | None = None
 
-    def start(self) -> "Neo4jServer":
+    def start(self) -> Neo4jServer:
         from graphlinker.store import server
 
         began = time.perf_counter()

@@ -73,8 +73,8 @@ count as free slot text.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -582,7 +582,7 @@ class Family:
 class SlotDraw:
     """Per-prompt slot values for ``m`` prompts of one language, drawn lazily."""
 
-    def __init__(self, rng: np.random.Generator, m: int, lang: str, bank: "Bank"):
+    def __init__(self, rng: np.random.Generator, m: int, lang: str, bank: Bank):
         self.rng, self.m, self.lang, self.bank = rng, m, lang, bank
         self.values: dict[str, np.ndarray] = {}
 
@@ -633,8 +633,8 @@ NUMERIC_SLOTS = {"n"}
 def _names(rng: np.random.Generator, m: int, lang: str) -> np.ndarray:
     first, last = _v(_FIRST[lang]), _v(_LAST[lang])
     f = first[rng.integers(0, len(first), m)]
-    l = last[rng.integers(0, len(last), m)]
-    return l + f if lang == "zh" else f + " " + l
+    surname = last[rng.integers(0, len(last), m)]
+    return surname + f if lang == "zh" else f + " " + surname
 
 
 def _lengths(values: np.ndarray) -> np.ndarray:

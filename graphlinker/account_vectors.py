@@ -39,7 +39,7 @@ class AccountVectors:
         dots, shared = pair_products(self.matrix, self.col_kind, len(self.kinds), left, right)
         return np.minimum(dots, 1.0), shared
 
-    def reweighted(self, column_factor: np.ndarray) -> "AccountVectors":
+    def reweighted(self, column_factor: np.ndarray) -> AccountVectors:
         """The same vectors with each column scaled by ``column_factor`` and blocks made unit length again.
 
         A factor of 0 removes the identifier as if nobody had used it for linking.

@@ -9,20 +9,21 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC
 from pathlib import Path
-from typing import Callable, Iterator, Optional
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from . import __version__
-from .config import Settings
 from .cli_errors import err, handle_errors
+from .config import Settings
 from .errors import NoRunYet
 from .inputs import Quarantine
-from .report import FORMATS, render, select_clusters
+from .report import FORMATS, check_output, clusters_frame, output_console, render, select_clusters, write_parquet
 
 app = typer.Typer(
     help="Expose coordinated account rings behind model-distillation campaigns.\n\n"
@@ -38,7 +39,9 @@ app = typer.Typer(
 DEFAULT_WORKSPACE = Path(".graphlinker")
 
 WorkspaceOption = typer.Option(DEFAULT_WORKSPACE, "--workspace", "-w", help="Workspace directory of the embedded store.", envvar="GRAPHLINKER_WORKSPACE")
-FormatOption = typer.Option("table", "--format", "-f", help=f"Output format: {', '.join(FORMATS)}.")
+FormatOption = typer.Option("table", "--format", "-f", help=f"Output format: {', '.join(FORMATS)} (parquet needs -o FILE).")
+OutputOption = typer.Option(None, "--output", "-o", dir_okay=False, metavar="FILE",
+                            help="Write the output to FILE (whole or not at all) instead of stdout; --format parquet needs it.")
 MinRiskOption = typer.Option(0.0, "--min-risk", min=0.0, max=1.0, help="Only list clusters with at least this risk score.")
 TopOption = typer.Option(None, "--top", min=1, help="Only list the N riskiest clusters.")
 FlaggedOption = typer.Option(False, "--flagged-only", help="Only list flagged clusters.")
@@ -71,8 +74,14 @@ def _check_format(fmt: str) -> None:
         raise typer.BadParameter(f"'{fmt}' is not one of {', '.join(FORMATS)}", param_hint="--format")
 
 
-def _emit(report: dict, fmt: str, min_risk: float, top: int | None, flagged_only: bool) -> None:
-    render(select_clusters(report, min_risk, top, flagged_only), fmt, Console(file=sys.stdout, width=160 if not sys.stdout.isatty() else None))
+def _emit(report: dict, fmt: str, min_risk: float, top: int | None, flagged_only: bool, output: Path | None = None) -> None:
+    chosen = select_clusters(report, min_risk, top, flagged_only)
+    if fmt == "parquet":  # one row per cluster: the Python API's Workspace.clusters()
+        write_parquet(clusters_frame(chosen), output, {"run_id": report["run_id"]})
+        err.print(f"wrote {len(chosen['clusters'])} clusters to {output}", highlight=False)
+        return
+    with output_console(output) as console:
+        render(chosen, fmt, console)
 
 
 @app.command()
@@ -80,30 +89,34 @@ def _emit(report: dict, fmt: str, min_risk: float, top: int | None, flagged_only
 def run(
     input_dir: Path = typer.Argument(..., help="Export directory holding accounts, payments, requests (and optionally identifiers) files."),
     workspace: Path = WorkspaceOption,
-    store: Optional[str] = StoreOption,
+    store: str | None = StoreOption,
     fmt: str = FormatOption,
     min_risk: float = MinRiskOption,
-    top: Optional[int] = TopOption,
+    top: int | None = TopOption,
     flagged_only: bool = FlaggedOption,
     strict: bool = typer.Option(False, "--strict", help="Treat any bad input row, or a required input file without a usable row, as an error (exit code 2) "
                                 "instead of quarantining it or warning."),
-    config: Optional[Path] = ConfigOption,
-    progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Show progress bars on stderr (default: when stderr is a terminal)."),
+    config: Path | None = ConfigOption,
+    progress: bool | None = typer.Option(None, "--progress/--no-progress", help="Show progress bars on stderr (default: when stderr is a terminal)."),
     wait: float = typer.Option(0.0, "--wait", min=0.0, help="Wait up to SECONDS for another run or refresh on this store to finish (else exit 4)."),
+    output: Path | None = OutputOption,
 ) -> None:
     """Ingest an export directory, link accounts, detect clusters, score them and print the report.
 
     The workspace's graph is rebuilt from INPUT_DIR; earlier runs stay listed. Bad rows are
     quarantined under WORKSPACE/quarantine/<run_id>/ with their reasons (never with prompt text).
     """
-    from .pipeline import new_run_id, run as run_pipeline  # heavy imports only when running
+    from datetime import datetime
+
+    from .pipeline import new_run_id  # heavy imports only when running
+    from .pipeline import run as run_pipeline
     from .store import open_store
-    from datetime import datetime, timezone
 
     _check_format(fmt)
+    check_output(fmt, output)
     settings = Settings.load(config)
     target = open_store(store, workspace)
-    quarantine_dir = workspace / "quarantine" / new_run_id(datetime.now(timezone.utc))
+    quarantine_dir = workspace / "quarantine" / new_run_id(datetime.now(UTC))
     quarantine = Quarantine(quarantine_dir, strict=strict)
     show = err.is_terminal if progress is None else progress
     try:
@@ -121,7 +134,7 @@ def run(
         f"{summary['flagged_clusters']} flagged ({summary['flagged_accounts']} accounts) in {outcome.timings['total_s']:.1f}s",
         highlight=False,
     )
-    _emit(outcome.report, fmt, min_risk, top, flagged_only)
+    _emit(outcome.report, fmt, min_risk, top, flagged_only, output)
 
 
 def _report_quarantine(counts: dict, directory: Path) -> None:
@@ -136,16 +149,18 @@ def _report_quarantine(counts: dict, directory: Path) -> None:
 @handle_errors
 def report(
     workspace: Path = WorkspaceOption,
-    store: Optional[str] = StoreOption,
+    store: str | None = StoreOption,
     fmt: str = FormatOption,
     min_risk: float = MinRiskOption,
-    top: Optional[int] = TopOption,
+    top: int | None = TopOption,
     flagged_only: bool = FlaggedOption,
+    output: Path | None = OutputOption,
 ) -> None:
     """Print the report of the last run in the workspace."""
     from .store import open_store
 
     _check_format(fmt)
+    check_output(fmt, output)
     if _is_local(store) and not workspace.exists():
         latest = None
     else:
@@ -153,18 +168,20 @@ def report(
             latest = target.latest_report()
     if latest is None:
         raise NoRunYet("no run yet in this store; run `graphlinker run EXPORT_DIR` first")
-    _emit(latest, fmt, min_risk, top, flagged_only)
+    _emit(latest, fmt, min_risk, top, flagged_only, output)
 
 
 @app.command()
 @handle_errors
 def templates(
     workspace: Path = WorkspaceOption,
-    store: Optional[str] = StoreOption,
-    fmt: str = typer.Option("table", "--format", "-f", help="Output format: table, json (lists every account per template) or csv."),
-    top: Optional[int] = typer.Option(None, "--top", min=1, help="Only list the N largest templates (default: all; the table shows 50)."),
-    tag: Optional[str] = typer.Option(None, "--tag", help="Only templates with this extraction tag (e.g. cot_elicitation)."),
+    store: str | None = StoreOption,
+    fmt: str = typer.Option("table", "--format", "-f", help="Output format: table, json (lists every account per template), csv "
+                            "or parquet (as json, one row per template; needs -o FILE)."),
+    top: int | None = typer.Option(None, "--top", min=1, help="Only list the N largest templates (default: all; the table shows 50)."),
+    tag: str | None = typer.Option(None, "--tag", help="Only templates with this extraction tag (e.g. cot_elicitation)."),
     min_accounts: int = typer.Option(1, "--min-accounts", min=1, help="Only templates sent by at least this many accounts."),
+    output: Path | None = OutputOption,
 ) -> None:
     """List prompt templates, largest first: prompts, accounts, first and last seen, tags, redacted exemplar.
 
@@ -172,10 +189,11 @@ def templates(
     never stored; the exemplar is redacted and withheld when redaction would leave the prompt.
     """
     from .store import open_store
-    from .template_report import TEMPLATE_FORMATS, accounts_per_template, render_templates, select_templates
+    from .template_report import TEMPLATE_FORMATS, accounts_per_template, render_templates, select_templates, templates_frame
 
     if fmt not in TEMPLATE_FORMATS:
         raise typer.BadParameter(f"'{fmt}' is not one of {', '.join(TEMPLATE_FORMATS)}", param_hint="--format")
+    check_output(fmt, output)
     if _is_local(store) and not workspace.exists():
         raise NoRunYet("nothing ingested yet in this workspace; run `graphlinker run EXPORT_DIR` first")
     with open_store(store, workspace) as target:
@@ -183,8 +201,13 @@ def templates(
         if table.empty:
             raise NoRunYet("no templates in this store yet; run `graphlinker run EXPORT_DIR` first")
         chosen = select_templates(table, top if top is not None or fmt != "table" else 50, tag, min_accounts)
-        accounts = accounts_per_template(target.template_usage(), chosen["template_id"]) if fmt == "json" else None
-    render_templates(chosen, fmt, Console(file=sys.stdout, width=160 if not sys.stdout.isatty() else None), accounts)
+        accounts = accounts_per_template(target.template_usage(), chosen["template_id"]) if fmt in ("json", "parquet") else None
+    if fmt == "parquet":  # the Python API's Workspace.templates(accounts=True)
+        write_parquet(templates_frame(chosen, accounts), output)
+        err.print(f"wrote {len(chosen)} templates to {output}", highlight=False)
+        return
+    with output_console(output) as console:
+        render_templates(chosen, fmt, console, accounts)
 
 
 def _is_local(store: str | None) -> bool:
@@ -213,12 +236,12 @@ def simulate(
     requests_format: str = typer.Option("csv", "--requests-format", help="File format of requests: csv, jsonl or parquet."),
     slices: int = typer.Option(0, "--slices", min=0, help="Also cut the scenario into N time slices under OUT_DIR/slices/01..N "
                                "(equal request counts), to replay it with `graphlinker refresh`."),
-    ops: Optional[str] = typer.Option(
+    ops: str | None = typer.Option(
         None, "--ops", metavar="KEY,KEY|all|none",
         help="Operation archetypes to plant (truth op id op-KEY-1): comma-separated keys, 'all' or 'none'. "
         "Default: the classic five (naive, reseller, hydra, agentic, zh). Also: grader, codegen, translation, preference, "
         "longdoc, math, refusal, release, proxy, lowslow, dialogue."),
-    lookalikes: Optional[str] = typer.Option(
+    lookalikes: str | None = typer.Option(
         None, "--lookalikes", metavar="KEY,KEY|all|none",
         help="Benign look-alike kinds (truth role lookalike, op id lookalike-KEY-N): comma-separated keys, 'all' or 'none'. "
         "Default: company, university, family. Also: carrier_nat, batch_dev, eval_team, jailbreak, agency."),
@@ -265,8 +288,8 @@ def evaluate(
 ) -> None:
     """Score a report against ground truth: precision, recall, F1, per-operation recovery, look-alikes flagged,
     and the ranking quality of the risk order (average precision, precision@10/50)."""
-    from .evaluate import evaluate as evaluate_report
     from .errors import InputError
+    from .evaluate import evaluate as evaluate_report
 
     try:
         loaded = json.loads(report_path.read_text())

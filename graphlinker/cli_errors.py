@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import errno
 import functools
-from typing import Callable
+from collections.abc import Callable
 
 import typer
 from rich.console import Console

@@ -79,8 +79,9 @@ then ``cluster_id``, then category name.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable, Hashable, Iterable
 from itertools import chain
-from typing import Callable, Hashable, Iterable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd

@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .environment import value
+from . import environment
 from .errors import ConfigError
 from .settings_schema import validate
 
@@ -89,7 +89,7 @@ class Settings:
     scoring: dict[str, Any]
 
     @classmethod
-    def load(cls, path: Path | None = None) -> "Settings":
+    def load(cls, path: Path | None = None) -> Settings:
         """Defaults, overlaid by ``path`` or else by the file named in $GRAPHLINKER_CONFIG, then validated.
 
         Every key's type and range is checked (:mod:`graphlinker.settings_schema`); a bad or
@@ -98,10 +98,10 @@ class Settings:
         return cls.load_with_sources(path)[0]
 
     @classmethod
-    def load_with_sources(cls, path: Path | None = None) -> tuple["Settings", dict[str, str]]:
+    def load_with_sources(cls, path: Path | None = None) -> tuple[Settings, dict[str, str]]:
         """:meth:`load`, and where each setting came from: ``{"linking.min_edge_weight": "defaults" | FILE}``."""
         data = _defaults()
-        path = path or (Path(value(CONFIG_ENV)) if value(CONFIG_ENV) else None)
+        path = path or (Path(environment.value(CONFIG_ENV)) if environment.value(CONFIG_ENV) else None)
         override = None
         if path is not None:
             override = _read(Path(path))

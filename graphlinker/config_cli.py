@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -26,7 +25,7 @@ FORMATS = ("table", "json")
 @config_app.command("show")
 @handle_errors
 def show(
-    config: Optional[Path] = typer.Option(None, "--config", dir_okay=False, envvar="GRAPHLINKER_CONFIG",
+    config: Path | None = typer.Option(None, "--config", dir_okay=False, envvar="GRAPHLINKER_CONFIG",
                                           help="TOML file overriding the defaults (as for run)."),
     fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
     changed: bool = typer.Option(False, "--changed", help="Only the settings the file changes."),

@@ -14,7 +14,7 @@ criterion is average linkage (UPGMA) over communities, estimated from samples.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd

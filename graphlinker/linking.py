@@ -20,8 +20,8 @@ every pair below the cap): :mod:`graphlinker.linking_capped`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import pandas as pd

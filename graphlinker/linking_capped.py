@@ -19,7 +19,7 @@ bounded by the block, not by the square of the population.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd

@@ -14,10 +14,10 @@ import json
 import os
 import socket
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
 from .errors import LockHeld
 
@@ -26,7 +26,7 @@ POLL_SECONDS = 0.5
 
 def holder_description(command: str) -> dict:
     return {"command": command, "pid": os.getpid(), "host": socket.gethostname(),
-            "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+            "since": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
 def describe(holder: dict | None) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -40,8 +39,8 @@ def _say(message: str) -> None:
 @neo4j_app.command()
 @handle_errors
 def start(
-    home: Optional[Path] = HomeOption,
-    port: Optional[int] = typer.Option(None, "--port", min=0, max=65535, help="Bolt port on 127.0.0.1 (default 7687; 0 picks a free port)."),
+    home: Path | None = HomeOption,
+    port: int | None = typer.Option(None, "--port", min=0, max=65535, help="Bolt port on 127.0.0.1 (default 7687; 0 picks a free port)."),
     heap: str = typer.Option("1g", "--heap", help="JVM heap size."),
     pagecache: str = typer.Option("512m", "--pagecache", help="Neo4j page cache size."),
     timeout: float = typer.Option(180, "--timeout", min=1, help="Seconds to wait for the server to answer."),
@@ -62,7 +61,7 @@ def start(
 @neo4j_app.command()
 @handle_errors
 def stop(
-    home: Optional[Path] = HomeOption,
+    home: Path | None = HomeOption,
     timeout: float = typer.Option(60, "--timeout", min=1, help="Seconds to wait before killing the server."),
 ) -> None:
     """Stop the server (harmless if it is not running)."""
@@ -78,7 +77,7 @@ def stop(
 @neo4j_app.command()
 @handle_errors
 def status(
-    home: Optional[Path] = HomeOption,
+    home: Path | None = HomeOption,
     as_json: bool = typer.Option(False, "--json", help="Print the server's uri, pid, port and home as JSON on stdout."),
 ) -> None:
     """Report whether the server runs (exit code 0) or not (exit code 5)."""

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Iterator, Protocol
+from typing import Protocol
 
 import pandas as pd
 import xxhash
@@ -41,7 +42,7 @@ from .templates import ExtractionRules
 class Progress(Protocol):
     """Where long stages report progress (the CLI draws rich bars on stderr)."""
 
-    def stage(self, name: str, total: int | None = None) -> "contextmanager[Callable[[int], None]]": ...
+    def stage(self, name: str, total: int | None = None) -> contextmanager[Callable[[int], None]]: ...
 
 
 class SilentProgress:
@@ -91,7 +92,7 @@ def analyse(store: Store, settings: Settings, progress: Progress, run_id: str, s
         scores = score_clusters(features, settings)
         evidence = cluster_evidence(membership, usage, linkage.edges, templates, accounts, features, linkage.kinds)
     report, cluster_ids = build_report(run_id, membership, scores, evidence, linkage.hubs, accounts, extra, previous)
-    finished = datetime.now(timezone.utc)
+    finished = datetime.now(UTC)
     record = {
         "run_id": run_id,
         "command": extra.get("command", "run"),
@@ -139,7 +140,7 @@ def refresh(paths: list[Path], store: Store, settings: Settings, quarantine: Qua
 
 def _load_and_analyse(inputs, store: Store, settings: Settings, quarantine: Quarantine, progress, command: str, rebuild: bool) -> RunOutcome:
     progress = progress or SilentProgress()
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     run_id = new_run_id(started)
     clock = time.perf_counter()
     previous = store.latest_report()
@@ -197,7 +198,7 @@ def build_report(run_id, membership, scores, evidence, hubs, accounts, extra, pr
     flagged = [c for c in clusters if c["flagged"]]
     report = {
         "run_id": run_id,
-        "generated_at": datetime.now(timezone.utc).isoformat(),
+        "generated_at": datetime.now(UTC).isoformat(),
         "clusters": clusters,
         "summary": {
             "accounts": int(len(accounts)),

@@ -651,7 +651,8 @@ def parse_assignments(items: list[str] | None, parse_json: bool = False) -> dict
 
 def to_jsonable(value: Any) -> Any:
     """Neo4j values (temporal, graph, spatial) as plain JSON-friendly Python values."""
-    from neo4j import graph, time as neo_time
+    from neo4j import graph
+    from neo4j import time as neo_time
     from neo4j.spatial import Point
 
     if value is None or isinstance(value, (bool, int, str)):

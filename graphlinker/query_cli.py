@@ -12,7 +12,8 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from typing import Any, List, Optional
+from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -21,7 +22,7 @@ from rich.table import Table
 from .errors import InputError
 from .queries import DEFAULT_QUERY_TIMEOUT, bind, check_statement, load_pack, parse_assignments, resolve, run_cypher, run_query
 
-OUTPUT_FORMATS = ("table", "json", "csv")
+OUTPUT_FORMATS = ("table", "json", "csv", "parquet")
 LIST_FORMATS = ("table", "json")
 MAX_CELL = 300  # table cells longer than this are cut (json and csv keep everything)
 
@@ -34,7 +35,9 @@ query_app = typer.Typer(
 _err = Console(stderr=True)
 
 ParamOption = typer.Option(None, "--param", "-p", help="A query parameter as key=value (repeat for more).", show_default=False)
-OutputOption = typer.Option("table", "--format", "-f", help="Output format: table, json or csv.")
+OutputOption = typer.Option("table", "--format", "-f", help="Output format: table, json, csv or parquet (needs -o FILE).")
+OutputFileOption = typer.Option(None, "--output", "-o", dir_okay=False, metavar="FILE",
+                                help="Write the result to FILE (whole or not at all) instead of stdout; --format parquet needs it.")
 TimeoutOption = typer.Option(
     DEFAULT_QUERY_TIMEOUT, "--timeout", min=0,
     help="Seconds the query may run before the server stops it (exit 2); 0: no limit.",
@@ -44,9 +47,12 @@ TimeoutOption = typer.Option(
 from .cli_errors import handle_errors as _one_line_errors  # noqa: E402
 
 
-def _check_format(fmt: str, allowed: tuple[str, ...]) -> None:
+def _check_format(fmt: str, allowed: tuple[str, ...], output: Path | None = None) -> None:
     if fmt not in allowed:
         raise InputError(f"--format '{fmt}' is not one of {', '.join(allowed)}")
+    from .report import check_output
+
+    check_output(fmt, output)
 
 
 def _connection() -> dict:
@@ -93,24 +99,35 @@ def _csv_cell(value: Any) -> str:
     return spreadsheet_safe(_scalar_text(value))
 
 
-def render(columns: list[str], rows: list[dict], fmt: str, title: str | None = None, meta: dict | None = None) -> None:
-    """Write a result to stdout as a rich table, a JSON document or CSV."""
-    if fmt == "json":
-        document = {**(meta or {}), "columns": columns, "rows": rows}
-        sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n")
-    elif fmt == "csv":
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow([_csv_cell(str(c)) for c in columns])
-        for row in rows:
-            writer.writerow([_csv_cell(row.get(c)) for c in columns])
-    else:
-        table = Table(title=title, show_lines=False, header_style="bold")
-        for column in columns:
-            table.add_column(column, overflow="fold")
-        for row in rows:
-            table.add_row(*(_table_cell(row.get(c)) for c in columns))
-        _stdout().print(table)
-        _err.print(f"{len(rows)} row{'s' if len(rows) != 1 else ''}", highlight=False)
+def render(columns: list[str], rows: list[dict], fmt: str, title: str | None = None, meta: dict | None = None,
+           output: Path | None = None) -> None:
+    """Write a result to stdout (or to ``output``) as a rich table, a JSON document or CSV; parquet only to ``output``."""
+    from .report import output_stream, write_parquet
+
+    if fmt == "parquet":  # one column per returned column; nested values as Arrow lists/structs, else JSON text
+        import pandas as pd
+
+        frame = pd.DataFrame([[row.get(c) for c in columns] for row in rows], columns=columns, dtype=object)
+        write_parquet(frame.infer_objects(), output, {k: json.dumps(v, ensure_ascii=False, default=str) for k, v in (meta or {}).items()})
+        _err.print(f"wrote {len(rows)} row{'s' if len(rows) != 1 else ''} to {output}", highlight=False)
+        return
+    with output_stream(output) as stream:
+        if fmt == "json":
+            document = {**(meta or {}), "columns": columns, "rows": rows}
+            stream.write(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n")
+        elif fmt == "csv":
+            writer = csv.writer(stream, lineterminator="\n")
+            writer.writerow([_csv_cell(str(c)) for c in columns])
+            for row in rows:
+                writer.writerow([_csv_cell(row.get(c)) for c in columns])
+        else:
+            table = Table(title=title, show_lines=False, header_style="bold")
+            for column in columns:
+                table.add_column(column, overflow="fold")
+            for row in rows:
+                table.add_row(*(_table_cell(row.get(c)) for c in columns))
+            Console(file=stream, width=None if stream is sys.stdout and sys.stdout.isatty() else 200).print(table)
+            _err.print(f"{len(rows)} row{'s' if len(rows) != 1 else ''}", highlight=False)
 
 
 def _stdout() -> Console:
@@ -123,7 +140,7 @@ def _stdout() -> Console:
 @_one_line_errors
 def list_queries(
     fmt: str = typer.Option("table", "--format", "-f", help="Output format: table or json."),
-    tag: Optional[str] = typer.Option(None, "--tag", help="Only queries carrying this tag."),
+    tag: str | None = typer.Option(None, "--tag", help="Only queries carrying this tag."),
 ) -> None:
     """List the queries of the pack: name, title, parameters and tags."""
     _check_format(fmt, LIST_FORMATS)
@@ -152,9 +169,10 @@ def show_query(name: str = typer.Argument(..., help="Query name, as in `graphlin
 @_one_line_errors
 def run_command(
     name: str = typer.Argument(..., help="Query name, as in `graphlinker query list`."),
-    param: Optional[List[str]] = ParamOption,
+    param: list[str] | None = ParamOption,
     fmt: str = OutputOption,
     timeout: float = TimeoutOption,
+    output: Path | None = OutputFileOption,
 ) -> None:
     """Run one query of the pack read-only, e.g. `graphlinker query run cluster-members -p cluster_id=cl-1a8c3c5a62`.
 
@@ -163,22 +181,23 @@ def run_command(
     query is refused (exit 2) if the server plans anything but a read, and stopped after
     --timeout seconds (exit 2).
     """
-    _check_format(fmt, OUTPUT_FORMATS)
+    _check_format(fmt, OUTPUT_FORMATS, output)
     query = resolve(name, load_pack())
     params = bind(query, parse_assignments(param))
     check_statement(query.cypher)  # refused without a server; run_query checks the server's plan too
     columns, rows = run_query(_connection(), query, params, timeout=timeout)
-    render(columns, rows, fmt, title=query.title, meta={"query": query.name, "params": params})
+    render(columns, rows, fmt, title=query.title, meta={"query": query.name, "params": params}, output=output)
 
 
 @_one_line_errors
 def cypher_command(
     text: str = typer.Argument(..., help="Cypher to run, with $name parameters for values."),
-    param: Optional[List[str]] = typer.Option(
+    param: list[str] | None = typer.Option(
         None, "--param", "-p", help="A parameter as key=value; the value is read as JSON when it parses, else as a string.", show_default=False
     ),
     fmt: str = OutputOption,
     timeout: float = TimeoutOption,
+    output: Path | None = OutputFileOption,
 ) -> None:
     """Run ad-hoc Cypher read-only (the server refuses any write), e.g. `graphlinker cypher "MATCH (c:Cluster) RETURN count(c)"`.
 
@@ -186,13 +205,13 @@ def cypher_command(
     CREATE/DROP/ALTER ..., dbms.* procedures) and writes are refused with exit 2, and a query
     is stopped after --timeout seconds (exit 2).
     """
-    _check_format(fmt, OUTPUT_FORMATS)
+    _check_format(fmt, OUTPUT_FORMATS, output)
     if not text.strip():
         raise InputError("no Cypher given")
     params = parse_assignments(param, parse_json=True)
     check_statement(text)  # refused without a server; run_cypher checks the server's plan too
     columns, rows = run_cypher(_connection(), text, params, timeout=timeout)
-    render(columns, rows, fmt, meta={"params": params})
+    render(columns, rows, fmt, meta={"params": params}, output=output)
 
 
 __all__ = ["query_app", "cypher_command", "render"]

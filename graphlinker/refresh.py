@@ -4,7 +4,8 @@ A full ``run`` is a refresh into an emptied graph, so both share this code and a
 refresh of every time slice in order builds the graph one full run would:
 
 1. input files whose content hash the store's ledger holds are skipped;
-2. rows whose event key (:mod:`graphlinker.ledger`) the store has seen are skipped;
+2. rows whose event key (:mod:`graphlinker.ledger`) the store has seen are skipped (in a store written
+   before key format 1, also rows whose format-0 key it holds: ``SeenKeys``);
 3. the new rows become *delta* aggregates (usage counts, per-account totals,
    template counts) that the store adds to what it holds (``merge_graph``);
 4. prompts are grouped by a template grouper resumed from its stored state (every
@@ -25,7 +26,7 @@ import pandas as pd
 from .config import Settings
 from .ingest import UsageBuilder
 from .inputs import ExportReader, Quarantine
-from .ledger import LEDGER_COLUMNS, Commit, InputFile, SeenKeys, event_keys
+from .ledger import KEY_FORMAT, LEDGER_COLUMNS, LEGACY_KEY_FORMAT, Commit, InputFile, SeenKeys, check_legacy_keys_computable
 from .store.base import Store
 from .templates import TemplateIndex, grouper_from_settings
 from .templates.table import conform
@@ -67,7 +68,9 @@ def load_new(inputs: list[InputFile], store: Store, settings: Settings, quaranti
     builder = UsageBuilder(settings, index)
     add = {"accounts": builder.add_accounts, "payments": builder.add_payments,
            "identifiers": builder.add_identifiers, "requests": builder.add_requests}
-    seen = SeenKeys(store.seen_keys())
+    seen = SeenKeys(store.seen_keys(KEY_FORMAT), legacy=store.seen_keys(LEGACY_KEY_FORMAT))
+    if seen.migrating:  # a store written before key format 1: its rows are known by format-0 keys too
+        check_legacy_keys_computable()
     batch = LoadedBatch(counts={kind: 0 for kind in add})
     ledger_rows = []
     for item in inputs:
@@ -76,7 +79,7 @@ def load_new(inputs: list[InputFile], store: Store, settings: Settings, quaranti
         rows = new_rows = 0
         with progress.stage(f"reading {item.kind} ({item.path.name})") as advance:
             for chunk in reader.chunks(item.kind):
-                fresh = seen.take_new(event_keys(item.kind, chunk))
+                fresh = seen.take_new_rows(item.kind, chunk)
                 rows += len(chunk)
                 new_rows += int(fresh.sum())
                 if fresh.any():

@@ -11,20 +11,20 @@ from __future__ import annotations
 import json
 import sys
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from .cli import ConfigOption, RichProgress, StoreOption, WorkspaceOption, _is_local, app
+from .cli import ConfigOption, OutputOption, RichProgress, StoreOption, WorkspaceOption, _is_local, app
 from .cli_errors import err, handle_errors
 from .config import Settings
 from .errors import ExitCode, GraphlinkerError, InputError, NoRunYet, NothingNew
 
 DIFF_FORMATS = ("table", "json")
+RUNS_FORMATS = ("table", "json", "parquet")
 InputsArgument = typer.Argument(..., help="Export directories and/or single input files (accounts.*, payments.*, "
                                 "requests.*, identifiers.*; .csv, .csv.gz, .jsonl, .jsonl.gz, .parquet).")
 WaitOption = typer.Option(0.0, "--wait", min=0.0, help="Wait up to SECONDS for another run or refresh to finish, "
@@ -35,20 +35,21 @@ def _out() -> Console:
     return Console(file=sys.stdout, width=160 if not sys.stdout.isatty() else None)
 
 
-def _check(fmt: str) -> None:
-    if fmt not in DIFF_FORMATS:
-        raise typer.BadParameter(f"'{fmt}' is not one of {', '.join(DIFF_FORMATS)}", param_hint="--format")
+def _check(fmt: str, allowed: tuple[str, ...] = DIFF_FORMATS) -> None:
+    if fmt not in allowed:
+        raise typer.BadParameter(f"'{fmt}' is not one of {', '.join(allowed)}", param_hint="--format")
 
 
-def _refresh_once(inputs: list[Path], workspace: Path, store: Optional[str], fmt: str, wait: float, strict: bool,
-                  config: Optional[Path], progress: Optional[bool]) -> None:
+def _refresh_once(inputs: list[Path], workspace: Path, store: str | None, fmt: str, wait: float, strict: bool,
+                  config: Path | None, progress: bool | None) -> None:
     """One refresh: print the diff (stdout) and a summary (stderr); NothingNew prints its own answer and re-raises."""
     from .inputs import Quarantine
-    from .pipeline import new_run_id, refresh as refresh_pipeline
+    from .pipeline import new_run_id
+    from .pipeline import refresh as refresh_pipeline
     from .store import open_store
 
     settings = Settings.load(config)
-    quarantine_dir = workspace / "quarantine" / new_run_id(datetime.now(timezone.utc))
+    quarantine_dir = workspace / "quarantine" / new_run_id(datetime.now(UTC))
     show = err.is_terminal if progress is None else progress
     quarantine = Quarantine(quarantine_dir, strict=strict)
     with open_store(store, workspace) as target:
@@ -85,15 +86,15 @@ def _print_diff(diff: dict, fmt: str) -> None:
 @app.command()
 @handle_errors
 def refresh(
-    inputs: List[Path] = InputsArgument,
+    inputs: list[Path] = InputsArgument,
     workspace: Path = WorkspaceOption,
-    store: Optional[str] = StoreOption,
+    store: str | None = StoreOption,
     fmt: str = typer.Option("table", "--format", "-f", help="Output format of what changed: table or json."),
     wait: float = WaitOption,
     strict: bool = typer.Option(False, "--strict", help="Treat any bad input row, or a required input file without a usable row, as an error (exit code 2) "
                                 "instead of quarantining it or warning."),
-    config: Optional[Path] = ConfigOption,
-    progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Show progress bars on stderr (default: when stderr is a terminal)."),
+    config: Path | None = ConfigOption,
+    progress: bool | None = typer.Option(None, "--progress/--no-progress", help="Show progress bars on stderr (default: when stderr is a terminal)."),
 ) -> None:
     """Load only new export files and rows, re-detect clusters, publish a run and print what changed.
 
@@ -108,7 +109,7 @@ def refresh(
     _refresh_once(inputs, workspace, store, fmt, wait, strict, config, progress)
 
 
-def _open_for_reading(store: Optional[str], workspace: Path):
+def _open_for_reading(store: str | None, workspace: Path):
     from .store import open_store
 
     if _is_local(store) and not workspace.exists():
@@ -119,9 +120,9 @@ def _open_for_reading(store: Optional[str], workspace: Path):
 @app.command()
 @handle_errors
 def diff(
-    runs: List[str] = typer.Argument(None, help="RUN_A RUN_B to compare (default: the last two runs); one RUN compares it with the run before it."),
+    runs: list[str] = typer.Argument(None, help="RUN_A RUN_B to compare (default: the last two runs); one RUN compares it with the run before it."),
     workspace: Path = WorkspaceOption,
-    store: Optional[str] = StoreOption,
+    store: str | None = StoreOption,
     fmt: str = typer.Option("table", "--format", "-f", help="table or json (for alerting pipelines)."),
 ) -> None:
     """What changed between two runs: clusters new, grown, shrunk, merged, split or dissolved, and flag crossings."""
@@ -153,15 +154,24 @@ def diff(
 @handle_errors
 def runs_command(
     workspace: Path = WorkspaceOption,
-    store: Optional[str] = StoreOption,
-    fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
+    store: str | None = StoreOption,
+    fmt: str = typer.Option("table", "--format", "-f", help="table, json or parquet (one row per run; needs -o FILE)."),
+    output: Path | None = OutputOption,
 ) -> None:
     """The run history, oldest first: when, which command and inputs, counts, duration and outcome."""
-    _check(fmt)
+    from .report import check_output, output_console, output_stream, runs_frame, write_parquet
+
+    _check(fmt, RUNS_FORMATS)
+    check_output(fmt, output)
     with _open_for_reading(store, workspace) as target:
         records = target.runs()
+    if fmt == "parquet":  # the Python API's Workspace.runs()
+        write_parquet(runs_frame(records), output)
+        err.print(f"wrote {len(records)} run(s) to {output}", highlight=False)
+        return
     if fmt == "json":
-        sys.stdout.write(json.dumps([{k: v for k, v in r.items() if k != "params"} for r in records], default=str) + "\n")
+        with output_stream(output) as stream:
+            stream.write(json.dumps([{k: v for k, v in r.items() if k != "params"} for r in records], default=str) + "\n")
         return
     table = Table(title=f"{len(records)} run(s)")
     for column in ("run", "command", "started", "duration", "inputs", "new rows", "accounts", "clusters", "flagged", "outcome"):
@@ -172,20 +182,21 @@ def runs_command(
         table.add_row(r["run_id"], r.get("command", "run"), str(r.get("started_at", ""))[:19], f"{r.get('duration_s', 0):.1f}s",
                       f"{len(inputs)} file(s)", f"{new_rows:,}", str(counts.get("accounts", "")), str(counts.get("clusters", "")),
                       str(counts.get("flagged_clusters", "")), r.get("outcome", ""))
-    _out().print(table)
+    with output_console(output) as console:
+        console.print(table)
 
 
 @app.command()
 @handle_errors
 def schedule(
-    inputs: List[Path] = InputsArgument,
+    inputs: list[Path] = InputsArgument,
     every: str = typer.Option(..., "--every", help="Interval between refresh starts: 90s, 15m, 6h, 1d, 1h30m."),
     workspace: Path = WorkspaceOption,
-    store: Optional[str] = StoreOption,
+    store: str | None = StoreOption,
     fmt: str = typer.Option("table", "--format", "-f", help="Output format of each refresh's diff: table or json."),
     wait: float = WaitOption,
-    config: Optional[Path] = ConfigOption,
-    max_runs: Optional[int] = typer.Option(None, "--max-runs", min=1, help="Stop after N refreshes (default: run until SIGTERM/SIGINT)."),
+    config: Path | None = ConfigOption,
+    max_runs: int | None = typer.Option(None, "--max-runs", min=1, help="Stop after N refreshes (default: run until SIGTERM/SIGINT)."),
 ) -> None:
     """Run `graphlinker refresh INPUT…` now and then every --every, until SIGTERM or Ctrl-C.
 

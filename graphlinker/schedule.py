@@ -24,7 +24,7 @@ import re
 import signal
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from .errors import ExitCode, GraphlinkerError
 

@@ -27,6 +27,7 @@ import pandas as pd
 
 from .config import Settings
 
+
 @dataclass(frozen=True)
 class Reason:
     code: str

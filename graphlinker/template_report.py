@@ -16,9 +16,10 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from .report import spreadsheet_safe
+from .errors import InputError
+from .report import BINARY_FORMATS, spreadsheet_safe
 
-TEMPLATE_FORMATS = ("table", "json", "csv")
+TEMPLATE_FORMATS = ("table", "json", "csv", "parquet")
 CSV_COLUMNS = ["template_id", "prompt_count", "account_count", "first_seen", "last_seen", "extraction_tags", "exemplar"]
 
 
@@ -37,12 +38,31 @@ def accounts_per_template(template_usage: pd.DataFrame, template_ids) -> dict[st
     return {t: sorted(a) for t, a in wanted.groupby("value", sort=False)["account_id"]}
 
 
+def templates_frame(templates: pd.DataFrame, accounts: dict[str, list[str]] | None = None) -> pd.DataFrame:
+    """The template table as the API and ``--format parquet`` give it: the CSV's columns, tags as a list.
+
+    ``template_id, prompt_count, account_count, first_seen, last_seen`` (UTC), ``extraction_tags`` (list),
+    ``exemplar`` (redacted; empty when redaction would have left the prompt), and with ``accounts`` an
+    ``accounts`` column (sorted ids of every account that sent the template). No signature, no prompt.
+    """
+    frame = templates.reindex(columns=CSV_COLUMNS).reset_index(drop=True)
+    frame["extraction_tags"] = [[t for t in str(x).split(";") if t] if not pd.isna(x) else [] for x in frame["extraction_tags"]]
+    frame = frame.astype({"template_id": "string", "exemplar": "string", "prompt_count": "int64", "account_count": "int64"})
+    for column in ("first_seen", "last_seen"):
+        frame[column] = pd.to_datetime(frame[column], utc=True)
+    if accounts is not None:
+        frame["accounts"] = [list(accounts.get(t, [])) for t in frame["template_id"]]
+    return frame
+
+
 def _time(value) -> str | None:
     return None if pd.isna(value) else pd.Timestamp(value).isoformat().replace("+00:00", "Z")
 
 
 def render_templates(templates: pd.DataFrame, fmt: str, console: Console, accounts: dict[str, list[str]] | None = None) -> None:
-    """Write ``templates`` to ``console`` as ``fmt`` (``accounts`` is needed for JSON)."""
+    """Write ``templates`` to ``console`` as ``fmt`` (``accounts`` is needed for JSON; parquet: :func:`templates_frame`)."""
+    if fmt in BINARY_FORMATS:
+        raise InputError(f"--format {fmt} writes a binary file: pass -o/--output FILE")
     if fmt == "json":
         rows = [
             {

@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
 import bench_detection as B  # noqa: E402
+
 from graphlinker.config import Settings  # noqa: E402
 from graphlinker.features import FEATURE_COLUMNS  # noqa: E402
 

@@ -100,7 +100,7 @@ def load_csv_statements(url: str) -> list[str]:
     return [
         f"LOAD CSV FROM '{url}' AS row RETURN row",
         f"load csv with headers from '{url}' as row return row.secret AS secret",
-        f"LOAD /* split */ CSV FROM $url AS row RETURN row",
+        "LOAD /* split */ CSV FROM $url AS row RETURN row",
         "LOAD CSV FROM 'file:///etc/passwd' AS row RETURN row LIMIT 1",
         "CYPHER 5 LOAD CSV FROM 'file:///x.csv' AS row RETURN row",
     ]

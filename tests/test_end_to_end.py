@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from test_privacy import leaks, raw_prompts, workspace_strings
 
 from graphlinker.evaluate import evaluate
 from graphlinker.simulate import simulate
-from test_privacy import leaks, raw_prompts, workspace_strings
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "fixtures" / "demo"
@@ -76,7 +76,9 @@ def test_no_raw_prompt_reaches_workspace_or_report(simulated):
 def test_same_input_same_report(simulated, tmp_path):
     scenario, _, report = simulated
     again = run_json(scenario, tmp_path / "again")
-    strip = lambda r: [(c["cluster_id"], c["risk_score"], c["flagged"], c["accounts"]) for c in r["clusters"]]
+    def strip(r):
+        return [(c["cluster_id"], c["risk_score"], c["flagged"], c["accounts"]) for c in r["clusters"]]
+
     assert strip(again) == strip(report)
 
 

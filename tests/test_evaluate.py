@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import precision_recall_fscore_support
-
 from typer.testing import CliRunner
 
 from graphlinker.cli import app

@@ -353,7 +353,7 @@ def test_malformed_csv_rows_keep_row_numbers_exact(tmp_path):
         frame = ExportReader(directory, quarantine, chunk_rows=chunk_rows).read("requests")
         assert frame["account_id"].tolist() == [f"acc-{i}" for i in (1, 2, 3, 5, 6, 8, 10)]
         lines = quarantine_lines(tmp_path / f"q{chunk_rows}", "requests")
-        assert [(l["row_number"], l["reason"]) for l in lines] == [
+        assert [(item["row_number"], item["reason"]) for item in lines] == [
             (4, "malformed_row"), (7, "malformed_row"), (9, "bad_timestamp:ts")
         ]
         assert SECRET.encode() not in (tmp_path / f"q{chunk_rows}" / "requests.jsonl").read_bytes()
@@ -367,7 +367,7 @@ def test_malformed_csv_rows_at_the_end_or_everywhere(tmp_path, chunk_rows):
     )
     quarantine = Quarantine(tmp_path / "q")
     assert ExportReader(directory, quarantine, chunk_rows=chunk_rows).read("requests")["account_id"].tolist() == ["acc-1"]
-    assert [l["row_number"] for l in quarantine_lines(tmp_path / "q", "requests")] == [2, 3]
+    assert [item["row_number"] for item in quarantine_lines(tmp_path / "q", "requests")] == [2, 3]
     (directory / "requests.csv").write_text("account_id,ts\nonly-one-field\n", "utf-8")
     quarantine = Quarantine(None)
     frame = ExportReader(directory, quarantine, chunk_rows=chunk_rows).read("requests")
@@ -398,7 +398,7 @@ def test_jsonl_key_first_seen_after_the_peeked_lines_is_read(tmp_path):
     (directory / "requests.csv").unlink()
     lines = [{"account_id": f"acc-{i}", "ts": 1709294400} for i in range(1500)]
     lines[1400]["IP"] = "10.0.0.1"
-    (directory / "requests.jsonl").write_text("".join(json.dumps(l) + "\n" for l in lines), "utf-8")
+    (directory / "requests.jsonl").write_text("".join(json.dumps(item) + "\n" for item in lines), "utf-8")
     frame = ExportReader(directory, Quarantine(None), chunk_rows=500).read("requests")
     assert frame["ip"].notna().sum() == 1 and frame.loc[1400, "ip"] == "10.0.0.1"
 
@@ -439,7 +439,7 @@ def test_malformed_jsonl_lines_and_blank_lines(tmp_path):
         quarantine = Quarantine(tmp_path / f"q{chunk_rows}")
         frame = ExportReader(directory, quarantine, chunk_rows=chunk_rows).read("requests")
         assert frame["account_id"].tolist() == ["acc-1", "acc-7"]
-        found = [(l["row_number"], l["reason"]) for l in quarantine_lines(tmp_path / f"q{chunk_rows}", "requests")]
+        found = [(item["row_number"], item["reason"]) for item in quarantine_lines(tmp_path / f"q{chunk_rows}", "requests")]
         assert sorted(found) == [(3, "malformed_row"), (4, "malformed_row"), (6, "negative_tokens"), (8, "invalid_encoding")]
         assert SECRET.encode() not in (tmp_path / f"q{chunk_rows}" / "requests.jsonl").read_bytes()
 
@@ -461,7 +461,7 @@ def test_prompt_text_never_reaches_quarantine_files(tmp_path, fmt):
     for needle in (SECRET, "TOP-SECRET", "0xDEADBEEF", json.dumps(SECRET)[1:-1]):
         assert needle.encode() not in blob
     lines = quarantine_lines(tmp_path / "q", "requests")
-    assert {l["prompt_chars"] for l in lines} == {len(r["prompt"]) for r in rows}
+    assert {item["prompt_chars"] for item in lines} == {len(r["prompt"]) for r in rows}
 
 
 def test_quarantine_is_appended_per_kind_and_counted(tmp_path):
@@ -493,7 +493,7 @@ def test_interrupted_quarantine_write_is_repaired(tmp_path):
     directory = make_export(tmp_path / "in")
     write_csv(directory / "requests.csv", [dict(GOOD_REQUEST, ip="x")])
     ExportReader(directory, Quarantine(tmp_path / "q")).read("requests")
-    lines = [json.loads(l) for l in path.read_text().splitlines()]  # every line parses
+    lines = [json.loads(item) for item in path.read_text().splitlines()]  # every line parses
     assert lines[0] == {"row_number": 1} and lines[1]["reason"] == "invalid_ip"
 
 

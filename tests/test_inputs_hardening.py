@@ -28,8 +28,7 @@ from typer.testing import CliRunner
 
 from graphlinker.cli import app
 from graphlinker.errors import ExitCode
-from graphlinker.inputs import ExportReader, Quarantine
-from graphlinker.inputs import formats
+from graphlinker.inputs import ExportReader, Quarantine, formats
 from graphlinker.inputs.formats import CsvSource, LongRowFilter
 from graphlinker.report import spreadsheet_safe
 
@@ -270,7 +269,7 @@ def test_long_row_filter_drops_exactly_the_long_records_as_pyarrow_sees_them():
         remaining = [n for n in range(1, len(rows) + len(bad) + 1) if n not in cut]
         kept_numbers = [n for i, n in enumerate(remaining, 1) if i not in set(kept_bad)]
         assert dict(zip(kept_numbers, kept_rows)) == {n: r for n, r in reference.items() if n not in cut}
-        for number, head, fingerprint in stream.cuts:
+        for _number, head, fingerprint in stream.cuts:
             assert len(head) == 256 and fingerprint.chars > 0
 
 

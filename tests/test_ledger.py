@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from graphlinker.errors import InputError, LockHeld
 from graphlinker.ledger import SeenKeys, event_keys, file_hash, resolve_inputs

@@ -71,5 +71,7 @@ def test_killed_load_rerun_matches_uninterrupted(neo4j_clean):
     usage, stats = _snapshot(settings)
     pd.testing.assert_frame_equal(usage, reference_usage)
     pd.testing.assert_frame_equal(stats, reference_stats)
-    strip = lambda r: [(c["cluster_id"], c["risk_score"], c["flagged"], c["accounts"]) for c in r["clusters"]]
+    def strip(r):
+        return [(c["cluster_id"], c["risk_score"], c["flagged"], c["accounts"]) for c in r["clusters"]]
+
     assert strip(again) == strip(reference)

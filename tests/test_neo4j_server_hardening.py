@@ -187,3 +187,23 @@ def test_a_port_in_use_is_still_refused(tmp_path, monkeypatch):
     assert result.exit_code == ExitCode.STORE_UNAVAILABLE, output
     assert "already in use" in output and len(result.stderr.strip().splitlines()) == 1
     assert server.status(tmp_path / "home") is None
+
+
+def test_a_password_starting_with_a_dash_is_set(tmp_path):
+    """token_urlsafe starts with "-" about once in 64: neo4j-admin must not read it as an option."""
+    from neo4j import GraphDatabase
+
+    from graphlinker.store import server
+
+    home = tmp_path / "dash-home"
+    home.mkdir(mode=0o700)
+    (home / "password").write_text("-starts-with-a-dash-0123\n")
+    (home / "password").chmod(0o600)
+    server.start(home, bolt_port=0, auth=True, heap="256m", pagecache="64m", timeout=300)
+    try:
+        settings = server.server_settings(home)
+        assert settings["password"] == "-starts-with-a-dash-0123"
+        with GraphDatabase.driver(settings["uri"], auth=(settings["user"], settings["password"])) as driver:
+            driver.verify_connectivity()
+    finally:
+        server.stop(home)

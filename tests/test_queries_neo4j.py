@@ -653,12 +653,12 @@ def test_account_identifiers(graph):
             if not include_windows:
                 mine = mine[~mine["kind"].isin(FEATURE_KINDS | WINDOW_KINDS)]
             expected = sorted(
-                ((k, v, int(c), f, l, int(sharing[(k, v)]) - 1) for k, v, c, f, l in mine[["kind", "value", "count", "first_seen", "last_seen"]].itertuples(index=False)),
+                ((k, v, int(c), f, item, int(sharing[(k, v)]) - 1) for k, v, c, f, item in mine[["kind", "value", "count", "first_seen", "last_seen"]].itertuples(index=False)),
                 key=lambda r: (-r[5], r[0], r[1]),
             )
             rows = ask(graph, "account-identifiers", account_id=account, include_windows=include_windows)
             got = [(r["kind"], r["value"], r["uses"], ts(r["first_seen"]), ts(r["last_seen"]), r["shared_with"]) for r in rows]
-            assert got == [(k, v, c, _ms(f), _ms(l), s) for k, v, c, f, l, s in expected], (account, include_windows)
+            assert got == [(k, v, c, _ms(f), _ms(item), s) for k, v, c, f, item, s in expected], (account, include_windows)
 
 
 def _ms(value):

@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from graphlinker.config import Settings
 from graphlinker.features import FEATURE_COLUMNS
 from graphlinker.scoring import score_clusters, strengths
 from graphlinker.scoring_fit import MAX_WEIGHT, fit_scoring

@@ -275,7 +275,15 @@ from typer.testing import CliRunner  # noqa: E402
 
 from graphlinker.cli import app  # noqa: E402
 from graphlinker.simulate import (  # noqa: E402
-    DEFAULT_LOOKALIKES, DEFAULT_OPERATIONS, LOOKALIKES, OPERATIONS, archetype_of, generate, lookalikes_more, ops, ops_more,
+    DEFAULT_LOOKALIKES,
+    DEFAULT_OPERATIONS,
+    LOOKALIKES,
+    OPERATIONS,
+    archetype_of,
+    generate,
+    lookalikes_more,
+    ops,
+    ops_more,
 )
 from graphlinker.templates.tags import ExtractionRules  # noqa: E402
 
@@ -540,7 +548,7 @@ def test_lookalike_kinds_have_their_defining_structure(everything):
     req, truth, accounts, payments = (everything[k] for k in ("requests", "truth", "accounts", "payments"))
     def members(key):
         return set(truth.loc[truth["archetype"] == key, "account_id"])
-    for op_id, group in truth[truth["archetype"] == "batch_dev"].groupby("op_id"):
+    for _op_id, group in truth[truth["archetype"] == "batch_dev"].groupby("op_id"):
         rows = req[req["account_id"].isin(group["account_id"])]
         assert 1 <= len(group) <= 3 and len(rows) > 500
         assert rows["prompt"].str[:25].nunique() == 1, "one batch template"

@@ -92,7 +92,9 @@ def test_neo4j_stopped_while_loading_is_exit_5_and_the_next_run_recovers(own_ser
     neo4j_server.start(own_server, bolt_port=port, auth=True, heap="512m", pagecache="128m", timeout=300)
     again = _cli("run", str(DEMO), "--store", "neo4j", "--format", "json", "--wait", "60", env=_env(settings))
     assert again.returncode == 0, again.stderr
-    strip = lambda out: [(c["cluster_id"], c["flagged"], c["accounts"]) for c in json.loads(out)["clusters"]]
+    def strip(out):
+        return [(c["cluster_id"], c["flagged"], c["accounts"]) for c in json.loads(out)["clusters"]]
+
     assert strip(again.stdout) == strip(reference.stdout)
 
 
@@ -240,11 +242,15 @@ def test_read_only_workspace_is_exit_5(tmp_path):
         if subprocess.run(["mount", "-o", "remount,bind,ro", str(workspace)], capture_output=True).returncode != 0:
             subprocess.run(["umount", "-l", str(workspace)], capture_output=True)
             pytest.skip("read-only remount refused in this container")
-        undo = lambda: subprocess.run(["umount", "-l", str(workspace)], capture_output=True)
+        def undo():
+            subprocess.run(["umount", "-l", str(workspace)], capture_output=True)
     else:
         for path in [workspace, *workspace.rglob("*")]:
             path.chmod(0o555 if path.is_dir() else 0o444)
-        undo = lambda: [p.chmod(0o755) for p in [workspace, *workspace.rglob("*")] if p.is_dir()]
+        def undo():
+            for path in [workspace, *workspace.rglob("*")]:
+                if path.is_dir():
+                    path.chmod(0o755)
     try:
         result = _cli("run", str(DEMO), "--workspace", str(workspace))
         assert result.returncode == 5, result.stderr

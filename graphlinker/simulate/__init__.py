@@ -41,10 +41,10 @@ adding one changes no other population's rows.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
 
 from ..errors import ConfigError
 from .benign import benign

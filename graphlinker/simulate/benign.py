@@ -15,8 +15,29 @@ import numpy as np
 
 from . import text
 from .common import (
-    BASE_MODELS, BROWSER_UA, DAY, MOBILE_UA, NEW_MODEL, RELEASE, SDK_UA, T0, Part, World, accounts_frame, clock_times,
-    first_seen, hex_ids, hosts, identifiers_frame, ipv6, payments_frame, pick, requests_dict, rng_for, scaled, session_times,
+    BASE_MODELS,
+    BROWSER_UA,
+    DAY,
+    MOBILE_UA,
+    NEW_MODEL,
+    RELEASE,
+    SDK_UA,
+    T0,
+    Part,
+    World,
+    accounts_frame,
+    clock_times,
+    first_seen,
+    hex_ids,
+    hosts,
+    identifiers_frame,
+    ipv6,
+    payments_frame,
+    pick,
+    requests_dict,
+    rng_for,
+    scaled,
+    session_times,
     truth_frame,
 )
 

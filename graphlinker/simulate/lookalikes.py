@@ -22,8 +22,27 @@ import pandas as pd
 from . import text
 from .benign import COUNTRIES, everyday_models, everyday_prompts, home_ips, home_of, people, volumes
 from .common import (
-    BROWSER_UA, DAY, REQUEST_BUDGET, SDK_UA, T0, WEEKDAYS, Part, World, accounts_frame, first_seen, hex_ids, hosts,
-    identifiers_frame, payments_frame, pick, prefixes, requests_dict, rng_for, scaled, session_times, split_total,
+    BROWSER_UA,
+    DAY,
+    REQUEST_BUDGET,
+    SDK_UA,
+    T0,
+    WEEKDAYS,
+    Part,
+    World,
+    accounts_frame,
+    first_seen,
+    hex_ids,
+    hosts,
+    identifiers_frame,
+    payments_frame,
+    pick,
+    prefixes,
+    requests_dict,
+    rng_for,
+    scaled,
+    session_times,
+    split_total,
     truth_frame,
 )
 

@@ -25,9 +25,34 @@ import numpy as np
 from . import text
 from .benign import volumes
 from .common import (
-    BASE_MODELS, BROWSER_UA, CHINA_CLOUD_OCTETS, CLOUD_OCTETS, DATACENTER_OCTETS, DAY, NEW_MODEL, RELEASE, SDK_UA, T0,
-    Part, World, accounts_frame, clock_times, first_seen, hex_ids, hosts, identifiers_frame, output_tokens,
-    payments_frame, pick, population, prefixes, requests_dict, rng_for, truth_frame, waves, wrap,
+    BASE_MODELS,
+    BROWSER_UA,
+    CHINA_CLOUD_OCTETS,
+    CLOUD_OCTETS,
+    DATACENTER_OCTETS,
+    DAY,
+    NEW_MODEL,
+    RELEASE,
+    SDK_UA,
+    T0,
+    Part,
+    World,
+    accounts_frame,
+    clock_times,
+    first_seen,
+    hex_ids,
+    hosts,
+    identifiers_frame,
+    output_tokens,
+    payments_frame,
+    pick,
+    population,
+    prefixes,
+    requests_dict,
+    rng_for,
+    truth_frame,
+    waves,
+    wrap,
 )
 
 THROWAWAY = ["gmail.com", "outlook.com", "proton.me", "mail.com", "tutamail.com", "yahoo.com"]

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import GraphlinkerError
-from ..ledger import Commit  # noqa: F401 - named in signatures
+from ..ledger import KEY_FORMAT, Commit  # noqa: F401 - named in signatures
 
 
 class Store(ABC):
@@ -70,8 +70,13 @@ class Store(ABC):
         """One row per loaded input file (``graphlinker.ledger.LEDGER_COLUMNS``), as of the last published run."""
 
     @abstractmethod
-    def seen_keys(self) -> np.ndarray:
-        """The event keys (uint64) of every loaded row, as of the last published run."""
+    def seen_keys(self, key_format: int = KEY_FORMAT) -> np.ndarray:
+        """The event keys (uint64) of every loaded row, as of the last published run, in ``key_format``.
+
+        A store holds keys of the current format (``graphlinker.ledger.KEY_FORMAT``), and, when it was
+        written before that format, also keys of ``LEGACY_KEY_FORMAT`` (empty otherwise); each set is
+        stored with its format.
+        """
 
     @abstractmethod
     def grouper_state(self) -> list[dict[str, np.ndarray]]:
@@ -88,7 +93,7 @@ class Store(ABC):
 
     @abstractmethod
     def publish_run(self, report: dict, edges: pd.DataFrame, membership: pd.DataFrame, record: dict,
-                    commit: "Commit | None" = None) -> None:
+                    commit: Commit | None = None) -> None:
         """Make a finished run, its graph and its commit (ledger files, new keys, grouper part) visible at once."""
 
     @abstractmethod
@@ -107,10 +112,16 @@ class Store(ABC):
     def runs(self) -> list[dict]:
         """Run records, oldest first."""
 
-    def close(self) -> None:
+    @abstractmethod
+    def run_links(self, run_id: str) -> pd.DataFrame | None:
+        """The account links a published run computed: ``account_a, account_b, weight`` and one similarity per
+        signal, as published. None when the store does not keep them: an unknown run, or on Neo4j any run but
+        the latest (a run's ``LINKED`` relationships are replaced by the next run's)."""
+
+    def close(self) -> None:  # noqa: B027 - a backend without connections has nothing to release
         """Release connections or locks."""
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc) -> None:

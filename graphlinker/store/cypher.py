@@ -211,9 +211,11 @@ CREATE_LOADED_FILES = """
 UNWIND $rows AS row
 CREATE (f:LoadedFile) SET f = row
 """
+# `format`: the event key format of `keys` (graphlinker.ledger.KEY_FORMAT); nodes written before key
+# format 1 have none and hold format-0 keys
 CREATE_EVENT_KEYS = """
 UNWIND $rows AS row
-CREATE (k:EventKeys {run_id: row.run_id, part: row.part, keys: row.keys})
+CREATE (k:EventKeys {run_id: row.run_id, part: row.part, format: row.format, keys: row.keys})
 """
 CREATE_GROUPER_PART = """
 UNWIND $rows AS row
@@ -232,7 +234,8 @@ RETURN f.file_hash AS file_hash, f.name AS name, f.kind AS kind, f.rows AS rows,
 """
 READ_EVENT_KEYS = """
 MATCH (latest:Run {latest: true})
-MATCH (k:EventKeys) WHERE EXISTS { MATCH (r:Run {run_id: k.run_id}) WHERE r.published AND r.base = latest.base }
+MATCH (k:EventKeys) WHERE coalesce(k.format, 0) = $format
+  AND EXISTS { MATCH (r:Run {run_id: k.run_id}) WHERE r.published AND r.base = latest.base }
 RETURN k.keys AS keys
 """
 
@@ -349,4 +352,10 @@ READ_RUNS = """
 MATCH (r:Run) WHERE r.published
 RETURN r.run_id AS run_id, r.record AS record
 ORDER BY r.started_at
+"""
+# the latest run's links (a row of nulls when it has none); no row for any other run: its links are gone
+READ_RUN_LINKS = """
+MATCH (r:Run {run_id: $run_id, latest: true}) WHERE r.published
+OPTIONAL MATCH (a:Account)-[l:LINKED {run_id: $run_id}]->(b:Account)
+RETURN a.account_id AS account_a, b.account_id AS account_b, properties(l) AS props
 """

@@ -15,7 +15,9 @@ one-line ``HEAD`` pointer with ``os.replace`` (atomic on POSIX). So:
 Layout::
 
     WORKSPACE/HEAD                    {"snapshot": "<run_id>", "history": [run ids, oldest first]}
-    WORKSPACE/snapshots/<run_id>/     accounts, usage, stats, templates, ledger .parquet; keys.npy;
+    WORKSPACE/snapshots/<run_id>/     accounts, usage, stats, templates, ledger .parquet;
+                                      keys-v1.npy (sorted uint64 event keys of key format 1);
+                                      keys.npy (format-0 keys, only in a store written before format 1);
                                       grouper-NNNNNN.npz (template grouper state, one part per run)
     WORKSPACE/runs/<run_id>/          report.json, run.json, edges.parquet, membership.parquet
     WORKSPACE/refresh.lock            the lock (graphlinker.locking)
@@ -27,23 +29,31 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pandas as pd
 
 from ..errors import GraphlinkerError, StoreUnavailable
 from ..ingest import aggregate_stats, aggregate_usage, empty_usage
-from ..ledger import Commit, empty_ledger, pack_arrays, unpack_arrays
+from ..ledger import KEY_FORMAT, LEGACY_KEY_FORMAT, Commit, empty_ledger, pack_arrays, unpack_arrays
 from ..locking import file_lock
 from ..templates.table import conform, empty_templates, merge_templates, with_usage
 from .base import Store, combine_accounts
 from .failures import from_os_error
 
 TABLES = ("accounts", "usage", "stats", "templates", "ledger")
-KEYS_FILE = "keys.npy"
+LEGACY_KEYS_FILE = "keys.npy"  # key format 0: graphlinker before format 1 wrote its keys here
+
+
+def keys_file(key_format: int) -> str:
+    """The snapshot file of the event keys of ``key_format``: the format is in the name."""
+    return LEGACY_KEYS_FILE if key_format == LEGACY_KEY_FORMAT else f"keys-v{key_format}.npy"
+
+
+KEYS_FILE = keys_file(KEY_FORMAT)
 GROUPER_PREFIX = "grouper-"
 STAGE_PREFIX = ".stage-"
 
@@ -180,10 +190,12 @@ class LocalStore(Store):
         frame = self._read("ledger")
         return empty_ledger() if frame is None else frame
 
-    def seen_keys(self) -> np.ndarray:
+    def seen_keys(self, key_format: int = KEY_FORMAT) -> np.ndarray:
         directory = self._graph_dir()
-        path = None if directory is None else directory / KEYS_FILE
-        return np.load(path) if path is not None and path.exists() else np.zeros(0, dtype=np.uint64)
+        path = None if directory is None else directory / keys_file(key_format)
+        if path is None or not path.exists():
+            return np.zeros(0, dtype=np.uint64)
+        return np.load(path, allow_pickle=False).astype(np.uint64, copy=False)
 
     def grouper_state(self) -> list[dict[str, np.ndarray]]:
         directory = self._graph_dir()
@@ -192,6 +204,8 @@ class LocalStore(Store):
         return [unpack_arrays(path.read_bytes()) for path in sorted(directory.glob(f"{GROUPER_PREFIX}*.npz"))]
 
     def _write_commit(self, commit: Commit) -> None:
+        """Add the commit's files to the ledger and its keys to the format-1 keys (a format-0 file is carried
+        along unchanged: hard-linked into every snapshot until a full run starts an empty one)."""
         ledger = pd.concat([self.ledger(), commit.files], ignore_index=True) if len(commit.files) else self.ledger()
         all_keys = np.union1d(self.seen_keys(), np.asarray(commit.keys, dtype=np.uint64))
         stage = self._begin()
@@ -247,6 +261,12 @@ class LocalStore(Store):
 
     def runs(self) -> list[dict]:
         return [json.loads((self.workspace / "runs" / run_id / "run.json").read_text()) for run_id in self._head()["history"]]
+
+    def run_links(self, run_id: str) -> pd.DataFrame | None:
+        if run_id not in self._head()["history"]:
+            return None
+        path = self.workspace / "runs" / run_id / "edges.parquet"
+        return pd.read_parquet(path) if path.exists() else None
 
     @contextmanager
     def lock(self, holder: str, wait_seconds: float = 0.0) -> Iterator[None]:

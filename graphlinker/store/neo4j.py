@@ -17,8 +17,8 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -26,13 +26,13 @@ from neo4j import GraphDatabase
 from neo4j.exceptions import AuthError, ServiceUnavailable
 
 from ..errors import ConfigError, GraphlinkerError, LockHeld, StoreUnavailable
-from .failures import from_neo4j, redact
 from ..ingest import aggregate_stats, aggregate_usage, empty_usage
-from ..ledger import Commit, empty_ledger, pack_arrays, unpack_arrays
+from ..ledger import KEY_FORMAT, Commit, empty_ledger, pack_arrays, unpack_arrays
 from ..locking import describe, holder_description
+from ..templates.table import conform, empty_templates, merge_templates, sort_templates, with_usage
 from . import cypher
 from .base import Store, combine_accounts
-from ..templates.table import conform, empty_templates, merge_templates, sort_templates, with_usage
+from .failures import from_neo4j, redact
 
 BATCH_ROWS = 10_000
 LEASE_SECONDS = 60  # a crashed writer's lock expires this long after its last heartbeat ($GRAPHLINKER_LOCK_TTL)
@@ -87,6 +87,8 @@ class Neo4jStore(Store):
             self.driver = GraphDatabase.driver(settings["uri"], auth=auth, notifications_min_severity="OFF")
             self.driver.verify_connectivity()
         except (ServiceUnavailable, AuthError, OSError, ValueError) as exc:
+            if getattr(self, "driver", None) is not None:
+                self.driver.close()  # a caller that retries (a notebook) leaks no driver
             raise StoreUnavailable(f"cannot reach Neo4j at {redact(settings['uri'])}: {type(exc).__name__}") from None
         self.init_schema()
 
@@ -281,7 +283,7 @@ class Neo4jStore(Store):
     def _write_commit(self, run_id: str, commit: Commit) -> None:
         self._write_batches(cypher.CREATE_LOADED_FILES, _records(commit.files.assign(run_id=run_id)))
         signed = np.asarray(commit.keys, dtype=np.uint64).view(np.int64)  # Neo4j integers are signed 64-bit
-        parts = [{"run_id": run_id, "part": i, "keys": signed[start:start + KEYS_PER_NODE].tolist()}
+        parts = [{"run_id": run_id, "part": i, "format": KEY_FORMAT, "keys": signed[start:start + KEYS_PER_NODE].tolist()}
                  for i, start in enumerate(range(0, len(signed), KEYS_PER_NODE))]
         for part in parts:  # one node per transaction: a 200k-key list is ~2 MB
             self._write_batches(cypher.CREATE_EVENT_KEYS, [part])
@@ -304,8 +306,9 @@ class Neo4jStore(Store):
             return empty_ledger()
         return frame.astype({"rows": "int64", "new_rows": "int64"}).sort_values(["run_id", "name"], ignore_index=True)
 
-    def seen_keys(self) -> np.ndarray:
-        frame = pd.DataFrame() if self._rebuilding else self._read(cypher.READ_EVENT_KEYS)
+    def seen_keys(self, key_format: int = KEY_FORMAT) -> np.ndarray:
+        """Keys of ``key_format`` (each ``(:EventKeys)`` node names its format; none means format 0)."""
+        frame = pd.DataFrame() if self._rebuilding else self._read(cypher.READ_EVENT_KEYS, format=key_format)
         if frame.empty:
             return np.zeros(0, dtype=np.uint64)
         return np.unique(np.concatenate([np.asarray(k, dtype=np.int64) for k in frame["keys"]]).view(np.uint64))
@@ -388,6 +391,17 @@ class Neo4jStore(Store):
     def runs(self) -> list[dict]:
         frame = self._read(cypher.READ_RUNS)
         return [json.loads(record) for record in frame["record"]] if not frame.empty else []
+
+    def run_links(self, run_id: str) -> pd.DataFrame | None:
+        """The latest run's ``LINKED`` relationships (signals rounded to 6 places as stored); None for other runs."""
+        frame = self._read(cypher.READ_RUN_LINKS, run_id=run_id)
+        if frame.empty:
+            return None  # not the latest published run: its links are gone
+        links = frame.dropna(subset=["account_a"])
+        props = pd.DataFrame([{k: v for k, v in p.items() if k != "run_id"} for p in links["props"]], index=links.index)
+        signals = sorted(c for c in props.columns if c != "weight")
+        out = pd.concat([links[["account_a", "account_b"]].astype("string"), props.reindex(columns=["weight", *signals])], axis=1)
+        return out.astype({c: "float64" for c in ["weight", *signals]}).reset_index(drop=True)
 
 
 def _usage_frame(frame: pd.DataFrame) -> pd.DataFrame:

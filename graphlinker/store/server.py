@@ -37,11 +37,11 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Callable, Iterator, Optional
 
 from ..errors import GraphlinkerError, StoreUnavailable
 
@@ -68,7 +68,7 @@ SECURITY_SETTINGS = {
     "internal.dbms.cypher_ip_blocklist": "0.0.0.0/0,::/0",  # no http(s)/ftp URL reaches any address
 }
 
-Log = Optional[Callable[[str], None]]
+Log = Callable[[str], None] | None
 
 # Servers started by this Python process, so a dead child is reaped and not mistaken for a live zombie.
 _children: dict[int, subprocess.Popen] = {}
@@ -129,7 +129,7 @@ def jars_dir() -> Path:
     return cache_root() / f"neo4j-{NEO4J_VERSION}" / "lib"
 
 
-def default_home(home: Optional[os.PathLike | str] = None) -> Path:
+def default_home(home: os.PathLike | str | None = None) -> Path:
     """The server home: ``home`` if given, else ``$GRAPHLINKER_NEO4J_HOME``, else ``$XDG_DATA_HOME/graphlinker/neo4j``."""
     if home is not None:
         return Path(home).expanduser().resolve()
@@ -284,7 +284,7 @@ def _state_path(home: Path) -> Path:
     return home / "run" / STATE_FILE
 
 
-def _read_state(home: Path) -> Optional[ServerInfo]:
+def _read_state(home: Path) -> ServerInfo | None:
     path = _state_path(home)
     try:
         data = json.loads(path.read_text())
@@ -344,7 +344,7 @@ def _alive(pid: int, home: Path) -> bool:
     return True
 
 
-def status(home: Optional[os.PathLike | str] = None) -> Optional[ServerInfo]:
+def status(home: os.PathLike | str | None = None) -> ServerInfo | None:
     """The server running in ``home``, or None; a stale state file (process gone) is removed."""
     home = default_home(home)
     info = _read_state(home)
@@ -458,7 +458,7 @@ def _launch(java: str, lib: Path, home: Path, heap: str) -> subprocess.Popen:
     console_fd = os.open(home / "logs" / "console.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     with os.fdopen(console_fd, "ab") as console:
         os.fchmod(console.fileno(), 0o600)
-        console.write(f"--- graphlinker: starting Neo4j {NEO4J_VERSION} at {datetime.now(timezone.utc).isoformat()}\n".encode())
+        console.write(f"--- graphlinker: starting Neo4j {NEO4J_VERSION} at {datetime.now(UTC).isoformat()}\n".encode())
         console.flush()
         proc = subprocess.Popen(
             cmd, cwd=home, env=env, stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT,
@@ -488,7 +488,7 @@ def _set_initial_password(java: str, lib: Path, home: Path, password: str) -> No
     _write_private(args, f'"{password}"\n')
     cmd = [
         java, "-Xms64m", "-Xmx256m", "-XX:+UseSerialGC", *JVM_FLAGS[-3:], "-cp", str(lib / "*"), ADMIN_TOOL,
-        "dbms", "set-initial-password", f"@{args}",
+        "dbms", "set-initial-password", "--", f"@{args}",  # "--": a password may start with "-" (token_urlsafe)
     ]
     env = dict(os.environ, NEO4J_HOME=str(home), NEO4J_CONF=str(home / "conf"))
     try:
@@ -567,8 +567,8 @@ def _ensure_password(info: ServerInfo, password: str, deadline: float, console_o
 
 
 def start(
-    home: Optional[os.PathLike | str] = None,
-    bolt_port: Optional[int] = None,
+    home: os.PathLike | str | None = None,
+    bolt_port: int | None = None,
     auth: bool = True,
     heap: str = "1g",
     pagecache: str = "512m",
@@ -612,7 +612,7 @@ def start(
         proc = _launch(java, lib, home, heap)
         info = ServerInfo(
             home=home, pid=proc.pid, uri=f"bolt://127.0.0.1:{port}", port=port, auth=auth,
-            started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            started_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
         _write_state(info)
         deadline = began + timeout
@@ -655,7 +655,7 @@ def _terminate(info: ServerInfo, timeout: float) -> None:
     _state_path(info.home).unlink(missing_ok=True)
 
 
-def stop(home: Optional[os.PathLike | str] = None, timeout: float = 60) -> bool:
+def stop(home: os.PathLike | str | None = None, timeout: float = 60) -> bool:
     """Stop the server in ``home``; True if one was running. Idempotent."""
     home = default_home(home)
     if not (home / "run").is_dir():
@@ -671,7 +671,7 @@ def stop(home: Optional[os.PathLike | str] = None, timeout: float = 60) -> bool:
 # --------------------------------------------------------------------------- connection settings
 
 
-def connection_settings(home: Optional[os.PathLike | str] = None) -> dict:
+def connection_settings(home: os.PathLike | str | None = None) -> dict:
     """``{uri, user, password, database}`` for the Neo4j driver.
 
     From ``NEO4J_URI`` (+ ``NEO4J_USER``, ``NEO4J_PASSWORD``, ``NEO4J_DATABASE``) when it is set;
@@ -687,7 +687,7 @@ def connection_settings(home: Optional[os.PathLike | str] = None) -> dict:
     return server_settings(home)
 
 
-def server_settings(home: Optional[os.PathLike | str] = None) -> dict:
+def server_settings(home: os.PathLike | str | None = None) -> dict:
     """``{uri, user, password, database}`` of the server running in ``home``, ignoring ``NEO4J_*`` variables."""
     home = default_home(home)
     info = status(home)
@@ -708,7 +708,7 @@ def server_settings(home: Optional[os.PathLike | str] = None) -> dict:
 # --------------------------------------------------------------------------- python -m graphlinker.store.server
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv != ["fetch"]:
         print("usage: python -m graphlinker.store.server fetch", file=sys.stderr)

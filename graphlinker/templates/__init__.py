@@ -32,7 +32,16 @@ import pandas as pd
 import pyarrow as pa
 
 from .fingerprint import ExactGrouper, TemplateGrouper, template_ids
-from .normalise import TEXT_DTYPE, arrow_array, as_text, fold_and_mask, fold_prompts, mask_slots, normalise_prompts, normalise_text
+from .normalise import (
+    TEXT_DTYPE,
+    arrow_array,
+    as_text,
+    fold_and_mask,
+    fold_prompts,
+    mask_slots,
+    normalise_prompts,
+    normalise_text,
+)
 from .redact import redact, redact_series
 from .table import TEMPLATE_COLUMNS, conform, empty_templates, merge_templates, sort_templates, with_usage
 from .tags import ExtractionRules, TagRule
@@ -178,7 +187,7 @@ class TemplateIndex:
     @classmethod
     def from_table(
         cls, table: pd.DataFrame, rules: ExtractionRules | None = None, grouper: TemplateGrouper | None = None
-    ) -> "TemplateIndex":
+    ) -> TemplateIndex:
         """Resume from a previous :meth:`table` (e.g. on a refresh); unknown tag names are dropped."""
         index = cls(rules, grouper)
         missing = set(TABLE_COLUMNS) - set(table.columns)

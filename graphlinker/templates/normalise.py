@@ -60,7 +60,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -121,7 +121,7 @@ WHITESPACE = rf"{SPACE}+"
 WHITESPACE_TO_COLLAPSE = rf"{SPACE}{{2,}}|{_char_class([cp for cp in _SPACE_CODEPOINTS if cp != 0x20])}"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 

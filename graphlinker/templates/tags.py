@@ -79,7 +79,7 @@ class ExtractionRules:
     # ------------------------------------------------------------------ loading
 
     @classmethod
-    def load(cls, path: Path | str | None = None) -> "ExtractionRules":
+    def load(cls, path: Path | str | None = None) -> ExtractionRules:
         """Rules from ``path``, or the packaged ``rules.toml`` when ``path`` is None."""
         if path is None:
             source = "graphlinker/templates/rules.toml"
@@ -93,7 +93,7 @@ class ExtractionRules:
         return cls.from_toml(text, source)
 
     @classmethod
-    def from_toml(cls, text: str, source: str = "<rules>") -> "ExtractionRules":
+    def from_toml(cls, text: str, source: str = "<rules>") -> ExtractionRules:
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
