@@ -140,6 +140,19 @@ def lingering_sockets(port: int) -> list[str]:
     return found
 
 
+def leave_time_wait(port: int) -> None:
+    """One connection to ``port`` closed from the port's side first: that end is left in TIME_WAIT."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port))
+        listener.listen(1)
+        client = socket.create_connection(("127.0.0.1", port))
+        accepted, _ = listener.accept()
+        accepted.close()  # the active close: this end (local port `port`) goes to TIME_WAIT
+        client.recv(1)  # the peer sees the FIN ...
+        client.close()  # ... and answers with its own, completing the close
+
+
 def plain_bind_fails(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         try:
@@ -161,6 +174,9 @@ def test_stop_then_start_on_the_same_port(fresh):
         assert result.exit_code == 0 and "stopped" in output, output
     finally:
         driver.close()
+    # Whether the server's end of that connection lingers depends on which side closed first; make sure
+    # one does: a connection on `port` whose port side closes first stays in TIME_WAIT for a minute.
+    leave_time_wait(port)
     assert lingering_sockets(port), "no lingering connection: the test would not exercise TIME_WAIT"
     assert plain_bind_fails(port)  # what the old probe saw: "port already in use"
 
