@@ -168,7 +168,7 @@ class Workspace:
             directory = None
         quarantine = Quarantine(directory, strict=strict)
         if progress:
-            from .cli import RichProgress
+            from .cli_common import RichProgress
 
             shown = RichProgress(True)
         else:

@@ -9,16 +9,26 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC
 from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from . import __version__
+from .cli_common import (
+    DEFAULT_WORKSPACE,
+    ConfigOption,
+    FlaggedOption,
+    FormatOption,
+    MinRiskOption,
+    OutputOption,
+    RichProgress,
+    StoreOption,
+    TopOption,
+    WorkspaceOption,
+    _is_local,
+)
 from .cli_errors import err, handle_errors
 from .config import Settings
 from .errors import NoRunYet
@@ -36,39 +46,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-DEFAULT_WORKSPACE = Path(".graphlinker")
-
-WorkspaceOption = typer.Option(DEFAULT_WORKSPACE, "--workspace", "-w", help="Workspace directory of the embedded store.", envvar="GRAPHLINKER_WORKSPACE")
-FormatOption = typer.Option("table", "--format", "-f", help=f"Output format: {', '.join(FORMATS)} (parquet needs -o FILE).")
-OutputOption = typer.Option(None, "--output", "-o", dir_okay=False, metavar="FILE",
-                            help="Write the output to FILE (whole or not at all) instead of stdout; --format parquet needs it.")
-MinRiskOption = typer.Option(0.0, "--min-risk", min=0.0, max=1.0, help="Only list clusters with at least this risk score.")
-TopOption = typer.Option(None, "--top", min=1, help="Only list the N riskiest clusters.")
-FlaggedOption = typer.Option(False, "--flagged-only", help="Only list flagged clusters.")
-StoreOption = typer.Option(
-    None, "--store", help="Store to use: local (the workspace) or neo4j. Default: neo4j when NEO4J_URI is set, else local.", envvar="GRAPHLINKER_STORE"
-)
-ConfigOption = typer.Option(None, "--config", exists=True, dir_okay=False, help="TOML file overriding default weights, caps and thresholds.", envvar="GRAPHLINKER_CONFIG")
-
-
-class RichProgress:
-    """Progress bars on stderr for the pipeline's long stages (only on a terminal, unless forced)."""
-
-    def __init__(self, enabled: bool):
-        self.enabled = enabled
-
-    @contextmanager
-    def stage(self, name: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
-        if not self.enabled:
-            yield lambda advance=1: None
-            return
-        columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
-        with Progress(*columns, console=err, transient=False) as bar:
-            task = bar.add_task(name, total=total)
-            yield lambda advance=1: bar.advance(task, advance)
-            bar.update(task, total=bar.tasks[0].completed or 1, completed=bar.tasks[0].completed or 1)
-
-
 def _check_format(fmt: str) -> None:
     if fmt not in FORMATS:
         raise typer.BadParameter(f"'{fmt}' is not one of {', '.join(FORMATS)}", param_hint="--format")
@@ -210,12 +187,6 @@ def templates(
         render_templates(chosen, fmt, console, accounts)
 
 
-def _is_local(store: str | None) -> bool:
-    from .store import store_kind
-
-    return store_kind(store) == "local"
-
-
 @app.command("init-db")
 @handle_errors
 def init_db() -> None:
@@ -328,7 +299,12 @@ def _render_evaluation(result: dict) -> None:
               highlight=False)
 
 
-from . import refresh_cli  # noqa: E402,F401  (registers refresh, diff, runs, schedule)
+from . import refresh_cli  # noqa: E402  (refresh, diff, runs, schedule: registered here, in one place)
+
+app.command()(refresh_cli.refresh)
+app.command()(refresh_cli.diff)
+app.command("runs")(refresh_cli.runs_command)
+app.command()(refresh_cli.schedule)
 from .config_cli import config_app  # noqa: E402
 
 app.add_typer(config_app, name="config")

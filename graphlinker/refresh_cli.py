@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .cli import ConfigOption, OutputOption, RichProgress, StoreOption, WorkspaceOption, _is_local, app
+from .cli_common import ConfigOption, OutputOption, RichProgress, StoreOption, WorkspaceOption, _is_local
 from .cli_errors import err, handle_errors
 from .config import Settings
 from .errors import ExitCode, GraphlinkerError, InputError, NoRunYet, NothingNew
@@ -83,7 +83,6 @@ def _print_diff(diff: dict, fmt: str) -> None:
     _out().print(format_diff_table(diff))
 
 
-@app.command()
 @handle_errors
 def refresh(
     inputs: list[Path] = InputsArgument,
@@ -117,7 +116,6 @@ def _open_for_reading(store: str | None, workspace: Path):
     return open_store(store, workspace)
 
 
-@app.command()
 @handle_errors
 def diff(
     runs: list[str] = typer.Argument(None, help="RUN_A RUN_B to compare (default: the last two runs); one RUN compares it with the run before it."),
@@ -150,7 +148,6 @@ def diff(
     _print_diff(diff_runs(old, new), fmt)
 
 
-@app.command("runs")
 @handle_errors
 def runs_command(
     workspace: Path = WorkspaceOption,
@@ -186,7 +183,6 @@ def runs_command(
         console.print(table)
 
 
-@app.command()
 @handle_errors
 def schedule(
     inputs: list[Path] = InputsArgument,
