@@ -18,8 +18,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from .environment import value
-from .errors import ExitCode, GraphlinkerError, StoreUnavailable
-from .store.failures import from_neo4j, redact
+from .errors import ExitCode, GraphlinkerError
+from .store.failures import from_neo4j, from_os_error, redact
 
 # The disk, not the input: the same run succeeds once there is room (exit 5, retry).
 _ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
@@ -40,8 +40,7 @@ def handle_errors(command: Callable) -> Callable:
             except OSError as exc:
                 if exc.errno not in _ENVIRONMENT_ERRNOS:
                     raise
-                raise StoreUnavailable(f"{exc.strerror} ({exc.filename or 'a file this command writes'}); "
-                                       f"free space or make it writable, then run again") from None
+                raise from_os_error(exc) from None
             except Exception as exc:  # noqa: BLE001 - a driver error from any command means the store
                 if not _is_neo4j_error(exc):
                     raise

@@ -75,7 +75,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, InputError, StoreUnavailable
-from .store.failures import from_neo4j, redact
+from .store.failures import from_neo4j, one_line, redact
 
 PARAM_TYPES = ("str", "int", "float", "bool", "list[str]")
 HEADER_KEYS = ("name", "title", "description", "param", "returns", "tags")
@@ -708,7 +708,7 @@ def _driver(settings: dict):
             uri, auth=auth, connection_timeout=15, connection_acquisition_timeout=30, notifications_min_severity="OFF"
         )
     except ValueError as exc:  # neo4j.exceptions.ConfigurationError is a ValueError too
-        raise ConfigError(f"bad Neo4j URI '{_safe_uri(uri)}': {_message(exc)}") from None
+        raise ConfigError(f"bad Neo4j URI '{_safe_uri(uri)}': {one_line(exc)}") from None
 
 
 def run_cypher(
@@ -724,7 +724,6 @@ def run_cypher(
     """
     from neo4j import READ_ACCESS
     from neo4j.exceptions import (
-        AuthError,
         CypherSyntaxError,
         DriverError,
         Neo4jError,
@@ -752,11 +751,9 @@ def run_cypher(
                     tx.rollback()  # nothing to keep: the query only read
         return columns, rows
     except (ServiceUnavailable, SessionExpired) as exc:
-        raise StoreUnavailable(f"cannot reach Neo4j at {uri}: {_message(exc)}") from None
-    except AuthError as exc:
-        raise StoreUnavailable(f"Neo4j at {uri} refused the credentials: {_message(exc)}") from None
+        raise StoreUnavailable(f"cannot reach Neo4j at {uri}: {one_line(exc)}") from None
     except CypherSyntaxError as exc:
-        raise InputError(f"Cypher error: {_message(exc)}") from None
+        raise InputError(f"Cypher error: {one_line(exc)}") from None
     except Neo4jError as exc:
         code = exc.code or ""
         if code in TIMEOUT_CODES:
@@ -764,15 +761,15 @@ def run_cypher(
                 f"query stopped by its {timeout:g} s timeout; narrow it (a WHERE, a LIMIT, no cartesian product) "
                 "or pass --timeout SECONDS (0: no limit)"
             ) from None
-        if code.endswith("AccessMode") or "read access mode" in _message(exc).lower() or code.endswith("ForbiddenOnReadOnlyDatabase"):
-            raise InputError(f"query tried to write: {_message(exc)}") from None
+        if code.endswith("AccessMode") or "read access mode" in one_line(exc).lower() or code.endswith("ForbiddenOnReadOnlyDatabase"):
+            raise InputError(f"query tried to write: {one_line(exc)}") from None
         if code.startswith("Neo.ClientError.Database.DatabaseNotFound"):
             raise StoreUnavailable(f"Neo4j at {uri} has no database '{driver_settings.get('database')}'") from None
-        # the rest by what the status code means: a query over the memory limit is the query's (2), a
-        # transaction terminated on the server or a server failure is the store's (5)
+        # the rest by what the status code means: refused credentials, a transaction terminated on the
+        # server or a server failure is the store's (5), a query over the memory limit the query's (2)
         raise from_neo4j(exc, uri) from None
-    except DriverError as exc:
-        raise StoreUnavailable(f"cannot use Neo4j at {uri}: {_message(exc)}") from None
+    except DriverError as exc:  # anything else the driver reports: by what it means (failures.from_neo4j)
+        raise from_neo4j(exc, uri) from None
 
 
 def run_query(driver_settings: dict, query: Query, params: dict, timeout: float | None = None) -> tuple[list[str], list[dict]]:
@@ -791,7 +788,3 @@ def _safe_uri(uri: str | None) -> str | None:
     """The URI without a password in it (``bolt://user:***@host``)."""
     return redact(uri) if uri else uri
 
-
-def _message(exc: Exception) -> str:
-    text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    return _safe_uri(" ".join(str(text).split()))

@@ -46,3 +46,28 @@ def neo4j_clean(neo4j_server: dict) -> dict:
         with driver.session(database=neo4j_server["database"]) as session:
             session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
     return neo4j_server
+
+
+def usage_relationships(settings: dict) -> int:
+    """How many account–identifier usage relationships the server holds: watched by the tests that
+    interrupt a load once it has started rewriting the graph (an event, not a clock)."""
+    from neo4j import GraphDatabase
+
+    auth = (settings["user"], settings["password"]) if settings.get("password") else None
+    with GraphDatabase.driver(settings["uri"], auth=auth) as driver:
+        records, _, _ = driver.execute_query("MATCH ()-[r:USED_IP|SENT_TEMPLATE|HAS_IDENTIFIER]->() RETURN count(r) AS n",
+                                             database_=settings["database"])
+        return records[0]["n"]
+
+
+def wait_until_rewriting(settings: dict, process, loaded: int, timeout: float = 180) -> None:
+    """Return once ``process`` (a full run) has emptied the graph and written part of it again."""
+    import time
+
+    seen_reset, deadline = False, time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        count = usage_relationships(settings)
+        seen_reset = seen_reset or count < loaded
+        if seen_reset and 0 < count < loaded:
+            return
+        time.sleep(0.05)

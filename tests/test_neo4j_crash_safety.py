@@ -6,11 +6,10 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
-from neo4j import GraphDatabase
+from neo4j_fixtures import usage_relationships, wait_until_rewriting
 
 from graphlinker.store.neo4j import Neo4jStore
 
@@ -37,14 +36,6 @@ def _snapshot(settings: dict):
         return store.usage().sort_values(USAGE_KEY, ignore_index=True), store.stats().sort_values("account_id", ignore_index=True)
 
 
-def _count_relationships(settings: dict) -> int:
-    auth = (settings["user"], settings["password"]) if settings["password"] else None
-    with GraphDatabase.driver(settings["uri"], auth=auth) as driver:
-        records, _, _ = driver.execute_query("MATCH ()-[r:USED_IP|SENT_TEMPLATE|HAS_IDENTIFIER]->() RETURN count(r) AS n",
-                                             database_=settings["database"])
-        return records[0]["n"]
-
-
 def test_killed_load_rerun_matches_uninterrupted(neo4j_clean):
     settings = neo4j_clean
     reference = _run(settings)
@@ -52,20 +43,13 @@ def test_killed_load_rerun_matches_uninterrupted(neo4j_clean):
 
     process = subprocess.Popen([sys.executable, "-m", "graphlinker", "run", str(DEMO), "--store", "neo4j"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env(settings))
-    baseline = _count_relationships(settings)
-    deadline = time.monotonic() + 180
+    baseline = usage_relationships(settings)
     # The run resets the graph and then writes it again: kill it once it has started writing afresh.
-    seen_reset = False
-    while time.monotonic() < deadline and process.poll() is None:
-        count = _count_relationships(settings)
-        seen_reset = seen_reset or count < baseline
-        if seen_reset and 0 < count < baseline:
-            break
-        time.sleep(0.05)
+    wait_until_rewriting(settings, process, baseline)
     assert process.poll() is None, "the load finished before it could be interrupted"
     process.kill()
     process.wait()
-    assert _count_relationships(settings) != baseline  # the graph really is half-written
+    assert usage_relationships(settings) != baseline  # the graph really is half-written
 
     again = _run(settings)
     usage, stats = _snapshot(settings)

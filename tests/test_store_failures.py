@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from neo4j import GraphDatabase
+from neo4j_fixtures import usage_relationships, wait_until_rewriting
 
 from graphlinker.store import server as neo4j_server
 from graphlinker.store.failures import from_neo4j, redact
@@ -57,30 +58,17 @@ def _env(settings: dict) -> dict:
             "GRAPHLINKER_LOCK_TTL": "6"}
 
 
-def _relationships(settings: dict) -> int:
-    with GraphDatabase.driver(settings["uri"], auth=(settings["user"], settings["password"])) as driver:
-        records, _, _ = driver.execute_query("MATCH ()-[r:USED_IP|SENT_TEMPLATE|HAS_IDENTIFIER]->() RETURN count(r) AS n",
-                                             database_=settings["database"])
-        return records[0]["n"]
-
-
 def test_neo4j_stopped_while_loading_is_exit_5_and_the_next_run_recovers(own_server):
     settings = neo4j_server.server_settings(own_server)
     port = int(settings["uri"].rsplit(":", 1)[1])
     reference = _cli("run", str(DEMO), "--store", "neo4j", "--format", "json", env=_env(settings))
     assert reference.returncode == 0, reference.stderr
-    loaded = _relationships(settings)
+    loaded = usage_relationships(settings)
 
     process = subprocess.Popen([sys.executable, "-m", "graphlinker", "run", str(DEMO), "--store", "neo4j", "--format", "json"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(settings))
     # Stop the server once the run has emptied the graph and started writing it again (an event, not a clock).
-    seen_reset, deadline = False, time.monotonic() + 180
-    while time.monotonic() < deadline and process.poll() is None:
-        count = _relationships(settings)
-        seen_reset = seen_reset or count < loaded
-        if seen_reset and 0 < count < loaded:
-            break
-        time.sleep(0.05)
+    wait_until_rewriting(settings, process, loaded)
     assert process.poll() is None, "the run finished before the server could be stopped"
     neo4j_server.stop(own_server)
     _, stderr = process.communicate(timeout=300)

@@ -44,7 +44,8 @@ def redact(text: str) -> str:
     return _USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:***@", str(text))
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one line, any URI password masked."""
     text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
     return redact(" ".join(str(text).split()))
 
@@ -62,25 +63,25 @@ def from_neo4j(exc: Exception, uri: str | None) -> GraphlinkerError:
 
     where = f"Neo4j at {redact(uri)}" if uri else "Neo4j"
     if isinstance(exc, AuthError):
-        return StoreUnavailable(f"{where} refused the credentials: {_one_line(exc)}")
+        return StoreUnavailable(f"{where} refused the credentials: {one_line(exc)}")
     if isinstance(exc, (ServiceUnavailable, SessionExpired)):
-        return StoreUnavailable(f"lost {where} ({_one_line(exc)}); start it or check $NEO4J_URI, then run again "
+        return StoreUnavailable(f"lost {where} ({one_line(exc)}); start it or check $NEO4J_URI, then run again "
                                 f"(an interrupted write is undone by the next run)")
     if isinstance(exc, Neo4jError):
         code = exc.code or ""
         if code.startswith(_QUERY_CODES):
-            return InputError(f"{where} refused the query ({code.rsplit('.', 1)[-1]}): {_one_line(exc)}")
+            return InputError(f"{where} refused the query ({code.rsplit('.', 1)[-1]}): {one_line(exc)}")
         if code.startswith(_UNAVAILABLE_CODES) or not isinstance(exc, ClientError):
             return StoreUnavailable(f"{where} is unavailable ({code.rsplit('.', 1)[-1] or type(exc).__name__}): "
-                                    f"{_one_line(exc)}; run again when it is back")
-        return InputError(f"{where} refused the query: {_one_line(exc)}")
+                                    f"{one_line(exc)}; run again when it is back")
+        return InputError(f"{where} refused the query: {one_line(exc)}")
     if isinstance(exc, DriverError):
-        return StoreUnavailable(f"cannot use {where}: {_one_line(exc)}")
-    return StoreUnavailable(f"cannot use {where}: {_one_line(exc)}")
+        return StoreUnavailable(f"cannot use {where}: {one_line(exc)}")
+    return StoreUnavailable(f"cannot use {where}: {one_line(exc)}")
 
 
-def from_os_error(exc: OSError, workspace: Path) -> StoreUnavailable:
-    """A file-system failure inside the workspace (full, read-only, gone): exit 5 with what to do."""
+def from_os_error(exc: OSError, workspace: Path | None = None) -> StoreUnavailable:
+    """A file-system failure (full, read-only, gone) in the workspace, or in a file a command writes: exit 5."""
     advice = {
         errno.ENOSPC: "free space on that file system (or pass --workspace elsewhere) and run again",
         errno.EDQUOT: "free space on that file system (or pass --workspace elsewhere) and run again",
@@ -89,6 +90,8 @@ def from_os_error(exc: OSError, workspace: Path) -> StoreUnavailable:
         errno.EACCES: "this user may not write there; fix its permissions or pass --workspace elsewhere",
         errno.EPERM: "this user may not write there; fix its permissions or pass --workspace elsewhere",
     }.get(exc.errno, "check the disk and the path, then run again")
+    if workspace is None:
+        return StoreUnavailable(f"cannot write {exc.filename or 'a file'}: {exc.strerror or exc}; {advice}")
     where = exc.filename or workspace
     return StoreUnavailable(f"cannot use workspace {workspace}: {exc.strerror or exc} ({where}); {advice}; "
                             f"the last published run is untouched")
