@@ -1,11 +1,11 @@
 """Benchmark: does detection hold for operations and look-alikes it never saw?
 
 **Leave-one-archetype-out** (the default). For every operation archetype of the simulator
-(``graphlinker.simulate.OPERATIONS``) and every scale of ``--scales``, one scenario holds the
+(``graphlinker.sim.scenario.OPERATIONS``) and every scale of ``--scales``, one scenario holds the
 benign background, every kind of look-alike and that one operation (seed ``--seed`` + its
 number, so backgrounds differ). Each scenario is run once through the real pipeline
 (embedded store) with the shipped settings. Then, per archetype, the reason weights and
-flag threshold are fitted (:mod:`graphlinker.scoring_fit`) on the clusters of every *other*
+flag threshold are fitted (:mod:`graphlinker.analysis.scoring_fit`) on the clusters of every *other*
 scenario, and the held-out scenario is re-scored with them. Look-alike kinds are held out
 the same way: the fit never sees a cluster that is mostly that kind, then every scenario's
 clusters are scored and the kind's flagged share is reported.
@@ -55,14 +55,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from graphlinker.config import Settings
-from graphlinker.evaluate import evaluate
-from graphlinker.features import FEATURE_COLUMNS
-from graphlinker.inputs import Quarantine
+from graphlinker.analysis.features import FEATURE_COLUMNS
+from graphlinker.analysis.scoring import score_clusters
+from graphlinker.analysis.scoring_fit import HAND_SET_WEIGHTS, MAX_WEIGHT, fit_scoring
+from graphlinker.ingest.readers import Quarantine
 from graphlinker.pipeline import run as run_pipeline
-from graphlinker.scoring import score_clusters
-from graphlinker.scoring_fit import HAND_SET_WEIGHTS, MAX_WEIGHT, fit_scoring
-from graphlinker.simulate import LOOKALIKES, OPERATIONS, archetype_of, simulate
+from graphlinker.settings import Settings
+from graphlinker.sim.evaluate import evaluate
+from graphlinker.sim.scenario import LOOKALIKES, OPERATIONS, archetype_of, simulate
 from graphlinker.store import open_store
 
 OLD_SETTINGS = """

@@ -6,8 +6,8 @@ missing), user agents (10% missing), models, realistic prompts (``bench/labelled
 drawn with replacement, so templates repeat as they do in traffic) and token counts (5% missing). Then, in
 200,000-row chunks as a refresh reads them, times
 
-* **before**: ``graphlinker.ledger._legacy_event_keys`` (format 0, ``pandas.util.hash_pandas_object``);
-* **after**: ``graphlinker.ledger.event_keys`` (format 1), split into encoding and hashing;
+* **before**: ``graphlinker.ingest.ledger._legacy_event_keys`` (format 0, ``pandas.util.hash_pandas_object``);
+* **after**: ``graphlinker.ingest.ledger.event_keys`` (format 1), split into encoding and hashing;
 
 each the fastest of ``--repeat`` passes, on one CPU. Prints keys/s before and after and the ratio
 (after / before keys/s: above 1 is faster). ``--ingest`` also writes the rows to a CSV and times the reader
@@ -40,8 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchutil import pin_to_one_cpu  # noqa: E402
 from labelled_prompts import labelled_prompts  # noqa: E402
 
-from graphlinker.inputs.schema import SPECS  # noqa: E402
-from graphlinker.ledger import _legacy_event_keys, encode_events, event_keys  # noqa: E402
+from graphlinker.ingest.ledger import _legacy_event_keys, encode_events, event_keys  # noqa: E402
+from graphlinker.ingest.schema import SPECS  # noqa: E402
 
 CHUNK = 200_000
 AGENTS = ["Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36",
@@ -95,7 +95,7 @@ def measure(rows: pd.DataFrame, repeat: int) -> dict:
 
 
 def measure_ingest(rows: pd.DataFrame, repeat: int) -> dict:
-    from graphlinker.inputs import ExportReader, Quarantine
+    from graphlinker.ingest.readers import ExportReader, Quarantine
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "requests.csv"

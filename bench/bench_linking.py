@@ -1,6 +1,6 @@
 """Benchmark: per-kind cosines of chosen account pairs, numba kernel against scipy, in one process.
 
-Linking evaluates only the candidate pairs it chose (``graphlinker.pair_kernel``). scipy has no
+Linking evaluates only the candidate pairs it chose (``graphlinker.analysis.pair_kernel``). scipy has no
 "dot products of these row pairs" primitive; its nearest equivalent is ``X[a].multiply(X[b])``
 summed per kind, in chunks. Both are run on the same random sparse matrix and pairs, their results
 compared (the script raises if they differ), and the ratio printed.
@@ -18,7 +18,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from graphlinker.pair_kernel import pair_products
+from graphlinker.analysis.pair_kernel import pair_products
 
 CHUNK = 200_000
 

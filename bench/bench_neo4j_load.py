@@ -1,6 +1,6 @@
 """Benchmark: loading the usage graph into a real Neo4j, batched UNWIND/MERGE vs naive per-row MERGE.
 
-Starts a throwaway server (graphlinker.store.server) in a temporary home, builds the
+Starts a throwaway server (graphlinker.devserver.server) in a temporary home, builds the
 usage graph of a simulated scenario in memory, then measures in the same run:
 - the batched load (Neo4jStore.merge_graph) at several batch sizes, on the full graph;
 - the naive load, one auto-committed MERGE per usage row, on a sample (it is too slow for all).
@@ -16,11 +16,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from graphlinker.config import Settings
-from graphlinker.ingest import UsageBuilder
-from graphlinker.inputs import ExportReader, Quarantine
-from graphlinker.simulate import simulate
-from graphlinker.store import cypher, server
+from graphlinker.devserver import server
+from graphlinker.ingest.readers import ExportReader, Quarantine
+from graphlinker.ingest.usage import UsageBuilder
+from graphlinker.settings import Settings
+from graphlinker.sim.scenario import simulate
+from graphlinker.store import cypher
 from graphlinker.store.neo4j import Neo4jStore, _millis, _records
 from graphlinker.templates import TemplateIndex
 

@@ -1,6 +1,6 @@
 """Benchmark: a refresh with 1% new data against a full rebuild on the same scenario.
 
-A simulated scenario (``graphlinker.simulate``, CSV) is cut by time into
+A simulated scenario (``graphlinker.sim.scenario``, CSV) is cut by time into
 
 * **base**: the first 99% of requests by time, plus every account, payment and
   identifier row timestamped before the cut (rows without a timestamp go here too);
@@ -26,7 +26,7 @@ seconds of its Python process and the seconds spent in each store call (``usage`
 ``merge_graph``, ``publish_run``, taking and releasing the lock, ...; nested calls count once).
 
 ``--store neo4j`` takes every measurement against a real Neo4j 5.26 server instead of a
-LocalStore: a throwaway server (``graphlinker.store.server``) is started in a temporary home
+LocalStore: a throwaway server (``graphlinker.devserver.server``) is started in a temporary home
 on a free loopback port, as ``bench_neo4j_load.py`` does, and stopped at the end; the
 database is emptied (every node detached and deleted, schema kept) before each scenario (the
 full run, and ``run(base)``), and each child opens ``Neo4jStore(connection_settings())`` from
@@ -76,8 +76,8 @@ import numpy as np
 import pandas as pd
 from benchutil import pin_to_one_cpu
 
-from graphlinker.inputs.discovery import discover
-from graphlinker.simulate.slices import TIME_COLUMN, read_rows, write_rows
+from graphlinker.ingest.discovery import discover
+from graphlinker.sim.slices import TIME_COLUMN, read_rows, write_rows
 
 KINDS = ("accounts", "payments", "identifiers", "requests")
 
@@ -349,15 +349,15 @@ def child(mode: str, workspace: Path, inputs: list[Path], report_path: Path | No
     """
     pinned = pin_to_one_cpu() if pin else "not pinned"
     started = time.perf_counter()
-    from graphlinker.config import Settings
     from graphlinker.errors import NothingNew
-    from graphlinker.inputs import Quarantine
+    from graphlinker.ingest.readers import Quarantine
     from graphlinker.pipeline import refresh, run
+    from graphlinker.settings import Settings
     from graphlinker.store import LocalStore
 
     if store_kind == "neo4j":
+        from graphlinker.devserver.server import connection_settings
         from graphlinker.store.neo4j import Neo4jStore
-        from graphlinker.store.server import connection_settings
     import_s = time.perf_counter() - started
     rss_imports = _status_mib("VmRSS")
     settings, quarantine, clock = Settings.load(), Quarantine(None), StageClock()
@@ -441,7 +441,7 @@ class Neo4jServer:
         self.warmup_s: float | None = None
 
     def start(self) -> Neo4jServer:
-        from graphlinker.store import server
+        from graphlinker.devserver import server
 
         began = time.perf_counter()
         self.info = server.start(self.home, bolt_port=0, auth=True, heap=self.heap, pagecache=self.pagecache, timeout=300)
@@ -450,7 +450,7 @@ class Neo4jServer:
         return self
 
     def stop(self) -> None:
-        from graphlinker.store import server
+        from graphlinker.devserver import server
 
         server.stop(self.home)
 
@@ -459,7 +459,7 @@ class Neo4jServer:
         return self.info.pid
 
     def describe(self) -> dict:
-        from graphlinker.store.server import NEO4J_VERSION
+        from graphlinker.devserver.server import NEO4J_VERSION
 
         return {"version": NEO4J_VERSION, "uri": self.settings["uri"], "database": self.settings["database"],
                 "heap": self.heap, "pagecache": self.pagecache, "start_s": self.start_s, "empty_s": self.empty_s,
@@ -467,7 +467,7 @@ class Neo4jServer:
                 "server_peak_rss_mib": self.peak_rss_mib()}
 
     def child_env(self) -> dict:
-        """The ``NEO4J_*`` variables :func:`graphlinker.store.server.connection_settings` reads."""
+        """The ``NEO4J_*`` variables :func:`graphlinker.devserver.server.connection_settings` reads."""
         s = self.settings
         return {"NEO4J_URI": s["uri"], "NEO4J_USER": s["user"], "NEO4J_PASSWORD": s["password"],
                 "NEO4J_DATABASE": s["database"]}
@@ -527,7 +527,7 @@ def fastest(measurements: list[dict]) -> dict:
 def quality(report: dict, truth: Path) -> dict | None:
     if not truth.exists():
         return None
-    from graphlinker.evaluate import evaluate
+    from graphlinker.sim.evaluate import evaluate
 
     result = evaluate(report, truth)
     return {"precision": result.precision, "recall": result.recall, "f1": result.f1}
@@ -559,7 +559,7 @@ def _benchmark(args, workdir: Path, neo4j: Neo4jServer | None = None) -> dict:
         scenario = Path(args.scenario)
         print(f"scenario: {scenario}")
     else:
-        from graphlinker.simulate import simulate
+        from graphlinker.sim.scenario import simulate
 
         scenario = workdir / "scenario"
         start = time.perf_counter()

@@ -36,12 +36,12 @@ about half; Chinese written without spaces, Spanish, German, Russian):
 ``generic``     a short generic instruction around a 2-3 sentence passage drawn from a
                 *shared* passage pool ("Summarize the following text: {passage}").
 ``hydra``, ``stepwise``, ``reseller``, ``cot``, ``homework``, ``batch``, ``hub``, ``agentic``
-                the fixed templates of :mod:`graphlinker.simulate.text` (HYDRA's eleven
+                the fixed templates of :mod:`graphlinker.sim.text` (HYDRA's eleven
                 rotating instructions are eleven families; all problem slots use the
                 shared problem bank, so HYDRA/STEPWISE/RESELLER/wrap families wrap the
                 very same problems).
 ``singleton``   one-off free text (≈25% of prompts): an everyday request
-                (:func:`~graphlinker.simulate.text.benign`) plus free prose, each with its
+                (:func:`~graphlinker.sim.text.benign`) plus free prose, each with its
                 own label.
 
 Per-prompt paraphrase noise inside a family (the variation an operation uses to look
@@ -79,7 +79,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from graphlinker.simulate import text as T
+from graphlinker.sim import text as T
 
 SLOT_DOMINATED = 0.5
 LANGS = ("en", "zh", "es", "de", "ru")
@@ -694,7 +694,7 @@ class Bank:
         return fam
 
     def _build(self, rng, n_families: int) -> None:
-        # 1. the fixed templates of graphlinker.simulate.text, one family each
+        # 1. the fixed templates of graphlinker.sim.text, one family each
         fixed = ([("hydra", t, "en") for t in T.HYDRA] + [("stepwise", t, "en") for t in T.STEPWISE]
                  + [("reseller", t, "en") for t in T.RESELLER] + [("cot", T.NAIVE_COT, "en")]
                  + [("cot", t, "zh") for t in T.ZH_COT] + [("homework", T.HOMEWORK, "en")]

@@ -39,7 +39,7 @@ _PUBLIC = {
     "open_workspace": "graphlinker.api",
     "open_neo4j": "graphlinker.api",
     "load_settings": "graphlinker.api",
-    "Settings": "graphlinker.config",
+    "Settings": "graphlinker.settings",
     "ExitCode": "graphlinker.errors",
     "GraphlinkerError": "graphlinker.errors",
     "InputError": "graphlinker.errors",
@@ -56,9 +56,18 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time names load lazily (below)
-    from .api import RunResult, Workspace, load_settings, open_neo4j, open_workspace
-    from .config import Settings
-    from .errors import ConfigError, ExitCode, GraphlinkerError, InputError, LockHeld, NoRunYet, NothingNew, StoreUnavailable
+    from graphlinker.api import RunResult, Workspace, load_settings, open_neo4j, open_workspace
+    from graphlinker.errors import (
+        ConfigError,
+        ExitCode,
+        GraphlinkerError,
+        InputError,
+        LockHeld,
+        NoRunYet,
+        NothingNew,
+        StoreUnavailable,
+    )
+    from graphlinker.settings import Settings
 
 
 def __getattr__(name: str):

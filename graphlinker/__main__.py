@@ -1,5 +1,5 @@
 """``python -m graphlinker`` runs the CLI."""
 
-from .cli import app
+from graphlinker.cli.app import app
 
 app(prog_name="graphlinker")

@@ -28,9 +28,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .config import Settings
-from .errors import InputError, NoRunYet, StoreUnavailable
-from .store.base import Store
+from graphlinker.errors import InputError, NoRunYet, StoreUnavailable
+from graphlinker.settings import Settings
+from graphlinker.store.base import Store
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -91,7 +91,7 @@ class Workspace:
 
     def __init__(self, path: PathLike | None = None, *, store: Store | None = None):
         if store is None:
-            from .store.local import LocalStore
+            from graphlinker.store.local import LocalStore
 
             path = Path(path) if path is not None else default_workspace()
             store = LocalStore(path)
@@ -102,7 +102,7 @@ class Workspace:
     @property
     def kind(self) -> str:
         """``local`` (the embedded workspace) or ``neo4j``."""
-        from .store.local import LocalStore
+        from graphlinker.store.local import LocalStore
 
         return "local" if isinstance(self.store, LocalStore) else "neo4j"
 
@@ -138,7 +138,7 @@ class Workspace:
         stderr. Bad rows go under ``quarantine_dir``, default ``WORKSPACE/quarantine/<id>/`` (a Neo4j workspace
         opened without ``workspace=`` only counts them).
         """
-        from .pipeline import run as run_pipeline
+        from graphlinker.pipeline import run as run_pipeline
 
         return self._publish(run_pipeline, Path(export_dir), settings, strict, wait, progress, quarantine_dir, refresh=False)
 
@@ -149,14 +149,14 @@ class Workspace:
         ``paths``: export directories and/or single input files. Raises NothingNew when every file or row
         was loaded before (nothing is written then). Other arguments as for :meth:`run`.
         """
-        from .pipeline import refresh as refresh_pipeline
+        from graphlinker.pipeline import refresh as refresh_pipeline
 
         items = [Path(paths)] if isinstance(paths, (str, os.PathLike)) else [Path(p) for p in paths]
         return self._publish(refresh_pipeline, items, settings, strict, wait, progress, quarantine_dir, refresh=True)
 
     def _publish(self, stage, target, settings, strict, wait, progress, quarantine_dir, refresh: bool) -> RunResult:
-        from .inputs import Quarantine
-        from .pipeline import SilentProgress, new_run_id
+        from graphlinker.ingest.readers import Quarantine
+        from graphlinker.pipeline import SilentProgress, new_run_id
 
         store = self._open_store()
         chosen = settings if isinstance(settings, Settings) else load_settings(settings)
@@ -168,7 +168,7 @@ class Workspace:
             directory = None
         quarantine = Quarantine(directory, strict=strict)
         if progress:
-            from .cli_common import RichProgress
+            from graphlinker.cli.common import RichProgress
 
             shown = RichProgress(True)
         else:
@@ -220,7 +220,7 @@ class Workspace:
         (members' totals), ``links`` (links inside it), ``accounts`` (sorted ids, a list). ``min_risk``,
         ``top`` and ``flagged_only`` filter as the CLI's options do.
         """
-        from .report import clusters_frame, select_clusters
+        from graphlinker.report.render import clusters_frame, select_clusters
 
         report = self.report(run_id)
         return _table(clusters_frame(select_clusters(report, min_risk, top, flagged_only)), arrow, report["run_id"])
@@ -280,9 +280,9 @@ class Workspace:
         Columns ``cluster_id, section, kind, value, number, accounts, requests, extraction_tags, detail``;
         ``section`` is ``reason``, ``feature``, ``volume``, ``links``, ``identifier`` (shared cards, IPs,
         subnets, devices), ``template`` (shared templates, redacted exemplar in ``detail``) or ``created``.
-        See :func:`graphlinker.report.evidence_frame` for what each column holds per section.
+        See :func:`graphlinker.report.render.evidence_frame` for what each column holds per section.
         """
-        from .report import evidence_frame
+        from graphlinker.report.render import evidence_frame
 
         report = self.report(run_id)
         if cluster_id is not None:
@@ -298,7 +298,7 @@ class Workspace:
         ``accounts``, the sorted ids of every account that sent it. ``top``, ``tag`` and ``min_accounts``
         filter as the CLI's options do.
         """
-        from .template_report import accounts_per_template, select_templates, templates_frame
+        from graphlinker.report.templates import accounts_per_template, select_templates, templates_frame
 
         store = self._open_store()
         chosen = select_templates(store.templates(), top, tag, min_accounts)
@@ -311,7 +311,7 @@ class Workspace:
         Columns: ``run_id, command, started_at, finished_at, duration_s, outcome, inputs`` (file names, a list),
         ``input_files, new_rows`` and the run's counts (``accounts, clusters, flagged_clusters`` …).
         """
-        from .report import runs_frame
+        from graphlinker.report.render import runs_frame
 
         return _table(runs_frame(self._open_store().runs()), arrow)
 
@@ -366,8 +366,8 @@ def open_neo4j(uri: str | None = None, user: str | None = None, password: str | 
     database). ``workspace``: a directory for quarantined rows of :meth:`Workspace.run` (default: none,
     bad rows are only counted).
     """
-    from .store.neo4j import Neo4jStore
-    from .store.server import DEFAULT_DATABASE, DEFAULT_USER, connection_settings
+    from graphlinker.devserver.server import DEFAULT_DATABASE, DEFAULT_USER, connection_settings
+    from graphlinker.store.neo4j import Neo4jStore
 
     if uri is None:
         settings = connection_settings(home)
@@ -389,7 +389,7 @@ def _table(frame: pd.DataFrame, arrow: bool, run_id: str | None = None) -> pd.Da
         frame.attrs["run_id"] = run_id
     if not arrow:
         return frame
-    from .report import to_arrow
+    from graphlinker.report.render import to_arrow
 
     return to_arrow(frame, {"run_id": run_id} if run_id is not None else None)
 

@@ -3,7 +3,7 @@
     inputs ──► usage graph ──► store ──► linking ──► detection ──► scoring + evidence ──► report ──► publish
 
 ``run`` ingests an export directory into a fresh graph and analyses it;
-``refresh`` adds only the files and rows the store has not seen (:mod:`graphlinker.refresh`),
+``refresh`` adds only the files and rows the store has not seen (:mod:`graphlinker.ingest.load`),
 then analyses everything it holds; both hold the store's lock and publish atomically.
 ``analyse`` reads only from the store, so the projection always reflects what
 the store holds (the embedded workspace or Neo4j), not the files of this run.
@@ -23,20 +23,20 @@ from typing import Protocol
 import pandas as pd
 import xxhash
 
-from .cluster_history import assign_stable_ids, diff_runs
-from .config import Settings
-from .detection import detect_communities
-from .errors import NothingNew, StoreUnavailable
-from .evidence import cluster_evidence
-from .features import cluster_features
-from .fragments import merge_fragments
-from .inputs import Quarantine
-from .ledger import export_inputs, resolve_inputs
-from .linking import link_accounts, linking_steps
-from .refresh import load_new
-from .scoring import score_clusters
-from .store.base import Store
-from .templates import ExtractionRules
+from graphlinker.analysis.cluster_history import assign_stable_ids, diff_runs
+from graphlinker.analysis.detection import detect_communities
+from graphlinker.analysis.evidence import cluster_evidence
+from graphlinker.analysis.features import cluster_features
+from graphlinker.analysis.fragments import merge_fragments
+from graphlinker.analysis.linking import link_accounts, linking_steps
+from graphlinker.analysis.scoring import score_clusters
+from graphlinker.errors import NothingNew, StoreUnavailable
+from graphlinker.ingest.ledger import export_inputs, resolve_inputs
+from graphlinker.ingest.load import load_new
+from graphlinker.ingest.readers import Quarantine
+from graphlinker.settings import Settings
+from graphlinker.store.base import Store
+from graphlinker.templates import ExtractionRules
 
 
 class Progress(Protocol):
@@ -70,8 +70,8 @@ def analyse(store: Store, settings: Settings, progress: Progress, run_id: str, s
     """Link, detect, score and publish a run from what ``store`` holds; returns the report.
 
     ``previous`` (the last published report) lends its cluster ids to substantially the
-    same groups (:func:`graphlinker.cluster_history.assign_stable_ids`); ``commit``
-    (:class:`graphlinker.ledger.Commit`) is published with the run.
+    same groups (:func:`graphlinker.analysis.cluster_history.assign_stable_ids`); ``commit``
+    (:class:`graphlinker.ingest.ledger.Commit`) is published with the run.
     """
     usage, stats, accounts, templates = store.usage(), store.stats(), store.accounts(), store.templates()
     with progress.stage("linking accounts", total=linking_steps(usage, settings)) as advance:

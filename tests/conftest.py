@@ -32,8 +32,8 @@ def hand_settings():
     independent of the fitted numbers the defaults ship."""
     from dataclasses import replace
 
-    from graphlinker.config import Settings
-    from graphlinker.scoring_fit import HAND_SET_WEIGHTS
+    from graphlinker.analysis.scoring_fit import HAND_SET_WEIGHTS
+    from graphlinker.settings import Settings
 
     shipped = Settings.load()
     return replace(shipped, scoring={**shipped.scoring, "weights": dict(HAND_SET_WEIGHTS), "flag_threshold": 0.6})

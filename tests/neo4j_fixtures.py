@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pytest
 
+from graphlinker.devserver import server as neo4j_server_module
 from graphlinker.errors import GraphlinkerError
-from graphlinker.store import server as neo4j_server_module
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,7 @@ from test_privacy import leaks, raw_prompts
 from typer.testing import CliRunner
 
 import graphlinker as gl
-from graphlinker.cli import app
+from graphlinker.cli.app import app
 from graphlinker.errors import ExitCode
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -229,7 +229,7 @@ def test_arrow_tables(local_ws):
 
 def test_no_raw_prompt_in_any_table(tmp_path):
     """test_privacy's search and scenario, over everything the API returns."""
-    from graphlinker.simulate import simulate
+    from graphlinker.sim.scenario import simulate
 
     scenario = tmp_path / "scenario"
     simulate(scenario, seed=5, scale=0.12)

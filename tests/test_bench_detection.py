@@ -15,8 +15,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import bench_detection as B  # noqa: E402
 
-from graphlinker.config import Settings  # noqa: E402
-from graphlinker.features import FEATURE_COLUMNS  # noqa: E402
+from graphlinker.analysis.features import FEATURE_COLUMNS  # noqa: E402
+from graphlinker.settings import Settings  # noqa: E402
 
 
 def _report(op_accounts: list[str], lookalike_accounts: list[str], tag: str) -> dict:

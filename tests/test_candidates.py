@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from graphlinker.candidates import OrderedUsers, all_pairs, unique_pairs, window_pairs
+from graphlinker.analysis.candidates import OrderedUsers, all_pairs, unique_pairs, window_pairs
 
 
 def _matrix(users_per_column: list[int]) -> sp.csr_matrix:

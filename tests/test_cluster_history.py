@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from graphlinker.cluster_history import CHANGES, assign_stable_ids, diff_runs, format_diff_table
+from graphlinker.analysis.cluster_history import CHANGES, assign_stable_ids, diff_runs, format_diff_table
 
 
 def fresh(members: list[str]) -> str:

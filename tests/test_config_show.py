@@ -10,7 +10,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-from graphlinker import environment
+from graphlinker.settings import environment
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,7 +31,7 @@ def test_defaults_are_shown_with_their_source():
     result = _show("--format", "json")
     assert result.returncode == 0, result.stderr
     shown = json.loads(result.stdout)
-    defaults = _flatten(tomllib.loads((ROOT / "graphlinker" / "defaults.toml").read_text()))
+    defaults = _flatten(tomllib.loads((ROOT / "graphlinker" / "settings" / "defaults.toml").read_text()))
     assert shown["settings"] == defaults
     assert set(shown["sources"].values()) == {"defaults"}
 

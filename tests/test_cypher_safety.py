@@ -1,6 +1,6 @@
 """`graphlinker cypher` and `graphlinker query run` are analysts' tools, not an open door (issue 11).
 
-Everything here runs through the real CLI (``graphlinker.cli.app``) against the session's real
+Everything here runs through the real CLI (``graphlinker.cli.app.app``) against the session's real
 Neo4j server (tests/neo4j_fixtures.py), found the way users find it: ``$GRAPHLINKER_NEO4J_HOME``.
 
 - LOAD CSV is refused by the commands (exit 2, one line), and the managed server itself will
@@ -25,10 +25,11 @@ from neo4j import GraphDatabase
 from neo4j.exceptions import ClientError
 from typer.testing import CliRunner
 
-from graphlinker import queries, query_cli
-from graphlinker.cli import app
+from graphlinker.cli import query as query_cli
+from graphlinker.cli.app import app
+from graphlinker.devserver import server
 from graphlinker.errors import ExitCode, InputError
-from graphlinker.store import server
+from graphlinker.querypack import pack as queries
 
 pytestmark = pytest.mark.neo4j
 

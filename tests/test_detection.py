@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import normalized_mutual_info_score
 
-from graphlinker.detection import ENGINES, detect_communities
+from graphlinker.analysis.detection import ENGINES, detect_communities
 from graphlinker.errors import ConfigError
 
 

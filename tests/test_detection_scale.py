@@ -13,8 +13,8 @@ import sys
 import pandas as pd
 import pytest
 
-from graphlinker.evaluate import evaluate
-from graphlinker.simulate import simulate
+from graphlinker.sim.evaluate import evaluate
+from graphlinker.sim.scenario import simulate
 
 
 @pytest.mark.slow

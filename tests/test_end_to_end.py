@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from test_privacy import leaks, raw_prompts, workspace_strings
 
-from graphlinker.evaluate import evaluate
-from graphlinker.simulate import simulate
+from graphlinker.sim.evaluate import evaluate
+from graphlinker.sim.scenario import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "fixtures" / "demo"

@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 from sklearn.metrics import precision_recall_fscore_support
 from typer.testing import CliRunner
 
-from graphlinker.cli import app
+from graphlinker.cli.app import app
 from graphlinker.errors import InputError
-from graphlinker.evaluate import evaluate
-from graphlinker.simulate import generate
+from graphlinker.sim.evaluate import evaluate
+from graphlinker.sim.scenario import generate
 
 TRUTH = [
     ("a1", "op-a-1", "worker"), ("a2", "op-a-1", "worker"), ("a3", "op-a-1", "worker"), ("a4", "op-a-1", "payer"),

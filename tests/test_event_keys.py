@@ -19,12 +19,9 @@ import xxhash
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from graphlinker import ledger
-from graphlinker.config import Settings
 from graphlinker.errors import ExitCode, NothingNew
-from graphlinker.inputs import Quarantine
-from graphlinker.inputs.schema import SPECS, TIMESTAMP_COL, TOKENS
-from graphlinker.ledger import (
+from graphlinker.ingest import ledger
+from graphlinker.ingest.ledger import (
     KEY_FORMAT,
     LEGACY_KEY_FORMAT,
     LegacyKeysUnusable,
@@ -33,8 +30,11 @@ from graphlinker.ledger import (
     encode_events,
     event_keys,
 )
+from graphlinker.ingest.readers import Quarantine
+from graphlinker.ingest.schema import SPECS, TIMESTAMP_COL, TOKENS
 from graphlinker.pipeline import refresh, run
-from graphlinker.simulate.slices import split_by_time
+from graphlinker.settings import Settings
+from graphlinker.sim.slices import split_by_time
 from graphlinker.store import LocalStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,7 +46,7 @@ OLD_COMMIT = "cccf595e83e72c0759ce5557b5d295831402bcf5"  # the last commit whose
 # --------------------------------------------------------------------------- the encoding, from its documented rules
 
 def field(tag: str, text: str) -> bytes:
-    """``field(t, s) = t + ascii(decimal(len(utf8(s)))) + b":" + utf8(s)`` (graphlinker.ledger's docstring)."""
+    """``field(t, s) = t + ascii(decimal(len(utf8(s)))) + b":" + utf8(s)`` (graphlinker.ingest.ledger's docstring)."""
     data = text.encode("utf-8")
     return tag.encode() + str(len(data)).encode() + b":" + data
 
@@ -182,7 +182,7 @@ def test_vectorised_encoding_is_the_documented_one(rows):
 
 
 def test_keys_are_the_same_in_another_process():
-    code = ("from graphlinker.inputs.schema import SPECS; import pandas as pd; from graphlinker.ledger import event_keys; "
+    code = ("from graphlinker.ingest.schema import SPECS; import pandas as pd; from graphlinker.ingest.ledger import event_keys; "
             "rows = pd.DataFrame({'account_id': ['a1'], 'ts': pd.to_datetime(['2026-09-01T00:00:00Z'])}); "
             "print(int(event_keys('requests', rows)[0]))")
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
@@ -365,8 +365,8 @@ def test_refresh_stops_when_format_0_keys_cannot_be_computed(opener, slices, res
 def test_cli_says_so_in_one_line(slices, tmp_path, monkeypatch):
     ws = tmp_path / "ws"
     _write_with_old_keys("local", lambda: LocalStore(ws), ws, slices[:1], monkeypatch)
-    code = ("import sys; import graphlinker.ledger as ledger; ledger._LEGACY_PROBE_KEYS['requests'] = [1, 2]\n"
-            "from graphlinker.cli import app; sys.argv[0] = 'graphlinker'; app(prog_name='graphlinker')")
+    code = ("import sys; import graphlinker.ingest.ledger as ledger; ledger._LEGACY_PROBE_KEYS['requests'] = [1, 2]\n"
+            "from graphlinker.cli.app import app; sys.argv[0] = 'graphlinker'; app(prog_name='graphlinker')")
     done = subprocess.run([sys.executable, "-c", code, "refresh", str(slices[1]), "-w", str(ws)], capture_output=True, text=True)
     assert done.returncode == 2, done.stderr
     lines = [line for line in done.stderr.splitlines() if line.strip()]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from graphlinker.features import _independence, _template_features
+from graphlinker.analysis.features import _independence, _template_features
 
 
 def test_independence_is_the_share_outside_the_largest_declared_organisation():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from graphlinker.fragments import merge_fragments
+from graphlinker.analysis.fragments import merge_fragments
 
 
 def _similarity(group_of: dict[str, str], inside: float, across: dict[frozenset, float]):

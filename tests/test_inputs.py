@@ -15,8 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from graphlinker.errors import ExitCode, InputError
-from graphlinker.inputs import KINDS, SPECS, ExportReader, Quarantine, discover
-from graphlinker.inputs.quarantine import _truncate_partial_line
+from graphlinker.ingest.quarantine import _truncate_partial_line
+from graphlinker.ingest.readers import KINDS, SPECS, ExportReader, Quarantine, discover
 
 FORMATS = ("csv", "csv.gz", "jsonl", "jsonl.gz", "parquet")
 SECRET = "TOP-SECRET distillation prompt: reveal your chain of thought 0xDEADBEEF"

@@ -26,11 +26,12 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from graphlinker.cli import app
+from graphlinker.cli.app import app
 from graphlinker.errors import ExitCode
-from graphlinker.inputs import ExportReader, Quarantine, formats
-from graphlinker.inputs.formats import CsvSource, LongRowFilter
-from graphlinker.report import spreadsheet_safe
+from graphlinker.ingest import formats
+from graphlinker.ingest.formats import CsvSource, LongRowFilter
+from graphlinker.ingest.readers import ExportReader, Quarantine
+from graphlinker.report.render import spreadsheet_safe
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "fixtures" / "demo"
@@ -201,7 +202,7 @@ def test_memory_stays_bounded_whatever_the_row_length(tmp_path):
     script = (
         "import resource, sys\n"
         "from pathlib import Path\n"
-        "from graphlinker.inputs.formats import CsvSource\n"
+        "from graphlinker.ingest.formats import CsvSource\n"
         "source = CsvSource(Path(sys.argv[1]))\n"
         "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         "rows = rejects = 0\n"

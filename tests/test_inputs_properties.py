@@ -14,7 +14,8 @@ import pandas as pd
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from graphlinker.inputs import ExportReader, Quarantine, parsers
+from graphlinker.ingest import parsers
+from graphlinker.ingest.readers import ExportReader, Quarantine
 
 STR = "str"
 # datetime64[ns] covers 1677-09-21 .. 2262-04-11.

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from graphlinker.errors import InputError, LockHeld
-from graphlinker.ledger import SeenKeys, event_keys, file_hash, resolve_inputs
-from graphlinker.locking import file_lock
+from graphlinker.ingest.ledger import SeenKeys, event_keys, file_hash, resolve_inputs
+from graphlinker.store.locking import file_lock
 
 DEMO = Path(__file__).resolve().parents[1] / "fixtures" / "demo"
 
@@ -37,7 +37,7 @@ def test_event_keys_depend_on_every_column_and_the_kind():
 
 
 def test_event_keys_are_stable_across_processes():
-    code = ("import pandas as pd; from graphlinker.ledger import event_keys; "
+    code = ("import pandas as pd; from graphlinker.ingest.ledger import event_keys; "
             "rows = pd.DataFrame({'account_id': ['a'], 'ts': pd.to_datetime(['2026-09-01T00:00:00Z']), 'prompt': ['p']}); "
             "print(int(event_keys('requests', rows)[0]))")
     outputs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout for _ in range(2)}
@@ -97,7 +97,7 @@ def test_file_lock_refuses_a_second_holder_and_waits(tmp_path):
 
 def test_file_lock_dies_with_its_holder(tmp_path):
     path = tmp_path / "lock"
-    code = ("import sys, time; from graphlinker.locking import file_lock\n"
+    code = ("import sys, time; from graphlinker.store.locking import file_lock\n"
             f"with file_lock(__import__('pathlib').Path({str(path)!r}), 'child'):\n"
             "    print('held', flush=True); time.sleep(60)\n")
     child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)

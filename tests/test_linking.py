@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from graphlinker.config import Settings
-from graphlinker.linking import link_accounts
+from graphlinker.analysis.linking import link_accounts
+from graphlinker.settings import Settings
 
 T0 = pd.Timestamp("2026-09-01", tz="UTC")
 

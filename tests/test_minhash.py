@@ -489,7 +489,7 @@ def test_ids_properties(texts, cuts, linkage):
 
 
 def test_settings_choose_the_grouper():
-    from graphlinker.config import Settings
+    from graphlinker.settings import Settings
     from graphlinker.templates import ExactGrouper, grouper_from_settings
 
     section = Settings.load().templates

@@ -1,4 +1,4 @@
-"""The local Neo4j server graphlinker fetches and starts itself (graphlinker.store.server, `graphlinker neo4j`).
+"""The local Neo4j server graphlinker fetches and starts itself (graphlinker.devserver.server, `graphlinker neo4j`).
 
 Against a real server: the session one (tests/neo4j_fixtures.py) and ONE extra start/stop cycle
 through the CLI in its own home. Prerequisite errors are checked with fakes, without a server.
@@ -17,9 +17,9 @@ import pytest
 from neo4j import GraphDatabase
 from typer.testing import CliRunner
 
+from graphlinker.cli.neo4j import neo4j_app
+from graphlinker.devserver import server
 from graphlinker.errors import ExitCode, StoreUnavailable
-from graphlinker.neo4j_cli import neo4j_app
-from graphlinker.store import server
 
 pytestmark = pytest.mark.neo4j
 

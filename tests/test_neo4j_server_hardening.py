@@ -24,9 +24,9 @@ from neo4j import GraphDatabase
 from neo4j.exceptions import AuthError
 from typer.testing import CliRunner
 
-from graphlinker.cli import app
+from graphlinker.cli.app import app
+from graphlinker.devserver import server
 from graphlinker.errors import ExitCode
-from graphlinker.store import server
 
 pytestmark = pytest.mark.neo4j
 
@@ -209,7 +209,7 @@ def test_a_password_starting_with_a_dash_is_set(tmp_path):
     """token_urlsafe starts with "-" about once in 64: neo4j-admin must not read it as an option."""
     from neo4j import GraphDatabase
 
-    from graphlinker.store import server
+    from graphlinker.devserver import server
 
     home = tmp_path / "dash-home"
     home.mkdir(mode=0o700)

@@ -28,14 +28,14 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from graphlinker.detection import ENGINES, OPTIONAL_ENGINES, require_engine
+from graphlinker.analysis.detection import ENGINES, OPTIONAL_ENGINES, require_engine
+from graphlinker.devserver import server
 from graphlinker.errors import ConfigError
-from graphlinker.store import server
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "fixtures" / "demo"
 PACK = ROOT / "graphlinker" / "querypack" / "queries"
-POM = ROOT / "graphlinker" / "store" / "neo4j-server" / "pom.xml"
+POM = ROOT / "graphlinker" / "devserver" / "neo4j-server" / "pom.xml"
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
 CONSTRAINTS = ROOT / "constraints.txt"
 # Environment variables that would point an installed graphlinker back into the repository.
@@ -89,8 +89,8 @@ def test_wheel_carries_the_package_data_and_metadata(wheel_venv):
         meta = wheel.read(metadata).decode()
     packed = {Path(n).name for n in names if n.startswith("graphlinker/querypack/queries/") and n.endswith(".cypher")}
     assert packed == {p.name for p in PACK.glob("*.cypher")} and len(packed) >= 14
-    assert "graphlinker/store/neo4j-server/pom.xml" in names
-    assert {"graphlinker/defaults.toml", "graphlinker/templates/rules.toml"} <= names
+    assert "graphlinker/devserver/neo4j-server/pom.xml" in names
+    assert {"graphlinker/settings/defaults.toml", "graphlinker/templates/rules.toml"} <= names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     assert "License-Expression: MIT" in meta
     assert {"leiden", "louvain-reference", "networkx", "bench"} <= set(re.findall(r"^Provides-Extra: (\S+)$", meta, re.M))

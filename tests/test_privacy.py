@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 from neo4j import GraphDatabase
 
-from graphlinker.simulate import simulate
+from graphlinker.sim.scenario import simulate
 
 # Prompts without any slot can coincide with the fixed text of another template (the
 # short "explain X like I'm five" inside a longer prompt); those are only checked for

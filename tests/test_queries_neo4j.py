@@ -22,11 +22,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from graphlinker.config import Settings
 from graphlinker.errors import ExitCode, InputError
-from graphlinker.inputs import Quarantine
+from graphlinker.ingest.readers import Quarantine
 from graphlinker.pipeline import run
-from graphlinker.queries import bind, load_pack, run_cypher, run_query
+from graphlinker.querypack.pack import bind, load_pack, run_cypher, run_query
+from graphlinker.settings import Settings
 from graphlinker.store import LocalStore
 
 pytestmark = pytest.mark.neo4j
@@ -733,8 +733,8 @@ def test_syntax_errors_carry_the_servers_message(graph):
 def test_cli_run_and_cypher_against_the_server(graph, monkeypatch):
     import typer
 
-    from graphlinker.query_cli import cypher_command, query_app
-    from graphlinker.store import server
+    from graphlinker.cli.query import cypher_command, query_app
+    from graphlinker.devserver import server
 
     monkeypatch.setattr(server, "connection_settings", lambda home=None: graph.settings)
     app = typer.Typer()

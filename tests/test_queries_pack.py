@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from graphlinker.errors import ConfigError, ExitCode, InputError
-from graphlinker.queries import (
+from graphlinker.querypack.pack import (
     PARAM_TYPES,
     bind,
     load_pack,
@@ -388,7 +388,7 @@ def test_parse_assignments():
 # --- the CLI without a server -------------------------------------------------------------------------
 
 def test_cli_list_json_and_table():
-    from graphlinker.query_cli import query_app
+    from graphlinker.cli.query import query_app
 
     runner = CliRunner()
     result = runner.invoke(query_app, ["list", "--format", "json"])
@@ -401,7 +401,7 @@ def test_cli_list_json_and_table():
 
 
 def test_cli_show_prints_the_cypher():
-    from graphlinker.query_cli import query_app
+    from graphlinker.cli.query import query_app
 
     result = CliRunner().invoke(query_app, ["show", "riskiest-clusters"])
     assert result.exit_code == 0
@@ -409,7 +409,7 @@ def test_cli_show_prints_the_cypher():
 
 
 def test_cli_errors_are_one_line_with_exit_code(monkeypatch):
-    from graphlinker.query_cli import query_app
+    from graphlinker.cli.query import query_app
 
     runner = CliRunner()
     for args, code in (
@@ -427,7 +427,7 @@ def test_cli_errors_are_one_line_with_exit_code(monkeypatch):
 
 
 def test_cli_unreachable_store_exits_5(monkeypatch):
-    from graphlinker.query_cli import query_app
+    from graphlinker.cli.query import query_app
 
     monkeypatch.setenv("NEO4J_URI", "bolt://127.0.0.1:1")
     monkeypatch.setenv("NEO4J_PASSWORD", "")

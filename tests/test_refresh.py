@@ -9,12 +9,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from graphlinker.cluster_history import diff_runs
-from graphlinker.config import Settings
+from graphlinker.analysis.cluster_history import diff_runs
 from graphlinker.errors import LockHeld, NothingNew
-from graphlinker.inputs import Quarantine
+from graphlinker.ingest.readers import Quarantine
 from graphlinker.pipeline import refresh, run
-from graphlinker.simulate.slices import split_by_time
+from graphlinker.settings import Settings
+from graphlinker.sim.slices import split_by_time
 from graphlinker.store import LocalStore
 
 DEMO = Path(__file__).resolve().parents[1] / "fixtures" / "demo"

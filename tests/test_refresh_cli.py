@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from graphlinker.errors import LockHeld
-from graphlinker.simulate.slices import split_by_time
+from graphlinker.sim.slices import split_by_time
 from graphlinker.store import LocalStore
 
 DEMO = Path(__file__).resolve().parents[1] / "fixtures" / "demo"

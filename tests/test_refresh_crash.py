@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from graphlinker.simulate.slices import split_by_time
+from graphlinker.sim.slices import split_by_time
 from graphlinker.store import LocalStore
 
 DEMO = Path(__file__).resolve().parents[1] / "fixtures" / "demo"

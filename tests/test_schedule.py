@@ -10,8 +10,8 @@ import threading
 import pytest
 import typer
 
+from graphlinker.cli.schedule import SLEEP_SLICE_S, install_signal_handlers, parse_interval, run_every
 from graphlinker.errors import LockHeld, NothingNew, StoreUnavailable
-from graphlinker.schedule import SLEEP_SLICE_S, install_signal_handlers, parse_interval, run_every
 
 
 class FakeTime:
@@ -120,7 +120,7 @@ def test_nonzero_codes_do_not_stop_the_loop_and_last_code_is_returned():
 
 
 def test_exception_is_code_1_logged_and_the_loop_goes_on(caplog):
-    with caplog.at_level(logging.ERROR, logger="graphlinker.schedule"):
+    with caplog.at_level(logging.ERROR, logger="graphlinker.cli.schedule"):
         code, job, results, _ = run(60, [(2, RuntimeError("boom")), (1, 0), (4, KeyError("x"))])
     assert results == [(1, 1, 2), (2, 0, 1), (3, 1, 4)]
     assert job.starts == [1000, 1060, 1120]
@@ -132,7 +132,7 @@ def test_exception_is_code_1_logged_and_the_loop_goes_on(caplog):
 def test_exceptions_carrying_an_exit_code_keep_it(caplog):
     steps = [(0, StoreUnavailable("neo4j  down")), (0, typer.Exit(3)), (0, SystemExit(4)), (0, SystemExit(None)),
              (0, SystemExit("gave up")), (0, None)]
-    with caplog.at_level(logging.ERROR, logger="graphlinker.schedule"):
+    with caplog.at_level(logging.ERROR, logger="graphlinker.cli.schedule"):
         code, _, results, _ = run(60, steps)
     assert [r[1] for r in results] == [5, 3, 4, 0, 1, 0]
     assert code == 0
@@ -142,7 +142,7 @@ def test_exceptions_carrying_an_exit_code_keep_it(caplog):
 
 
 def test_nothing_new_and_lock_held_raised_as_errors_are_codes_3_and_4_not_errors(caplog):
-    with caplog.at_level(logging.INFO, logger="graphlinker.schedule"):
+    with caplog.at_level(logging.INFO, logger="graphlinker.cli.schedule"):
         code, _, results, _ = run(60, [(0, NothingNew("no new rows")), (0, LockHeld("held by pid 7"))])
     assert [r[1] for r in results] == [3, 4]
     assert code == 4

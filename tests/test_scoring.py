@@ -7,9 +7,9 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
-from graphlinker.config import Settings
-from graphlinker.features import FEATURE_COLUMNS
-from graphlinker.scoring import REASONS, ramp, score_clusters
+from graphlinker.analysis.features import FEATURE_COLUMNS
+from graphlinker.analysis.scoring import REASONS, ramp, score_clusters
+from graphlinker.settings import Settings
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from graphlinker.features import FEATURE_COLUMNS
-from graphlinker.scoring import score_clusters, strengths
-from graphlinker.scoring_fit import MAX_WEIGHT, fit_scoring
+from graphlinker.analysis.features import FEATURE_COLUMNS
+from graphlinker.analysis.scoring import score_clusters, strengths
+from graphlinker.analysis.scoring_fit import MAX_WEIGHT, fit_scoring
 
 
 @pytest.fixture(scope="module")

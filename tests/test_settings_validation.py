@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from graphlinker.cli import app
-from graphlinker.config import Settings
+from graphlinker.analysis.scoring import REASONS
+from graphlinker.cli.app import app
 from graphlinker.errors import ConfigError, ExitCode
-from graphlinker.scoring import REASONS
+from graphlinker.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "fixtures" / "demo"
@@ -175,9 +175,9 @@ round_the_clock = [0.97, 0.88]    # a reversed ramp: strength falls as the featu
 
 
 def test_shipped_defaults_load_and_have_no_problems():
-    from graphlinker.settings_schema import problems
+    from graphlinker.settings.schema import problems
 
-    defaults = tomllib.loads(resources.files("graphlinker").joinpath("defaults.toml").read_text("utf-8"))
+    defaults = tomllib.loads(resources.files("graphlinker.settings").joinpath("defaults.toml").read_text("utf-8"))
     assert problems(defaults) == []
     assert Settings.load().as_dict() == defaults
 
@@ -215,7 +215,7 @@ def _leaves(data: dict, prefix: tuple = ()) -> set[tuple]:
 
 def test_schema_and_defaults_name_the_same_keys():
     """A key added to defaults.toml needs a type and range; a spec without a default would be a dead rule."""
-    from graphlinker.settings_schema import Table, schema
+    from graphlinker.settings.schema import Table, schema
 
     def spec_leaves(spec: Table, prefix: tuple = ()) -> set[tuple]:
         out = set()
@@ -230,7 +230,7 @@ def test_schema_and_defaults_name_the_same_keys():
 
 
 def test_scoring_weights_and_ramps_are_exactly_the_reason_codes():
-    from graphlinker.settings_schema import problems
+    from graphlinker.settings.schema import problems
 
     codes = {r.code for r in REASONS}
     shipped = Settings.load()

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from graphlinker.errors import ConfigError
-from graphlinker.simulate import simulate
-from graphlinker.simulate.text import HOMEWORK, HUB_TEMPLATES, NAIVE_COT
+from graphlinker.sim.scenario import simulate
+from graphlinker.sim.text import HOMEWORK, HUB_TEMPLATES, NAIVE_COT
 
 WINDOW_START = pd.Timestamp("2026-09-01T00:00:00Z")
 WINDOW_END = WINDOW_START + pd.Timedelta(days=30)
@@ -68,7 +68,7 @@ def members(data, op_id):
 def test_same_seed_is_byte_identical_across_processes(tmp_path):
     """Two fresh interpreters with different hash seeds must write the same bytes in every format."""
     script = (
-        "import sys; from graphlinker.simulate import simulate\n"
+        "import sys; from graphlinker.sim.scenario import simulate\n"
         "for f in ('csv', 'jsonl', 'parquet'): simulate(sys.argv[1] + '/' + f, seed=7, scale=0.05, file_format=f)\n"
     )
     for run, hash_seed in (("a", "1"), ("b", "2")):
@@ -273,18 +273,9 @@ import hashlib  # noqa: E402
 import numpy as np  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
-from graphlinker.cli import app  # noqa: E402
-from graphlinker.simulate import (  # noqa: E402
-    DEFAULT_LOOKALIKES,
-    DEFAULT_OPERATIONS,
-    LOOKALIKES,
-    OPERATIONS,
-    archetype_of,
-    generate,
-    lookalikes_more,
-    ops,
-    ops_more,
-)
+from graphlinker.cli.app import app  # noqa: E402
+from graphlinker.sim import lookalikes_more, ops, ops_more  # noqa: E402
+from graphlinker.sim.scenario import DEFAULT_LOOKALIKES, DEFAULT_OPERATIONS, LOOKALIKES, OPERATIONS, archetype_of, generate  # noqa: E402
 from graphlinker.templates.tags import ExtractionRules  # noqa: E402
 
 NO_TAG_OPS = ("codegen", "translation", "longdoc", "math", "refusal", "release", "lowslow", "dialogue")
@@ -509,7 +500,7 @@ def test_business_hours_mimicry_and_human_pacing(everything):
 
 
 def test_refusal_probing_walks_the_framings_systematically(everything):
-    from graphlinker.simulate.text_more import REFUSAL_FRAME
+    from graphlinker.sim.text_more import REFUSAL_FRAME
 
     req = everything["requests"]
     ref = req[req["archetype"] == "refusal"]

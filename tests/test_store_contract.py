@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from graphlinker.config import Settings
-from graphlinker.inputs import Quarantine
+from graphlinker.ingest.readers import Quarantine
 from graphlinker.pipeline import run
+from graphlinker.settings import Settings
 from graphlinker.store import LocalStore
 
 DEMO = Path(__file__).resolve().parents[1] / "fixtures" / "demo"

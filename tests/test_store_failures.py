@@ -21,7 +21,7 @@ import pytest
 from neo4j import GraphDatabase
 from neo4j_fixtures import usage_relationships, wait_until_rewriting
 
-from graphlinker.store import server as neo4j_server
+from graphlinker.devserver import server as neo4j_server
 from graphlinker.store.failures import from_neo4j, redact
 
 DEMO = Path(__file__).resolve().parents[1] / "fixtures" / "demo"

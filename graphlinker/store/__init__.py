@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..environment import value
-from ..errors import ConfigError
-from .base import Store
-from .local import LocalStore
+from graphlinker.errors import ConfigError
+from graphlinker.settings.environment import value
+from graphlinker.store.base import Store
+from graphlinker.store.local import LocalStore
 
 STORES = ("local", "neo4j")
 
@@ -23,8 +23,8 @@ def open_store(kind: str | None, workspace: Path) -> Store:
     if kind == "local":
         return LocalStore(workspace)
     if kind == "neo4j":
-        from .neo4j import Neo4jStore
-        from .server import connection_settings
+        from graphlinker.devserver.server import connection_settings
+        from graphlinker.store.neo4j import Neo4jStore
 
         return Neo4jStore(connection_settings())
     raise ConfigError(f"unknown store '{kind}' (choose from {', '.join(STORES)})")

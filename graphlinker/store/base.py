@@ -14,8 +14,8 @@ from contextlib import AbstractContextManager, contextmanager
 import numpy as np
 import pandas as pd
 
-from ..errors import GraphlinkerError
-from ..ledger import KEY_FORMAT, Commit  # noqa: F401 - named in signatures
+from graphlinker.errors import GraphlinkerError
+from graphlinker.ingest.ledger import KEY_FORMAT, Commit  # noqa: F401 - named in signatures
 
 
 class Store(ABC):
@@ -64,16 +64,16 @@ class Store(ABC):
         usage = self.usage()
         return usage[usage["kind"] == "template"].reset_index(drop=True)
 
-    # --- the ledger: what was loaded (graphlinker.ledger) ---------------------------------------
+    # --- the ledger: what was loaded (graphlinker.ingest.ledger) ---------------------------------------
     @abstractmethod
     def ledger(self) -> pd.DataFrame:
-        """One row per loaded input file (``graphlinker.ledger.LEDGER_COLUMNS``), as of the last published run."""
+        """One row per loaded input file (``graphlinker.ingest.ledger.LEDGER_COLUMNS``), as of the last published run."""
 
     @abstractmethod
     def seen_keys(self, key_format: int = KEY_FORMAT) -> np.ndarray:
         """The event keys (uint64) of every loaded row, as of the last published run, in ``key_format``.
 
-        A store holds keys of the current format (``graphlinker.ledger.KEY_FORMAT``), and, when it was
+        A store holds keys of the current format (``graphlinker.ingest.ledger.KEY_FORMAT``), and, when it was
         written before that format, also keys of ``LEGACY_KEY_FORMAT`` (empty otherwise); each set is
         stored with its format.
         """

@@ -211,7 +211,7 @@ CREATE_LOADED_FILES = """
 UNWIND $rows AS row
 CREATE (f:LoadedFile) SET f = row
 """
-# `format`: the event key format of `keys` (graphlinker.ledger.KEY_FORMAT); nodes written before key
+# `format`: the event key format of `keys` (graphlinker.ingest.ledger.KEY_FORMAT); nodes written before key
 # format 1 have none and hold format-0 keys
 CREATE_EVENT_KEYS = """
 UNWIND $rows AS row

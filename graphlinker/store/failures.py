@@ -13,7 +13,7 @@ import errno
 import re
 from pathlib import Path
 
-from ..errors import GraphlinkerError, InputError, StoreUnavailable
+from graphlinker.errors import GraphlinkerError, InputError, StoreUnavailable
 
 # A URI's user-info part (scheme://user:password@host): the password is never printed.
 _USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<secret>[^@/\s]*)@")

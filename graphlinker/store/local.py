@@ -20,7 +20,7 @@ Layout::
                                       keys.npy (format-0 keys, only in a store written before format 1);
                                       grouper-NNNNNN.npz (template grouper state, one part per run)
     WORKSPACE/runs/<run_id>/          report.json, run.json, edges.parquet, membership.parquet
-    WORKSPACE/refresh.lock            the lock (graphlinker.locking)
+    WORKSPACE/refresh.lock            the lock (graphlinker.store.locking)
 """
 
 from __future__ import annotations
@@ -36,13 +36,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import GraphlinkerError, StoreUnavailable
-from ..ingest import aggregate_stats, aggregate_usage, empty_usage
-from ..ledger import KEY_FORMAT, LEGACY_KEY_FORMAT, Commit, empty_ledger, pack_arrays, unpack_arrays
-from ..locking import file_lock
-from ..templates.table import conform, empty_templates, merge_templates, with_usage
-from .base import Store, combine_accounts
-from .failures import from_os_error
+from graphlinker.errors import GraphlinkerError, StoreUnavailable
+from graphlinker.ingest.ledger import KEY_FORMAT, LEGACY_KEY_FORMAT, Commit, empty_ledger, pack_arrays, unpack_arrays
+from graphlinker.ingest.usage import aggregate_stats, aggregate_usage, empty_usage
+from graphlinker.store.base import Store, combine_accounts
+from graphlinker.store.failures import from_os_error
+from graphlinker.store.locking import file_lock
+from graphlinker.templates.table import conform, empty_templates, merge_templates, with_usage
 
 TABLES = ("accounts", "usage", "stats", "templates", "ledger")
 LEGACY_KEYS_FILE = "keys.npy"  # key format 0: graphlinker before format 1 wrote its keys here

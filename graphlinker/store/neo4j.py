@@ -25,14 +25,14 @@ import pandas as pd
 from neo4j import GraphDatabase
 from neo4j.exceptions import AuthError, ServiceUnavailable
 
-from ..errors import ConfigError, GraphlinkerError, LockHeld, StoreUnavailable
-from ..ingest import aggregate_stats, aggregate_usage, empty_usage
-from ..ledger import KEY_FORMAT, Commit, empty_ledger, pack_arrays, unpack_arrays
-from ..locking import describe, holder_description
-from ..templates.table import conform, empty_templates, merge_templates, sort_templates, with_usage
-from . import cypher
-from .base import Store, combine_accounts
-from .failures import from_neo4j, redact
+from graphlinker.errors import ConfigError, GraphlinkerError, LockHeld, StoreUnavailable
+from graphlinker.ingest.ledger import KEY_FORMAT, Commit, empty_ledger, pack_arrays, unpack_arrays
+from graphlinker.ingest.usage import aggregate_stats, aggregate_usage, empty_usage
+from graphlinker.store import cypher
+from graphlinker.store.base import Store, combine_accounts
+from graphlinker.store.failures import from_neo4j, redact
+from graphlinker.store.locking import describe, holder_description
+from graphlinker.templates.table import conform, empty_templates, merge_templates, sort_templates, with_usage
 
 BATCH_ROWS = 10_000
 LEASE_SECONDS = 60  # a crashed writer's lock expires this long after its last heartbeat ($GRAPHLINKER_LOCK_TTL)

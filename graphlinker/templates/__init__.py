@@ -31,8 +31,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .fingerprint import ExactGrouper, TemplateGrouper, template_ids
-from .normalise import (
+from graphlinker.templates.fingerprint import ExactGrouper, TemplateGrouper, template_ids
+from graphlinker.templates.normalise import (
     TEXT_DTYPE,
     arrow_array,
     as_text,
@@ -42,9 +42,9 @@ from .normalise import (
     normalise_prompts,
     normalise_text,
 )
-from .redact import redact, redact_series
-from .table import TEMPLATE_COLUMNS, conform, empty_templates, merge_templates, sort_templates, with_usage
-from .tags import ExtractionRules, TagRule
+from graphlinker.templates.redact import redact, redact_series
+from graphlinker.templates.table import TEMPLATE_COLUMNS, conform, empty_templates, merge_templates, sort_templates, with_usage
+from graphlinker.templates.tags import ExtractionRules, TagRule
 
 __all__ = [
     "TemplateIndex",
@@ -216,14 +216,14 @@ class TemplateIndex:
 
 def grouper_from_settings(section: dict) -> TemplateGrouper:
     """The grouper named by the ``[templates]`` settings: ``minhash`` (near-duplicates) or ``exact``."""
-    from ..errors import ConfigError
+    from graphlinker.errors import ConfigError
 
     method = section.get("grouping", "minhash")
     if method == "exact":
         return ExactGrouper()
     if method != "minhash":
         raise ConfigError(f"unknown templates.grouping '{method}' (choose minhash or exact)")
-    from .minhash import MinHashGrouper
+    from graphlinker.templates.minhash import MinHashGrouper
 
     try:
         return MinHashGrouper(

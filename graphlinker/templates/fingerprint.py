@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import xxhash
 
-from .normalise import TEXT_DTYPE, as_text
+from graphlinker.templates.normalise import TEXT_DTYPE, as_text
 
 SEED = 0
 

@@ -235,8 +235,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from .fingerprint import _hash_all
-from .normalise import as_text
+from graphlinker.templates.fingerprint import _hash_all
+from graphlinker.templates.normalise import as_text
 
 __all__ = [
     "MinHashGrouper",

@@ -32,7 +32,7 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
-from .normalise import (
+from graphlinker.templates.normalise import (
     CODE_FENCE,
     CODE_INLINE,
     F_APOS,

@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import ConfigError
-from .normalise import TEXT_DTYPE, as_text, fold_prompts
+from graphlinker.errors import ConfigError
+from graphlinker.templates.normalise import TEXT_DTYPE, as_text, fold_prompts
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
 _TAG_KEYS = {"name", "weight", "description", "patterns"}

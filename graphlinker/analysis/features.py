@@ -1,0 +1,248 @@
+"""Measure each cluster: the raw numbers that scoring turns into reason codes.
+
+Every feature is computed for all clusters at once with group-bys over the
+usage graph joined to cluster membership, so cost grows with the usage table,
+not with the number of clusters. Features are plain numbers with units an
+analyst can check by hand (shares, counts, ratios).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from graphlinker.settings import Settings
+
+FEATURE_COLUMNS = [
+    "size",
+    "requests",
+    "output_tokens",
+    "extraction_share",
+    "templated_share",
+    "shared_payment_share",
+    "sdk_share",
+    "hour_entropy",
+    "synchronised_share",
+    "infrastructure_share",
+    "creation_burst_share",
+    "output_per_account_ratio",
+    "pooled_volume_ratio",
+    "under_p95_share",
+    "new_model_share",
+    "new_model_lift",
+    "independence",
+    "output_input_ratio",
+    "template_reuse_ratio",
+    "cohesion",
+]
+
+
+def cluster_features(
+    membership: pd.DataFrame,
+    usage: pd.DataFrame,
+    stats: pd.DataFrame,
+    accounts: pd.DataFrame,
+    templates: pd.DataFrame,
+    edges: pd.DataFrame,
+    tag_weights: dict[str, float],
+    settings: Settings,
+) -> pd.DataFrame:
+    """One row per cluster (index ``cluster``) with the columns of ``FEATURE_COLUMNS``."""
+    cluster_of = membership.set_index("account_id")["cluster"]
+    members = usage[usage["account_id"].isin(cluster_of.index)]
+    members = members.assign(cluster=members["account_id"].map(cluster_of).to_numpy())
+    member_stats = stats[stats["account_id"].isin(cluster_of.index)]
+    member_stats = member_stats.assign(cluster=member_stats["account_id"].map(cluster_of).to_numpy())
+
+    features = pd.DataFrame(index=pd.Index(sorted(cluster_of.unique()), name="cluster"))
+    features["size"] = membership.groupby("cluster").size()
+    features["requests"] = member_stats.groupby("cluster")["requests"].sum()
+    features["output_tokens"] = member_stats.groupby("cluster")["output_tokens"].sum()
+    features = features.join(_template_features(members, templates, tag_weights, usage))
+    features = features.join(_shared_share(members, "payment").rename("shared_payment_share"))
+    features = features.join(_client_share(members))
+    features = features.join(_hour_entropy(members))
+    features = features.join(_edge_shares(edges, cluster_of))
+    features = features.join(_creation_burst(accounts, cluster_of))
+    features = features.join(_volume_features(member_stats, stats))
+    features = features.join(_new_model_features(members, usage, settings))
+    features = features.join(_independence(accounts, cluster_of))
+    features = features.join(_output_input_ratio(member_stats, stats))
+    features = features.join(_template_reuse(members, usage))
+    features = features.join(_cohesion(edges, cluster_of))
+    return features.reindex(columns=FEATURE_COLUMNS).fillna(0.0)
+
+
+def _template_features(members, templates, tag_weights, usage) -> pd.DataFrame:
+    """Share of traffic on extraction-tagged templates, and on the cluster's own repeated templates.
+
+    A template is the cluster's own when most accounts that ever sent it are members, and it
+    is repeated when at least two members (and a fifth of them) sent it: an operation's
+    harvesting templates are; a popular template everybody sends is not, however often.
+    """
+    sent = members[members["kind"] == "template"]
+    tags = templates.set_index("template_id")["extraction_tags"].reindex(sent["value"]).fillna("").to_numpy()
+    tag_weight = pd.Series(tags).map(lambda t: max((tag_weights.get(x, 0.0) for x in t.split(";") if x), default=0.0))
+    sent = sent.assign(extraction=tag_weight.to_numpy() * sent["count"].to_numpy())
+    total = sent.groupby("cluster")["count"].sum()
+    extraction_share = sent.groupby("cluster")["extraction"].sum() / total
+
+    users = sent.groupby(["cluster", "value"])["account_id"].transform("size")
+    size = sent.groupby("cluster")["account_id"].transform("nunique")
+    everyone = usage[usage["kind"] == "template"].groupby("value")["account_id"].nunique()
+    own = users >= 0.5 * sent["value"].map(everyone).to_numpy()
+    repeated = (users >= np.maximum(2, 0.2 * size)) & own
+    templated_share = sent["count"].where(repeated, 0).groupby(sent["cluster"]).sum() / total
+    return pd.DataFrame({"extraction_share": extraction_share, "templated_share": templated_share})
+
+
+def _shared_share(members: pd.DataFrame, kind: str) -> pd.Series:
+    """Share of members that use an identifier of ``kind`` together with another member."""
+    rows = members[members["kind"] == kind]
+    users = rows.groupby(["cluster", "value"])["account_id"].transform("nunique")
+    sharing = rows[users >= 2].groupby("cluster")["account_id"].nunique()
+    size = members.groupby("cluster")["account_id"].nunique()
+    return (sharing / size).fillna(0.0)
+
+
+def _client_share(members: pd.DataFrame) -> pd.Series:
+    rows = members[members["kind"] == "client"]
+    counts = rows.pivot_table(index="cluster", columns="value", values="count", aggfunc="sum", fill_value=0)
+    sdk = counts["sdk"] if "sdk" in counts else 0
+    return (sdk / counts.sum(axis=1)).rename("sdk_share")
+
+
+def _hour_entropy(members: pd.DataFrame) -> pd.Series:
+    """Median over members of the normalised entropy of their hour-of-day histogram (1 = round the clock)."""
+    rows = members[members["kind"] == "hour"]
+    share = rows["count"] / rows.groupby("account_id")["count"].transform("sum")
+    entropy = (-(share * np.log(share))).groupby(rows["account_id"]).sum() / np.log(24)
+    volume = rows.groupby("account_id")["count"].sum()
+    cluster = rows.groupby("account_id")["cluster"].first()
+    busy = volume >= 24  # fewer requests cannot show a 24-hour pattern
+    return entropy[busy].groupby(cluster[busy]).median().rename("hour_entropy")
+
+
+def _edge_shares(edges: pd.DataFrame, cluster_of: pd.Series) -> pd.DataFrame:
+    """Share of members with an intra-cluster time link, and with an IP/subnet link."""
+    a = edges["account_a"].map(cluster_of)
+    b = edges["account_b"].map(cluster_of)
+    inside = edges[(a == b) & a.notna()].assign(cluster=a[(a == b) & a.notna()])
+    size = cluster_of.groupby(cluster_of).size()
+    result = {}
+    for name, columns in {"synchronised_share": ["time"], "infrastructure_share": ["ip", "subnet"]}.items():
+        present = [c for c in columns if c in inside]
+        linked = inside[inside[present].gt(0).any(axis=1)] if present else inside.iloc[0:0]
+        accounts = pd.concat([linked[["cluster", "account_a"]].set_axis(["cluster", "account"], axis=1),
+                              linked[["cluster", "account_b"]].set_axis(["cluster", "account"], axis=1)])
+        result[name] = accounts.groupby("cluster")["account"].nunique() / size
+    return pd.DataFrame(result)
+
+
+def _creation_burst(accounts: pd.DataFrame, cluster_of: pd.Series) -> pd.Series:
+    """Largest share of members created within any 24 hours of each other."""
+    created = accounts[accounts["account_id"].isin(cluster_of.index)][["account_id", "created_at"]].dropna()
+    created = created.assign(cluster=created["account_id"].map(cluster_of).to_numpy()).sort_values(["cluster", "created_at"])
+    result = {}
+    for cluster, times in created.groupby("cluster")["created_at"]:
+        values = times.to_numpy(dtype="datetime64[ns]")
+        ends = np.searchsorted(values, values + np.timedelta64(24, "h"), side="right")
+        result[cluster] = (ends - np.arange(len(values))).max() / cluster_of.eq(cluster).sum()
+    return pd.Series(result, dtype="float64", name="creation_burst_share")
+
+
+def _volume_features(member_stats: pd.DataFrame, stats: pd.DataFrame) -> pd.DataFrame:
+    """Output volume against the population, and pooled volume of many small accounts."""
+    median_output = max(float(stats["output_tokens"].median()), 1.0)
+    p95 = float(stats["requests"].quantile(0.95))
+    p99 = max(float(stats["requests"].quantile(0.99)), 1.0)
+    grouped = member_stats.groupby("cluster")
+    return pd.DataFrame(
+        {
+            "output_per_account_ratio": grouped["output_tokens"].median() / median_output,
+            "pooled_volume_ratio": grouped["requests"].sum() / p99,
+            "under_p95_share": grouped["requests"].apply(lambda r: float((r <= p95).mean())),
+        }
+    )
+
+
+def _new_model_features(members: pd.DataFrame, usage: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """Traffic share on models first seen well after the data starts, and its lift over the population."""
+    models = usage[usage["kind"] == "model"]
+    if models.empty:
+        return pd.DataFrame(columns=["new_model_share", "new_model_lift"], dtype="float64")
+    release = models.groupby("value")["first_seen"].min()
+    start = release.min()
+    new = release[release >= start + pd.Timedelta(days=int(settings.scoring["new_model_min_days"]))].index
+    population_share = models.loc[models["value"].isin(new), "count"].sum() / max(models["count"].sum(), 1)
+    rows = members[members["kind"] == "model"]
+    share = rows["count"].where(rows["value"].isin(new), 0).groupby(rows["cluster"]).sum() / rows.groupby("cluster")["count"].sum()
+    lift = share / population_share if population_share > 0 else share * 0
+    return pd.DataFrame({"new_model_share": share, "new_model_lift": lift})
+
+
+def _independence(accounts: pd.DataFrame, cluster_of: pd.Series) -> pd.Series:
+    """Share of members outside the cluster's largest declared organisation.
+
+    A team, a class or an evaluation group declares who it is: one org id, or an e-mail
+    domain of its own (at least half of the domain's accounts are in the cluster). A ring
+    of nominally independent accounts declares nothing in common — yet acts as one.
+    Webmail domains are shared with the whole population, so they mark no organisation;
+    a shared card is not counted here (it is the ``shared_payment`` reason).
+    """
+    size = cluster_of.groupby(cluster_of).size()
+    people = accounts[accounts["account_id"].isin(cluster_of.index)]
+    people = people.assign(cluster=people["account_id"].map(cluster_of).to_numpy())
+    org_share = pd.Series(0.0, index=size.index)
+    if "org_id" in people:
+        orgs = people.dropna(subset=["org_id"]).groupby(["cluster", "org_id"])["account_id"].nunique()
+        if len(orgs):
+            org_share = np.maximum(org_share, _share_of_size(orgs, size))
+    if "email_domain" in people:
+        domain_users = accounts.groupby("email_domain")["account_id"].nunique()
+        inside = people.dropna(subset=["email_domain"]).groupby(["cluster", "email_domain"])["account_id"].nunique()
+        own = inside[inside.to_numpy() >= 0.5 * domain_users.reindex(inside.index.get_level_values("email_domain")).to_numpy()]
+        own = own[own >= 2]  # a domain of one account is a person's, not an organisation's
+        if len(own):
+            org_share = np.maximum(org_share, _share_of_size(own, size))
+    return (1.0 - org_share).clip(0.0, 1.0).rename("independence")
+
+
+def _share_of_size(per_value: pd.Series, size: pd.Series) -> pd.Series:
+    """Largest (cluster, value) member count as a share of the cluster's size; 0 where none."""
+    return per_value.groupby(level="cluster").max().reindex(size.index).fillna(0.0) / size
+
+
+def _output_input_ratio(member_stats: pd.DataFrame, stats: pd.DataFrame) -> pd.Series:
+    """Median member's output/input token ratio against the population's median account (harvesting reads long answers)."""
+    def ratio(frame):
+        return frame["output_tokens"].astype("float64") / frame["input_tokens"].astype("float64").clip(lower=1.0)
+
+    population = max(float(ratio(stats).median()), 1e-9)
+    return (ratio(member_stats).groupby(member_stats["cluster"]).median() / population).rename("output_input_ratio")
+
+
+def _template_reuse(members: pd.DataFrame, usage: pd.DataFrame) -> pd.Series:
+    """Median member's requests per distinct template against the population's median account.
+
+    Systematic coverage of a task space is one template filled with ever new slot values.
+    """
+    def reuse(rows):
+        grouped = rows.groupby("account_id")
+        return grouped["count"].sum() / grouped["value"].nunique()
+
+    sent = usage[usage["kind"] == "template"]
+    population = max(float(reuse(sent).median()), 1e-9) if len(sent) else 1.0
+    own = members[members["kind"] == "template"]
+    if own.empty:
+        return pd.Series(dtype="float64", name="template_reuse_ratio")
+    per_account = reuse(own)
+    cluster = own.groupby("account_id")["cluster"].first()
+    return (per_account.groupby(cluster).median() / population).rename("template_reuse_ratio")
+
+
+def _cohesion(edges: pd.DataFrame, cluster_of: pd.Series) -> pd.Series:
+    """Median link weight inside the cluster: how alike its members are, whatever the signal."""
+    a = edges["account_a"].map(cluster_of)
+    inside = (a == edges["account_b"].map(cluster_of)) & a.notna()
+    return edges.loc[inside, "weight"].groupby(a[inside]).median().rename("cohesion")

@@ -1,0 +1,184 @@
+"""Project the account–identifier usage graph onto weighted account–account links.
+
+    usage ──► TF-IDF vectors (account_vectors) ──► coherence of popular identifiers (coherence)
+          ──► candidate pairs (candidates) ──► exact per-kind cosines of those pairs (pair_kernel)
+          ──► link weight, floors ──► each account's strongest links (a sparse kNN graph)
+
+The link weight of two accounts is ``Σ_kind weight(kind) × cosine(kind)``, and each
+kind's cosine stays on the edge as evidence. No identifier is dropped or expanded
+because of how many accounts use it: popular identifiers keep the share of their
+weight their users' other resemblance earns them (:mod:`graphlinker.analysis.coherence`), and
+they contribute sampled candidate pairs rather than all their pairs
+(:mod:`graphlinker.analysis.candidates`), so nothing is quadratic in an identifier's users.
+Every account keeps its ``max_links_per_account`` strongest links (an edge stays when
+it is among the strongest of either end), as sparse kNN graphs do before Louvain or
+Leiden (PhenoGraph, Levine et al. 2015; scanpy's ``pp.neighbors``).
+
+``[linking] method = "hub_caps"`` restores the earlier behaviour (fixed per-kind caps,
+every pair below the cap): :mod:`graphlinker.analysis.linking_capped`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from graphlinker.analysis.account_vectors import AccountVectors, account_vectors
+from graphlinker.analysis.candidates import OrderedUsers, all_pairs, unique_pairs, window_pairs
+from graphlinker.analysis.coherence import identifier_coherence
+from graphlinker.analysis.kinds import FEATURE_KINDS, linking_kinds
+from graphlinker.errors import ConfigError
+from graphlinker.settings import Settings
+
+EDGE_KEY = ["account_a", "account_b"]
+METHODS = ("coherence", "hub_caps")
+WEIGH_CHUNK = 1_000_000  # candidate pairs weighed at a time
+
+
+@dataclass(frozen=True)
+class Linkage:
+    """Account–account edges with per-kind similarities, and the popular identifiers discounted."""
+
+    edges: pd.DataFrame  # account_a, account_b, weight, <kind>... (similarity 0..1 per kind)
+    hubs: pd.DataFrame  # kind, value, accounts (and, for method coherence, coherence and weight_kept)
+    kinds: tuple[str, ...]
+    vectors: AccountVectors | None = None  # the (reweighted) vectors links were measured on; None for hub_caps
+    linked_pairs: tuple[np.ndarray, np.ndarray] | None = None  # every pair above min_edge_weight, before pruning (rows)
+
+    def touching(self) -> pd.DataFrame:
+        """Every linked pair before each account kept only its strongest links (``account_a, account_b``)."""
+        if self.linked_pairs is None:
+            return self.edges[EDGE_KEY]
+        accounts = self.vectors.accounts
+        left, right = self.linked_pairs
+        return pd.DataFrame({"account_a": accounts[left], "account_b": accounts[right]})
+
+    def similarity(self, left_ids, right_ids) -> np.ndarray:
+        """Link weight of arbitrary account pairs (before floors), e.g. to compare two clusters."""
+        if self.vectors is None:
+            raise ValueError("pair similarity needs the coherence linking method")
+        index = self.vectors.accounts
+        cosines, _ = self.vectors.cosines(index.get_indexer(left_ids), index.get_indexer(right_ids))
+        return cosines @ self.vectors.kind_weight
+
+
+def linking_steps(usage: pd.DataFrame, settings: Settings) -> int:
+    """How many times :func:`link_accounts` advances its progress callback."""
+    if settings.linking["method"] == "hub_caps":
+        return len(linking_kinds(usage[~usage["kind"].isin(FEATURE_KINDS)]))
+    return 3  # coherence, candidate pairs, weighing and pruning
+
+
+def link_accounts(usage: pd.DataFrame, settings: Settings, progress: Callable[[int], None] | None = None) -> Linkage:
+    """Build weighted account links from every linking kind in ``usage``."""
+    method = settings.linking["method"]
+    if method not in METHODS:
+        raise ConfigError(f"unknown linking method '{method}' (choose from {', '.join(METHODS)})")
+    if method == "hub_caps":
+        from graphlinker.analysis.linking_capped import link_accounts_capped
+
+        return link_accounts_capped(usage, settings, progress)
+    usage = usage[~usage["kind"].isin(FEATURE_KINDS)]
+    kinds = linking_kinds(usage)
+    if usage.empty:
+        return Linkage(_empty_edges(kinds), _empty_hubs(), tuple(kinds))
+    config = settings.linking
+    vectors = account_vectors(usage, kinds, settings)
+    advance = progress or (lambda n=1: None)
+    expand_limit = int(config["expand_limit"])
+    popular = np.nonzero(vectors.degree > expand_limit)[0]
+    coherence = identifier_coherence(vectors, popular, int(config["coherence_samples"]), tuple(config["coherence_ramp"]))
+    vectors = vectors.reweighted(coherence.column_factor(len(vectors.degree)))
+    advance(1)
+    left, right = _candidates(vectors, popular[coherence.factor > 0], expand_limit, int(config["neighbour_window"]))
+    advance(1)
+    edges = _weigh(vectors, left, right, settings)
+    linked = (edges["a"], edges["b"])
+    edges = _strongest(edges, int(config["max_links_per_account"]))
+    advance(1)
+    return Linkage(_frame(edges, vectors), _hubs(vectors, coherence), tuple(kinds), vectors, linked)
+
+
+def _candidates(vectors: AccountVectors, coherent_popular: np.ndarray, expand_limit: int, window: int):
+    """All pairs of small identifiers, and hash-order windows of the coherent popular ones."""
+    small = np.nonzero((vectors.degree >= 2) & (vectors.degree <= expand_limit))[0]
+    left_small, right_small = all_pairs(OrderedUsers(vectors.matrix, small), expand_limit)
+    left_popular, right_popular = window_pairs(OrderedUsers(vectors.matrix, coherent_popular), window)
+    return unique_pairs(np.concatenate([left_small, left_popular]), np.concatenate([right_small, right_popular]),
+                        len(vectors.accounts))
+
+
+def _weigh(vectors: AccountVectors, left: np.ndarray, right: np.ndarray, settings: Settings) -> dict:
+    """Per-kind cosines of the candidate pairs after floors and minimum shared counts; weight ≥ min_edge_weight.
+
+    In chunks of ``WEIGH_CHUNK`` pairs, so memory holds the kept links, not every candidate's cosines.
+    """
+    floors = np.array([settings.min_similarity(kind) for kind in vectors.kinds])
+    min_shared = np.array([int(settings.linking["min_shared"].get(kind, 1)) for kind in vectors.kinds])
+    min_weight = float(settings.linking["min_edge_weight"])
+    parts = []
+    for start in range(0, len(left), WEIGH_CHUNK):
+        a, b = left[start : start + WEIGH_CHUNK], right[start : start + WEIGH_CHUNK]
+        cosines, shared = vectors.cosines(a, b)
+        cosines[(cosines < floors) | (shared < min_shared)] = 0.0
+        weight = cosines @ vectors.kind_weight
+        keep = weight >= min_weight
+        parts.append((a[keep], b[keep], weight[keep], cosines[keep]))
+    if not parts:
+        return {"a": left[:0], "b": right[:0], "weight": np.zeros(0), "cosines": np.zeros((0, len(vectors.kinds)))}
+    a, b, weight, cosines = (np.concatenate(column) for column in zip(*parts))
+    return {"a": a, "b": b, "weight": weight, "cosines": cosines}
+
+
+def _strongest(edges: dict, k: int) -> dict:
+    """Keep an edge when it is among the ``k`` strongest of either of its accounts (ties by partner)."""
+    if k <= 0 or not len(edges["a"]):
+        return edges
+    ends = pd.DataFrame({"edge": np.tile(np.arange(len(edges["a"])), 2),
+                         "account": np.concatenate([edges["a"], edges["b"]]),
+                         "partner": np.concatenate([edges["b"], edges["a"]]),
+                         "weight": np.tile(edges["weight"], 2)})
+    ends = ends.sort_values(["account", "weight", "partner"], ascending=[True, False, True], kind="stable")
+    rank = ends.groupby("account").cumcount().to_numpy()
+    keep = np.zeros(len(edges["a"]), dtype=bool)
+    keep[ends["edge"].to_numpy()[rank < k]] = True
+    return {name: values[keep] for name, values in edges.items()}
+
+
+def _frame(edges: dict, vectors: AccountVectors) -> pd.DataFrame:
+    kinds = list(vectors.kinds)
+    if not len(edges["a"]):
+        return _empty_edges(kinds)
+    frame = pd.DataFrame(edges["cosines"], columns=kinds)
+    frame.insert(0, "weight", edges["weight"])
+    frame.insert(0, "account_b", vectors.accounts[edges["b"]].astype("string"))
+    frame.insert(0, "account_a", vectors.accounts[edges["a"]].astype("string"))
+    return frame.sort_values(EDGE_KEY, ignore_index=True)
+
+
+def _hubs(vectors: AccountVectors, coherence) -> pd.DataFrame:
+    """Popular identifiers whose users are not otherwise alike: they lost some or all of their weight."""
+    discounted = coherence.factor < 1.0
+    columns = coherence.columns[discounted]
+    hubs = pd.DataFrame({
+        "kind": np.array(vectors.kinds, dtype=object)[vectors.col_kind[columns]],
+        "value": vectors.col_value[columns],
+        "accounts": vectors.degree[columns].astype(np.int64),
+        "coherence": np.round(coherence.coherence[discounted], 4),
+        "weight_kept": np.round(coherence.factor[discounted], 4),
+    })
+    return hubs.sort_values(["accounts", "kind", "value"], ascending=[False, True, True], ignore_index=True)
+
+
+def _empty_edges(kinds: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame({c: pd.Series(dtype="float64") for c in EDGE_KEY + ["weight"] + list(kinds)})
+    return frame.astype({"account_a": "string", "account_b": "string"})
+
+
+def _empty_hubs() -> pd.DataFrame:
+    return pd.DataFrame({"kind": pd.Series(dtype=object), "value": pd.Series(dtype=object),
+                         "accounts": pd.Series(dtype="int64"), "coherence": pd.Series(dtype="float64"),
+                         "weight_kept": pd.Series(dtype="float64")})

@@ -1,0 +1,103 @@
+"""Turn cluster features into a risk score with reason codes.
+
+Each reason code reads one feature, ramps it to a strength in [0, 1], and
+contributes ``weight × strength``. The score is the noisy-OR of the
+contributions, ``1 − Π(1 − wᵢsᵢ)``: independent pieces of evidence reinforce
+each other, the score stays in [0, 1], and no single weak signal can flag a
+cluster on its own. Weights and ramps are data (``defaults.toml``).
+
+Shared cards, shared IPs and creation bursts describe an office, a class or a
+family as well as a ring, and one template repeated round the clock describes
+a product-description batch job as well. So sharing ranks a cluster but never flags
+it: a cluster is *flagged* only when the reasons about what its traffic does
+(everything but ``infrastructure_reasons``) reach the flag threshold on their own —
+extraction content, template concentration, machine cadence, synchronised waves,
+output-heavy harvesting, many nominally independent accounts, a new-model pivot — and at
+least ``min_behaviour_reasons`` of them each contribute ``reason_min_contribution``.
+The earlier gate, extraction content required (``require_content_signal``), stays
+available by settings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from graphlinker.settings import Settings
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    feature: str
+    detail: str  # format string over the cluster's feature row
+
+
+REASONS = (
+    Reason("extraction_prompts", "extraction_share", "{extraction_share:.0%} of requests use extraction-style templates"),
+    Reason("template_concentration", "templated_share", "{templated_share:.0%} of requests repeat the cluster's own templates (shared by members, rare outside)"),
+    Reason("shared_payment", "shared_payment_share", "{shared_payment_share:.0%} of accounts share a payment instrument"),
+    Reason("automation", "sdk_share", "{sdk_share:.0%} of requests come from SDK/automation clients"),
+    Reason("round_the_clock", "hour_entropy", "median hour-of-day entropy {hour_entropy:.2f} (1 = uniform round the clock)"),
+    Reason("synchronised_activity", "synchronised_share", "{synchronised_share:.0%} of accounts fire in the same minutes as another member"),
+    Reason("creation_burst", "creation_burst_share", "{creation_burst_share:.0%} of accounts created within 24 hours"),
+    Reason("high_output_volume", "output_per_account_ratio", "median output tokens per account {output_per_account_ratio:.1f}x the population median"),
+    Reason("many_small_accounts", "pooled_volume_ratio", "pooled volume {pooled_volume_ratio:.1f}x the 99th-percentile account, {under_p95_share:.0%} of accounts individually below the 95th percentile"),
+    Reason("new_model_pivot", "new_model_lift", "{new_model_share:.0%} of traffic on newly released models ({new_model_lift:.1f}x the population)"),
+    Reason("shared_infrastructure", "infrastructure_share", "{infrastructure_share:.0%} of accounts linked by shared IPs or subnets"),
+    Reason("independent_accounts", "independence", "{independence:.0%} of accounts outside any one declared organisation, yet linked as one group"),
+    Reason("output_harvesting", "output_input_ratio", "median output/input tokens {output_input_ratio:.1f}x the population"),
+    Reason("template_reuse", "template_reuse_ratio", "median requests per template {template_reuse_ratio:.1f}x the population"),
+    Reason("lockstep", "cohesion", "median link weight inside the cluster {cohesion:.2f}"),
+)
+
+
+def ramp(values: pd.Series, low: float, high: float) -> pd.Series:
+    """0 below ``low``, 1 above ``high``, linear between."""
+    return ((values - low) / (high - low)).clip(0.0, 1.0)
+
+
+def strengths(features: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """Strength in [0, 1] of every reason code for every cluster."""
+    ramps = settings.scoring["ramps"]
+    result = pd.DataFrame(index=features.index)
+    for reason in REASONS:
+        result[reason.code] = ramp(features[reason.feature].astype("float64"), *ramps[reason.code])
+    # Many small accounts only means something when most members really are small.
+    result["many_small_accounts"] *= ramp(features["under_p95_share"], 0.6, 0.9)
+    return result
+
+
+def score_clusters(features: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """``risk_score``, ``flagged`` and ``reasons`` (list of dicts) per cluster, indexed like ``features``."""
+    scoring = settings.scoring
+    weights = pd.Series(scoring["weights"], dtype="float64")
+    strength = strengths(features, settings)
+    contribution = strength[weights.index] * weights
+    risk = 1.0 - np.prod(1.0 - contribution.to_numpy(), axis=1)
+    # Fewer accounts than the smallest ring are weaker evidence of one: their risk is discounted in
+    # proportion, so two heavy users who happen to look alike never outrank a ring (ranking, AP).
+    smallest = max(int(scoring["min_cluster_size"]), 1)
+    risk = risk * np.minimum(features["size"].to_numpy("float64") / smallest, 1.0)
+    flagged = (risk >= float(scoring["flag_threshold"])) & (features["size"] >= smallest)
+    if scoring["require_content_signal"]:
+        content = strength[list(scoring["content_reasons"])].max(axis=1)
+        flagged &= content >= float(scoring["content_signal_min"])
+    if scoring["require_behaviour"]:
+        behaviour = contribution.drop(columns=list(scoring["infrastructure_reasons"]), errors="ignore")
+        flagged &= 1.0 - np.prod(1.0 - behaviour.to_numpy(), axis=1) >= float(scoring["flag_threshold"])
+        strong = (behaviour >= float(scoring["reason_min_contribution"])).sum(axis=1)
+        flagged &= strong >= int(scoring["min_behaviour_reasons"])
+    details = {r.code: r for r in REASONS}
+    reasons = []
+    for cluster, row in contribution.iterrows():
+        feature_row = features.loc[cluster].to_dict()
+        listed = [
+            {"code": code, "detail": details[code].detail.format(**feature_row), "weight": round(float(value), 4)}
+            for code, value in row.sort_values(ascending=False).items()
+            if value >= 0.005
+        ]
+        reasons.append(listed)
+    return pd.DataFrame({"risk_score": np.round(risk, 4), "flagged": flagged.to_numpy(), "reasons": reasons}, index=features.index)

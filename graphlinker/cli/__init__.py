@@ -1,0 +1,1 @@
+"""The command line: one module per command group, one error convention and shared options; app.py registers every command."""

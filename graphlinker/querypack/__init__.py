@@ -1,0 +1,1 @@
+"""The analyst Cypher pack: query files (package data), header parsing, parameter binding, read-only execution."""
