@@ -6,7 +6,7 @@ texts are grouped twice:
 
 * **MinHash**: ``MinHashGrouper(threshold, num_perm, bands, shingle, seed).ids(unique)``
   (shingling, signatures, LSH and grouping; a fresh grouper);
-* **exact**: the same shingle sets (``graphlinker.templates.minhash.shingles``), the exact
+* **exact**: the same shingle sets (``graphlinker.templates.shingles.shingles``), the exact
   Jaccard of every pair of texts from a blocked sparse product X·Xᵀ of the text × shingle
   incidence matrix (intersections; Jaccard = inter / (|a| + |b| - inter)), restricted
   only by the length filter (Jaccard ≥ t needs t·|a| ≤ |b| ≤ |a|/t, which loses no pair),
@@ -70,7 +70,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchutil import pin_to_one_cpu  # noqa: E402
 from labelled_prompts import iter_labelled_prompts, labelled_prompts  # noqa: E402
 
-from graphlinker.templates import ExactGrouper, TemplateIndex, normalise_prompts  # noqa: E402
+from graphlinker.templates import TemplateIndex, normalise_prompts  # noqa: E402
 from graphlinker.templates.normalise import TEXT_DTYPE  # noqa: E402
 
 CHUNK = 200_000
@@ -78,54 +78,27 @@ TARGET = {"recall": 0.95, "precision": 0.95, "speedup": 50.0}
 
 # ----------------------------------------------------------------------------- grouper under test
 
-try:
-    from graphlinker.templates import minhash as _minhash  # noqa: E402
-except ImportError:  # not written yet: ExactGrouper and a local 5-gram shingling stand in
-    _minhash = None
+from graphlinker.templates.minhash import MinHashGrouper  # noqa: E402
+from graphlinker.templates.shingles import shingles  # noqa: E402
 
 
 def make_grouper(threshold: float, num_perm: int = 64, bands: int = 16, shingle: int = 5, seed: int = 1):
-    if _minhash is None:
-        return ExactGrouper()
-    return _minhash.MinHashGrouper(threshold=threshold, num_perm=num_perm, bands=bands, shingle=shingle, seed=seed)
+    return MinHashGrouper(threshold=threshold, num_perm=num_perm, bands=bands, shingle=shingle, seed=seed)
 
 
 def grouper_name() -> str:
-    return "MinHashGrouper" if _minhash is not None else "ExactGrouper (placeholder: graphlinker.templates.minhash missing)"
+    return "MinHashGrouper"
 
 
 # ----------------------------------------------------------------------------- shingles
 
 
-def fallback_shingles(texts, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
-    """Character ``k``-grams (texts shorter than ``k``: the whole text), hashed to uint64; CSR ``(indptr, hashes)``."""
-    texts = [t if isinstance(t, str) else "" for t in texts]
-    texts = [t + "\0" * (k - len(t)) if len(t) < k else t for t in texts]
-    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-    starts = np.concatenate([[0], np.cumsum(lengths)])
-    cp = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-    n_win = lengths - k + 1
-    indptr = np.concatenate([[0], np.cumsum(n_win)])
-    pos = np.repeat(starts[:-1] - indptr[:-1], n_win) + np.arange(indptr[-1])
-    h = np.zeros(indptr[-1], dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for m in range(k):
-            h = h * np.uint64(0x100000001B3) + cp[pos + m]
-        h ^= h >> np.uint64(33)
-        h *= np.uint64(0xFF51AFD7ED558CCD)
-        h ^= h >> np.uint64(33)
-    return indptr, h
-
-
 def shingle_sets(texts, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
     """Shingle hash sets of ``texts`` as CSR ``(indptr, hashes)`` with duplicates removed per text.
 
-    Uses the grouper module's own :func:`shingles` when it exists, so both methods see the same sets.
+    Uses the grouper's own :func:`~graphlinker.templates.shingles.shingles`, so both methods see the same sets.
     """
-    if _minhash is not None and hasattr(_minhash, "shingles"):
-        indptr, values = as_csr(_minhash.shingles(pd.Series(texts, dtype=TEXT_DTYPE)))
-    else:
-        indptr, values = fallback_shingles(list(texts), k)
+    indptr, values = as_csr(shingles(pd.Series(texts, dtype=TEXT_DTYPE), k))
     return dedupe_rows(indptr, values)
 
 

@@ -12,17 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import graphlinker.templates.minhash as minhash
+import graphlinker.templates.signatures as signatures
 from graphlinker.templates import normalise_prompts
 from graphlinker.templates.fingerprint import ExactGrouper
-from graphlinker.templates.minhash import (
-    WIDE_RANGES,
-    WIDE_WEIGHT,
-    MinHashGrouper,
-    candidate_probability,
-    estimated_jaccard,
-    shingles,
-)
+from graphlinker.templates.minhash import MinHashGrouper
+from graphlinker.templates.shingles import WIDE_RANGES, WIDE_WEIGHT, shingles
+from graphlinker.templates.signatures import candidate_probability, estimated_jaccard
 
 HEX16 = re.compile(r"[0-9a-f]{16}")
 
@@ -137,7 +132,7 @@ def test_signatures_do_not_depend_on_batching(monkeypatch):
     grouper = MinHashGrouper()
     whole = grouper.signatures(texts)
     grouper.batch_chars = 97
-    monkeypatch.setattr(minhash, "_MINHASH_BATCH", 50)
+    monkeypatch.setattr(signatures, "_MINHASH_BATCH", 50)
     assert np.array_equal(grouper.signatures(texts), whole)
     assert np.array_equal(grouper.signatures(texts[::-1]), whole[::-1])  # one text's signature ignores the others
     assert whole.dtype == np.uint32 and whole.shape == (len(texts), 64)
@@ -505,7 +500,7 @@ def test_settings_choose_the_grouper():
 
 
 def test_exact_jaccard_of_the_shingle_matrix_matches_python_sets():
-    from graphlinker.templates.minhash import exact_jaccard, shingle_matrix
+    from graphlinker.templates.shingles import exact_jaccard, shingle_matrix
 
     rng = random.Random(4)
     texts = [" ".join(replace_words(rng, random_sentence(random.Random(i % 5), 20), rng.randint(0, 8))) for i in range(40)]

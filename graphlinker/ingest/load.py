@@ -70,7 +70,7 @@ def load_new(inputs: list[InputFile], store: Store, settings: Settings, quaranti
     config = settings.inputs
     stored_templates = store.templates()
     grouper = grouper_from_settings(settings.templates)
-    resumable = hasattr(grouper, "load_state") and grouper.load_state(store.grouper_state())
+    resumable = grouper.load_state(store.grouper_state())
     slots_before = grouper.slot_count if resumable else 0
     index = TemplateIndex.from_table(stored_templates, grouper=grouper)  # known ids are skipped by restore
     builder = UsageBuilder(settings, index)

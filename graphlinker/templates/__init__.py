@@ -171,8 +171,8 @@ class TemplateIndex:
         here: the store fills them from the usage graph (:func:`with_usage`).
         """
         n = len(self._ids)
-        signature_of = getattr(self.grouper, "signature_of", None)
-        signatures = list(signature_of(self._ids).astype(np.int64)) if signature_of and n else [None] * n
+        known = self.grouper.signature_of(self._ids) if n else None
+        signatures = list(known.astype(np.int64)) if known is not None else [None] * n
         table = pd.DataFrame(
             {
                 "template_id": pd.array(self._ids, dtype=TEXT_DTYPE),
@@ -202,15 +202,14 @@ class TemplateIndex:
         index._exemplars = [arrow_array(as_text(table["exemplar"]))]
         index._counts[: len(ids)] = table["prompt_count"].to_numpy(dtype=np.int64)
         index._bits[: len(ids)] = index.rules.bits_of_strings(table["extraction_tags"].tolist())
-        restore = getattr(index.grouper, "restore", None)
-        if restore is not None and "signature" in table:
-            width = getattr(index.grouper, "num_perm", None)  # signatures made with other settings cannot be compared
+        width = index.grouper.signature_width  # signatures made with other settings cannot be compared
+        if width is not None and "signature" in table:
             # precedence = creation order, i.e. first appearance; first_seen approximates it for time-ordered exports
             order = table.sort_values(["first_seen", "template_id"], kind="mergesort") if "first_seen" in table else table
             known = [(t, s) for t, s in zip(order["template_id"].astype(str), order["signature"])
-                     if s is not None and len(s) and len(s) == (width or len(s))]
+                     if s is not None and len(s) == width]
             if known:
-                restore([t for t, _ in known], np.array([s for _, s in known], dtype=np.uint32))
+                index.grouper.restore([t for t, _ in known], np.array([s for _, s in known], dtype=np.uint32))
         return index
 
 

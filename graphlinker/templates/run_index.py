@@ -1,0 +1,115 @@
+"""A ``uint64 → int32`` multimap of sorted numpy runs: the template grouper's LSH bucket and id indexes.
+
+Measured with 1.6 million band keys, a Python dict took 120 bytes per entry and 570 ms for
+800,000 lookups (holding one slot per key only); the sorted runs 12 bytes and 115 ms.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["SortedRunIndex", "sorted_run"]
+
+
+class SortedRunIndex:
+    """A ``uint64 → int32`` multimap kept as a few sorted runs (a log-structured merge).
+
+    ``add`` appends a sorted run and merges runs while the older one is at most
+    twice the newer, so there are O(log n) runs and each entry is merged
+    O(log n) times.  Within a run, entries of equal key are in value order
+    (values are slots or positions, so: earliest first).  Lookups sort their
+    queries first: ``np.searchsorted`` with sorted queries walks the run
+    almost sequentially (measured 7x faster than random order, the sort
+    included, for 800,000 queries on a run of 16M keys).
+    """
+
+    def __init__(self) -> None:
+        self._runs: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def __len__(self) -> int:
+        return sum(len(keys) for keys, _ in self._runs)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(keys.nbytes + values.nbytes for keys, values in self._runs)
+
+    def add(self, keys: np.ndarray, values: np.ndarray) -> None:
+        if not len(keys):
+            return
+        self._runs.append(sorted_run(keys, values.astype(np.int32)))
+        while len(self._runs) > 1 and len(self._runs[-2][0]) <= 2 * len(self._runs[-1][0]):
+            newer = self._runs.pop()
+            self._runs.append(_merge_runs(self._runs.pop(), newer))
+
+    def lookup(self, queries: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(query index, value)`` pairs with equal keys: per query and run, the first ``cap``
+        entries (the earliest)."""
+        rows, values = [], []
+        order = np.argsort(queries)
+        queries = queries[order]
+        for keys, vals in self._runs:
+            lo, hit = _hits(keys, queries)
+            if not hit.size:
+                continue
+            lo = lo[hit]
+            count = np.minimum(np.searchsorted(keys, queries[hit], side="right") - lo, cap)
+            first = np.cumsum(count) - count
+            offset = np.arange(int(count.sum())) - np.repeat(first, count)
+            rows.append(order[np.repeat(hit, count)])
+            values.append(vals[np.repeat(lo, count) + offset])
+        if not rows:
+            return np.empty(0, np.int64), np.empty(0, np.int64)
+        return np.concatenate(rows).astype(np.int64), np.concatenate(values).astype(np.int64)
+
+    def first(self, queries: np.ndarray) -> np.ndarray:
+        """The first value stored under each query key, or -1."""
+        found = np.full(len(queries), -1, dtype=np.int64)
+        order = np.argsort(queries)
+        queries = queries[order]
+        for keys, vals in self._runs:
+            lo, hit = _hits(keys, queries)
+            hit = hit[found[hit] < 0]
+            found[hit] = vals[lo[hit]]
+        out = np.empty_like(found)
+        out[order] = found
+        return out
+
+
+def sorted_run(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Keys sorted, equal keys in value order (a quicksort, then only the ties sorted by value:
+    half the time of a stable argsort of 64-bit keys, unless the values already ascend, as
+    when a stored grouper is loaded in bulk: then a stable sort is all it takes)."""
+    if len(values) > 1 and bool((values[1:] >= values[:-1]).all()):
+        order = np.argsort(keys, kind="stable")
+        return keys[order], values[order]
+    order = np.argsort(keys)
+    sorted_keys = keys[order]
+    same = sorted_keys[1:] == sorted_keys[:-1]
+    if same.any():
+        tie = np.zeros(len(keys), dtype=bool)
+        tie[1:] |= same
+        tie[:-1] |= same
+        at = np.flatnonzero(tie)
+        tied = order[at]
+        order[at] = tied[np.lexsort((values[tied], sorted_keys[at]))]
+    return keys[order], values[order]
+
+
+def _hits(keys: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Left insertion points of the queries and the indices of those present in ``keys``."""
+    lo = np.searchsorted(keys, queries, side="left")
+    hit = np.flatnonzero(keys[np.minimum(lo, len(keys) - 1)] == queries)
+    return lo, hit
+
+
+def _merge_runs(older: tuple[np.ndarray, np.ndarray], newer: tuple[np.ndarray, np.ndarray]):
+    """Linear merge of two sorted runs; on equal keys the older entries come first."""
+    (ka, va), (kb, vb) = older, newer
+    at = np.searchsorted(ka, kb, side="right") + np.arange(len(kb))
+    keys = np.empty(len(ka) + len(kb), dtype=ka.dtype)
+    values = np.empty(len(keys), dtype=va.dtype)
+    from_a = np.ones(len(keys), dtype=bool)
+    from_a[at] = False
+    keys[at], values[at] = kb, vb
+    keys[from_a], values[from_a] = ka, va
+    return keys, values

@@ -1,0 +1,204 @@
+"""Character shingles of texts, hashed without a per-shingle Python loop, and their exact Jaccard.
+
+A text's shingles are its character windows of weight ``k``; characters of scripts written
+without spaces (Han, Kana, Hangul, Bopomofo: :data:`WIDE_RANGES`) weigh :data:`WIDE_WEIGHT`,
+so their windows are character bigrams. Why these choices, and what they were measured
+against: ``docs/template-grouping.md``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from graphlinker.templates.normalise import as_text
+
+__all__ = ["Shingles", "shingles", "shingle_matrix", "exact_jaccard", "fmix64", "char_batches", "text_list", "WIDE_RANGES", "WIDE_WEIGHT"]
+
+_U64 = np.uint64
+_FMIX1 = _U64(0xFF51AFD7ED558CCD)
+_FMIX2 = _U64(0xC4CEB9FE1A85EC53)
+_POLY = _U64(0x9E3779B97F4A7C15)  # odd multiplier of the codepoint polynomial
+_WIDTH_SALT = _U64(0xD6E8FEB86659FD93)  # windows of different widths hash apart
+_EMPTY_SHINGLE = _U64(0x6A09E667F3BCC908)  # the one shingle of the empty text
+PAIR_BLOCK = 1 << 16  # pairs compared at once (bounds the memory of gathered rows)
+
+# Codepoint ranges of the scripts whose characters weigh WIDE_WEIGHT in a shingle.
+WIDE_RANGES: tuple[tuple[int, int], ...] = (
+    (0x1100, 0x11FF),  # Hangul Jamo
+    (0x2E80, 0x2FDF),  # CJK and Kangxi radicals
+    (0x3040, 0x30FF),  # Hiragana, Katakana
+    (0x3100, 0x318F),  # Bopomofo, Hangul compatibility Jamo
+    (0x31A0, 0x31FF),  # Bopomofo extended, CJK strokes, Katakana phonetic extensions
+    (0x3400, 0x4DBF),  # CJK extension A
+    (0x4E00, 0x9FFF),  # CJK unified ideographs
+    (0xA960, 0xA97F),  # Hangul Jamo extended A
+    (0xAC00, 0xD7FF),  # Hangul syllables, Jamo extended B
+    (0xF900, 0xFAFF),  # CJK compatibility ideographs
+    (0x20000, 0x3FFFF),  # CJK extensions B and later
+)
+WIDE_WEIGHT = 3
+_WIDE_EDGES = np.array([edge for lo, hi in WIDE_RANGES for edge in (lo, hi + 1)], dtype=np.uint32)
+
+
+class Shingles(NamedTuple):
+    """Shingle hashes of several texts in CSR form.
+
+    Text ``i`` has ``hashes[indptr[i]:indptr[i + 1]]``: at least one, in text
+    order, repeated when a window repeats; equal windows hash equally in every
+    text and call, so ``set(...)`` of a slice is the text's shingle set.
+    """
+
+    indptr: np.ndarray  # (n + 1,) int64
+    hashes: np.ndarray  # (indptr[-1],) uint64
+
+    def sets(self) -> list[set[int]]:
+        """Each text's set of shingle hashes (Python ints), for exact Jaccard in benchmarks."""
+        bounds = self.indptr.tolist()
+        values = self.hashes.tolist()
+        return [set(values[lo:hi]) for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+
+def shingles(texts, k: int = 5) -> Shingles:
+    """Hashes of the weight-``k`` character windows of each text (``docs/template-grouping.md``)."""
+    texts = text_list(texts)
+    lens = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    cps = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    return _shingle_codepoints(cps, lens, k)
+
+
+def text_list(texts) -> list[str]:
+    """Texts as a list of str (NA → ``""``), without copying a list that already is one."""
+    if isinstance(texts, pd.Series):
+        return as_text(texts).tolist()
+    texts = list(texts)
+    if all(type(t) is str for t in texts):
+        return texts
+    return as_text(pd.Series(texts, dtype=object)).tolist()
+
+
+def _shingle_codepoints(cps: np.ndarray, lens: np.ndarray, k: int) -> Shingles:
+    """CSR shingle hashes of texts given as concatenated codepoints and their lengths."""
+    n, total = len(lens), len(cps)
+    starts = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lens, out=starts[1:])
+    pad = np.zeros(total + k, dtype=np.uint64)
+    pad[:total] = cps
+    width = _window_widths(cps, k)
+    valid = _valid_windows(starts, lens, width, k)
+    window_hash = _hash_windows(pad, None, width, k)[valid]
+
+    per_text = np.bincount(np.repeat(np.arange(n), lens)[valid], minlength=n) if total else np.zeros(n, np.int64)
+    lone = np.flatnonzero(per_text == 0)  # shorter than k (or empty): one shingle, the whole text
+    counts = np.maximum(per_text, 1)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    hashes = np.empty(indptr[-1], dtype=np.uint64)
+    is_lone = np.zeros(len(hashes), dtype=bool)
+    is_lone[indptr[lone]] = True
+    hashes[~is_lone] = window_hash
+    hashes[is_lone] = _whole_text_hashes(pad, starts[lone], lens[lone], k)
+    return Shingles(indptr, hashes)
+
+
+def _window_widths(cps: np.ndarray, k: int) -> np.ndarray | None:
+    """Codepoints in the window starting at each position, or None when all are ``k`` (no wide script)."""
+    if not len(cps) or int(cps.max()) < int(_WIDE_EDGES[0]):
+        return None
+    wide = (np.searchsorted(_WIDE_EDGES, cps, side="right") & 1).astype(bool)
+    if not wide.any():
+        return None
+    weight = np.ones(len(cps) + k, dtype=np.int16)
+    weight[: len(cps)][wide] = WIDE_WEIGHT
+    reached = np.zeros(len(cps), dtype=np.int16)
+    width = np.zeros(len(cps), dtype=np.int16)
+    for j in range(k):  # one pass per window offset, vectorised over all positions
+        reached += weight[j : j + len(cps)]
+        width[(width == 0) & (reached >= k)] = j + 1
+    return width
+
+
+def _valid_windows(starts: np.ndarray, lens: np.ndarray, width: np.ndarray | None, k: int) -> np.ndarray:
+    """Mask of the positions whose window ends inside their own text."""
+    total = int(starts[-1])
+    if width is None:  # fixed width: the last k - 1 positions of each text are invalid
+        valid = np.ones(total, dtype=bool)
+        ends, begins = starts[1:], starts[:-1]
+        for back in range(1, k):
+            valid[(ends - back)[ends - back >= begins]] = False
+        return valid
+    room = np.repeat(starts[1:], lens) - np.arange(total)  # codepoints from a position to its text's end
+    return width <= room
+
+
+def _hash_windows(pad: np.ndarray, at: np.ndarray | None, width: np.ndarray | int | None, k: int) -> np.ndarray:
+    """Mixed polynomial hash of ``pad[s : s + width]`` for every start ``s`` (all, or those in ``at``)."""
+    n = len(pad) - k if at is None else len(at)
+    h = np.zeros(n, dtype=np.uint64)
+    for j in range(k):
+        c = pad[j : j + n] if at is None else pad[at + j]
+        if width is None:
+            h *= _POLY
+            h += c
+        else:
+            step = h * _POLY
+            step += c
+            np.copyto(h, step, where=np.asarray(width) > j)
+    h += (np.asarray(width if width is not None else k).astype(np.uint64)) * _WIDTH_SALT
+    return fmix64(h)
+
+
+def _whole_text_hashes(pad: np.ndarray, begins: np.ndarray, lens: np.ndarray, k: int) -> np.ndarray:
+    """The single shingle of each text shorter than a window (a fixed value for the empty text)."""
+    if not len(begins):
+        return np.empty(0, dtype=np.uint64)
+    h = _hash_windows(pad, begins, lens, k)
+    h[lens == 0] = _EMPTY_SHINGLE
+    return h
+
+
+def fmix64(x: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 64-bit finaliser, in place: every input bit affects every output bit."""
+    x ^= x >> _U64(33)
+    x *= _FMIX1
+    x ^= x >> _U64(33)
+    x *= _FMIX2
+    x ^= x >> _U64(33)
+    return x
+
+
+def char_batches(lens: np.ndarray, limit: int):
+    """Consecutive ``(start, stop)`` text ranges of at most ``limit`` codepoints (at least one text each)."""
+    ends = np.cumsum(lens)
+    t0, n = 0, len(lens)
+    while t0 < n:
+        before = ends[t0 - 1] if t0 else 0
+        t1 = max(t0 + 1, int(np.searchsorted(ends, before + limit, side="right")))
+        yield t0, min(t1, n)
+        t0 = t1
+
+
+def shingle_matrix(texts_or_shingles, k: int = 5):
+    """Binary CSR matrix (texts × distinct shingles) of the texts' shingle sets (texts, or their :func:`shingles`)."""
+    from scipy.sparse import csr_matrix
+
+    sh = texts_or_shingles if isinstance(texts_or_shingles, Shingles) else shingles(texts_or_shingles, k)
+    codes, uniques = pd.factorize(sh.hashes)
+    matrix = csr_matrix((np.ones(len(codes), dtype=np.float32), codes, sh.indptr), shape=(len(sh.indptr) - 1, len(uniques)))
+    matrix.sum_duplicates()
+    matrix.data[:] = 1.0
+    return matrix
+
+
+def exact_jaccard(sets, rows_a: np.ndarray, rows_b: np.ndarray) -> np.ndarray:
+    """Exact Jaccard similarity of the shingle sets of each pair ``(rows_a[i], rows_b[i])`` of a
+    :func:`shingle_matrix`, in blocks of pairs to bound memory."""
+    sizes = np.diff(sets.indptr)
+    out = np.empty(len(rows_a), dtype=np.float64)
+    for lo in range(0, len(rows_a), PAIR_BLOCK):
+        a, b = rows_a[lo : lo + PAIR_BLOCK], rows_b[lo : lo + PAIR_BLOCK]
+        inter = np.asarray(sets[a].multiply(sets[b]).sum(axis=1)).ravel()
+        out[lo : lo + PAIR_BLOCK] = inter / np.maximum(sizes[a] + sizes[b] - inter, 1)
+    return out
