@@ -70,7 +70,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time names load lazily (
     from graphlinker.settings import Settings
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     """The public names load on first use (PEP 562): ``import graphlinker`` itself imports nothing heavy."""
     module = _PUBLIC.get(name)
     if module is None:

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from graphlinker.errors import InputError, NoRunYet, StoreUnavailable
 from graphlinker.settings import Settings
@@ -119,7 +119,7 @@ class Workspace:
     def __enter__(self) -> Workspace:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def _open_store(self) -> Store:
@@ -154,9 +154,10 @@ class Workspace:
         items = [Path(paths)] if isinstance(paths, (str, os.PathLike)) else [Path(p) for p in paths]
         return self._publish(refresh_pipeline, items, settings, strict, wait, progress, quarantine_dir, refresh=True)
 
-    def _publish(self, stage, target, settings, strict, wait, progress, quarantine_dir, refresh: bool) -> RunResult:
+    def _publish(self, stage: Callable[..., Any], target: Path | list[Path], settings: SettingsLike, strict: bool, wait: float,
+                 progress: bool, quarantine_dir: PathLike | None, refresh: bool) -> RunResult:
         from graphlinker.ingest.readers import Quarantine
-        from graphlinker.pipeline import SilentProgress, new_run_id
+        from graphlinker.pipeline import Progress, SilentProgress, new_run_id
 
         store = self._open_store()
         chosen = settings if isinstance(settings, Settings) else load_settings(settings)
@@ -170,7 +171,7 @@ class Workspace:
         if progress:
             from graphlinker.cli.common import RichProgress
 
-            shown = RichProgress(True)
+            shown: Progress = RichProgress(True)
         else:
             shown = SilentProgress()
         outcome = stage(target, store, chosen, quarantine, shown, wait)
@@ -209,7 +210,8 @@ class Workspace:
         report = self.report(run_id)
         for entry in report["clusters"]:
             if entry["cluster_id"] == cluster_id:
-                return entry
+                found: dict = entry
+                return found
         raise InputError(f"no cluster {cluster_id!r} in run {report['run_id']}; Workspace.clusters() lists them")
 
     def clusters(self, run_id: str | None = None, *, min_risk: float = 0.0, top: int | None = None,
@@ -394,13 +396,13 @@ def _table(frame: pd.DataFrame, arrow: bool, run_id: str | None = None) -> pd.Da
     return to_arrow(frame, {"run_id": run_id} if run_id is not None else None)
 
 
-def _missing(value) -> bool:
+def _missing(value: object) -> bool:
     import pandas as pd
 
     return not isinstance(value, (list, tuple)) and bool(pd.isna(value))
 
 
-def _plain(value):
+def _plain(value: Any) -> Any:
     """A node attribute as plain Python: ISO text for times, int/float/str for numpy and pandas scalars."""
     if hasattr(value, "isoformat"):
         return value.isoformat()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,7 +42,7 @@ from graphlinker.templates import ExtractionRules
 class Progress(Protocol):
     """Where long stages report progress (the CLI draws rich bars on stderr)."""
 
-    def stage(self, name: str, total: int | None = None) -> contextmanager[Callable[[int], None]]: ...
+    def stage(self, name: str, total: int | None = None) -> AbstractContextManager[Callable[[int], None]]: ...
 
 
 class SilentProgress:
