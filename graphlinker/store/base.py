@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 
 import numpy as np
@@ -16,6 +17,7 @@ import pandas as pd
 
 from graphlinker.errors import GraphlinkerError
 from graphlinker.ingest.ledger import KEY_FORMAT, Commit  # noqa: F401 - named in signatures
+from graphlinker.store.merge import GraphRows, merge_rows
 
 
 class Store(ABC):
@@ -42,9 +44,23 @@ class Store(ABC):
     def reset_graph(self) -> None:
         """Forget all graph data (published runs are kept)."""
 
-    @abstractmethod
     def merge_graph(self, accounts: pd.DataFrame, usage: pd.DataFrame, stats: pd.DataFrame, templates: pd.DataFrame) -> None:
-        """Add new data: usage counts and totals add up, first/last seen widen, account attributes update."""
+        """Add new data: usage counts and totals add up, first/last seen widen, account attributes update.
+
+        One algorithm for every backend (:func:`~graphlinker.store.merge.merge_rows`); a backend supplies
+        the stored rows the delta touches and writes the merged rows back, staged until :meth:`publish_run`.
+        """
+        stored = self._stored_rows(accounts, usage, stats, templates)
+        self._write_rows(merge_rows(stored, accounts, usage, stats, templates))
+
+    @abstractmethod
+    def _stored_rows(self, accounts: pd.DataFrame, usage: pd.DataFrame, stats: pd.DataFrame,
+                     templates: pd.DataFrame) -> GraphRows:
+        """The stored rows the delta touches (more is allowed: the embedded store returns everything)."""
+
+    @abstractmethod
+    def _write_rows(self, rows: GraphRows) -> None:
+        """Store the merged rows (new absolute values), staged with the rest of the run."""
 
     @abstractmethod
     def accounts(self) -> pd.DataFrame: ...
@@ -83,13 +99,33 @@ class Store(ABC):
         """The template grouper's state parts (``MinHashGrouper.state``), in the order they were committed."""
 
     # --- runs ------------------------------------------------------------------------------
-    @abstractmethod
-    def lock(self, holder: str, wait_seconds: float = 0.0) -> AbstractContextManager:
+    @contextmanager
+    def lock(self, holder: str, wait_seconds: float = 0.0) -> Iterator[None]:
         """One writer at a time: hold the store's lock (LockHeld after ``wait_seconds``).
 
         Taking it also clears what a crashed writer left behind, and leaving it drops an
-        unpublished graph change, so the store is back at its last published run.
+        unpublished graph change, so the store is back at its last published run. The three
+        steps are each backend's own (:meth:`_exclusive`, :meth:`_clear_crash_leftovers`,
+        :meth:`_drop_unpublished`); the order is the same for all.
         """
+        with self._exclusive(holder, wait_seconds):
+            self._clear_crash_leftovers()
+            try:
+                yield
+            finally:
+                self._drop_unpublished()
+
+    @abstractmethod
+    def _exclusive(self, holder: str, wait_seconds: float) -> AbstractContextManager:
+        """Hold the backend's one-writer lock (a file lock, a lease), recording ``holder`` for the message others get."""
+
+    @abstractmethod
+    def _clear_crash_leftovers(self) -> None:
+        """Remove what a writer that died left behind (safe to repeat)."""
+
+    @abstractmethod
+    def _drop_unpublished(self) -> None:
+        """Undo this writer's graph change that no run published (a failed run)."""
 
     @abstractmethod
     def publish_run(self, report: dict, edges: pd.DataFrame, membership: pd.DataFrame, record: dict,
@@ -128,17 +164,6 @@ class Store(ABC):
         self.close()
 
 
-def combine_accounts(old: pd.DataFrame | None, new: pd.DataFrame) -> pd.DataFrame:
-    """Account attributes after an update: a new non-missing value wins, a missing one keeps the old.
-
-    A refresh of a requests-only drop knows its accounts by id alone; that must not
-    erase the creation time or country an earlier accounts file gave them.
-    """
-    frame = new if old is None or old.empty else pd.concat([old, new], ignore_index=True)
-    combined = frame.groupby("account_id", sort=True, dropna=False).last()  # last non-null value of each column
-    return combined.reset_index()
-
-
 def _translated(method):
     """``method`` with backend failures turned into the store's :meth:`Store.failure`."""
     @functools.wraps(method)
@@ -171,3 +196,8 @@ def _translated_lock(method):
                 raise
             raise failure from None
     return wrapper
+
+
+# The base's own public steps get the same translation __init_subclass__ gives a backend's methods.
+Store.merge_graph = _translated(Store.merge_graph)  # type: ignore[method-assign]
+Store.lock = _translated_lock(Store.lock)  # type: ignore[method-assign]

@@ -29,8 +29,6 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -38,11 +36,12 @@ import pandas as pd
 
 from graphlinker.errors import GraphlinkerError, StoreUnavailable
 from graphlinker.ingest.ledger import KEY_FORMAT, LEGACY_KEY_FORMAT, Commit, empty_ledger, pack_arrays, unpack_arrays
-from graphlinker.ingest.usage import aggregate_stats, aggregate_usage, empty_usage
-from graphlinker.store.base import Store, combine_accounts
+from graphlinker.ingest.usage import aggregate_stats, empty_usage
+from graphlinker.store.base import Store
 from graphlinker.store.failures import from_os_error
 from graphlinker.store.locking import file_lock
-from graphlinker.templates.table import conform, empty_templates, merge_templates, with_usage
+from graphlinker.store.merge import GraphRows
+from graphlinker.templates.table import conform, empty_templates
 
 TABLES = ("accounts", "usage", "stats", "templates", "ledger")
 LEGACY_KEYS_FILE = "keys.npy"  # key format 0: graphlinker before format 1 wrote its keys here
@@ -159,14 +158,15 @@ class LocalStore(Store):
     def reset_graph(self) -> None:
         self._begin(empty=True)
 
-    def merge_graph(self, accounts, usage, stats, templates) -> None:
-        accounts = combine_accounts(self._read("accounts"), accounts)
-        usage = aggregate_usage([self.usage(), usage])
-        stats = aggregate_stats([self.stats(), stats])
+    def _stored_rows(self, accounts, usage, stats, templates) -> GraphRows:
+        """Every stored row: the embedded store rewrites whole tables (one Parquet file each)."""
         old_templates = self._read("templates")
-        templates = merge_templates(old_templates if old_templates is not None else empty_templates(), templates)
-        templates = with_usage(templates, usage)
-        for name, frame in (("accounts", accounts), ("usage", usage), ("stats", stats), ("templates", templates)):
+        return GraphRows(accounts=self._read("accounts"), stats=self.stats(), usage=self.usage(),
+                         templates=old_templates if old_templates is not None else empty_templates(), template_usage=None)
+
+    def _write_rows(self, rows: GraphRows) -> None:
+        for name, frame in (("accounts", rows.accounts), ("usage", rows.usage), ("stats", rows.stats),
+                            ("templates", rows.templates)):
             self._write(name, frame)
 
     def accounts(self) -> pd.DataFrame:
@@ -268,17 +268,14 @@ class LocalStore(Store):
         path = self.workspace / "runs" / run_id / "edges.parquet"
         return pd.read_parquet(path) if path.exists() else None
 
-    @contextmanager
-    def lock(self, holder: str, wait_seconds: float = 0.0) -> Iterator[None]:
-        """The workspace's one-writer lock; on taking it, crash leftovers of an earlier writer are removed."""
-        with file_lock(self.workspace / "refresh.lock", holder, wait_seconds):
-            self._drop_unreferenced()
-            try:
-                yield
-            finally:
-                self.abandon()
+    def _exclusive(self, holder: str, wait_seconds: float):
+        """The workspace's lock file (:mod:`graphlinker.store.locking`)."""
+        return file_lock(self.workspace / "refresh.lock", holder, wait_seconds)
 
-    def abandon(self) -> None:
+    def _clear_crash_leftovers(self) -> None:
+        self._drop_unreferenced()
+
+    def _drop_unpublished(self) -> None:
         """Drop an unpublished staging snapshot (a failed run): readers never saw it."""
         if self._stage is not None:
             shutil.rmtree(self._stage, ignore_errors=True)

@@ -27,12 +27,13 @@ from neo4j.exceptions import AuthError, ServiceUnavailable
 
 from graphlinker.errors import ConfigError, GraphlinkerError, LockHeld, StoreUnavailable
 from graphlinker.ingest.ledger import KEY_FORMAT, Commit, empty_ledger, pack_arrays, unpack_arrays
-from graphlinker.ingest.usage import aggregate_stats, aggregate_usage, empty_usage
+from graphlinker.ingest.usage import aggregate_stats, empty_usage
 from graphlinker.store import cypher
-from graphlinker.store.base import Store, combine_accounts
+from graphlinker.store.base import Store
 from graphlinker.store.failures import from_neo4j, redact
 from graphlinker.store.locking import describe, holder_description
-from graphlinker.templates.table import conform, empty_templates, merge_templates, sort_templates, with_usage
+from graphlinker.store.merge import GraphRows
+from graphlinker.templates.table import conform, empty_templates, sort_templates
 
 BATCH_ROWS = 10_000
 LEASE_SECONDS = 60  # a crashed writer's lock expires this long after its last heartbeat ($GRAPHLINKER_LOCK_TTL)
@@ -131,24 +132,25 @@ class Neo4jStore(Store):
         self._auto(cypher.DELETE_IDENTIFIER_NODES)
         self._auto(cypher.DEACTIVATE_ACCOUNTS)
 
-    def merge_graph(self, accounts, usage, stats, templates) -> None:
-        """Add the delta: read only the rows it touches, write their new absolute values (with prev_* to undo)."""
-        self._begin_batch(rebuild=False)
+    def _stored_rows(self, accounts, usage, stats, templates) -> GraphRows:
+        """Only the rows the delta touches: its accounts, their usage of its identifiers, its templates
+        and every sender of those templates (a refresh reads what it adds, not the graph)."""
         ids = sorted(set(accounts["account_id"].astype(str)) | set(usage["account_id"].astype(str)) | set(stats["account_id"].astype(str)))
-        accounts = combine_accounts(self._accounts_of(ids), accounts)
-        stats = aggregate_stats([self._stats_of(ids), stats])
-        usage_key = ["account_id", "kind", "value"]
-        touched = usage[usage_key].astype(str).drop_duplicates()
+        touched = usage[_USAGE_KEY].astype(str).drop_duplicates()
         values = sorted(set(touched["value"]))
-        merged = aggregate_usage([_usage_frame(self._read(cypher.READ_USAGE_OF, ids=ids, values=values)), usage])
-        merged = merged.astype({c: str for c in usage_key}).merge(touched, on=usage_key)
+        stored_usage = _usage_frame(self._read(cypher.READ_USAGE_OF, ids=ids, values=values))
+        stored_usage = stored_usage.astype({c: str for c in _USAGE_KEY}).merge(touched, on=_USAGE_KEY)  # ids x values is a superset
         template_ids = sorted(set(templates["template_id"].astype(str)) | set(touched.loc[touched["kind"] == "template", "value"]))
-        sent = aggregate_usage([_usage_frame(self._read(cypher.READ_TEMPLATE_USAGE_OF, ids=template_ids)),
-                                usage[usage["kind"] == "template"]])
-        templates = with_usage(merge_templates(self._templates_of(template_ids), templates), sent)
-        self._write_accounts(accounts, stats)
-        self._write_usage(merged)
-        self._write_templates(templates)
+        return GraphRows(accounts=self._accounts_of(ids), stats=self._stats_of(ids), usage=stored_usage,
+                         templates=self._templates_of(template_ids),
+                         template_usage=_usage_frame(self._read(cypher.READ_TEMPLATE_USAGE_OF, ids=template_ids)))
+
+    def _write_rows(self, rows: GraphRows) -> None:
+        """Write the rows' new absolute values in this process's batch (with prev_* to undo)."""
+        self._begin_batch(rebuild=False)
+        self._write_accounts(rows.accounts, rows.stats)
+        self._write_usage(rows.usage.astype({c: str for c in _USAGE_KEY}))
+        self._write_templates(rows.templates)
 
     def _begin_batch(self, rebuild: bool) -> None:
         """Name this process's graph batch in the store before its first write (rollback needs it)."""
@@ -319,7 +321,8 @@ class Neo4jStore(Store):
 
     # --- one writer: a lease that a crashed holder loses after lease_seconds ----------------------
     @contextmanager
-    def lock(self, holder: str, wait_seconds: float = 0.0) -> Iterator[None]:
+    def _exclusive(self, holder: str, wait_seconds: float) -> Iterator[None]:
+        """A lease node renewed by a heartbeat thread while held; a crashed holder's lease expires."""
         owner = uuid.uuid4().hex
         about = json.dumps(holder_description(holder))
         deadline = time.monotonic() + max(0.0, wait_seconds)
@@ -336,16 +339,18 @@ class Neo4jStore(Store):
         beat = threading.Thread(target=self._heartbeat, args=(owner, stop), daemon=True)
         beat.start()
         try:
-            self._recover()
             yield
         finally:
             stop.set()
             beat.join()
-            try:
-                if self._unpublished:  # a failed writer's batch is undone now rather than by the next one
-                    self._recover()
-            finally:
-                self._auto(cypher.RELEASE_LOCK, name="refresh", owner=owner)
+            self._auto(cypher.RELEASE_LOCK, name="refresh", owner=owner)
+
+    def _clear_crash_leftovers(self) -> None:
+        self._recover()
+
+    def _drop_unpublished(self) -> None:
+        if self._unpublished:  # a failed writer's batch is undone now rather than by the next one
+            self._recover()
 
     def _try_lock(self, owner: str, about: str) -> tuple[bool, str | None]:
         with self.driver.session(database=self.database) as session:
@@ -402,6 +407,9 @@ class Neo4jStore(Store):
         signals = sorted(c for c in props.columns if c != "weight")
         out = pd.concat([links[["account_a", "account_b"]].astype("string"), props.reindex(columns=["weight", *signals])], axis=1)
         return out.astype({c: "float64" for c in ["weight", *signals]}).reset_index(drop=True)
+
+
+_USAGE_KEY = ["account_id", "kind", "value"]
 
 
 def _usage_frame(frame: pd.DataFrame) -> pd.DataFrame:
