@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from graphlinker.errors import InputError, NoRunYet, StoreUnavailable
 from graphlinker.settings import Settings
+from graphlinker.settings.environment import value as env_value
 from graphlinker.store.base import Store
 
 if TYPE_CHECKING:
@@ -349,7 +350,7 @@ class Workspace:
 
 def default_workspace() -> Path:
     """``$GRAPHLINKER_WORKSPACE``, else ``./.graphlinker``: the CLI's ``--workspace`` default."""
-    return Path(os.environ.get(WORKSPACE_ENV) or DEFAULT_WORKSPACE)
+    return Path(env_value(WORKSPACE_ENV) or DEFAULT_WORKSPACE)
 
 
 def open_workspace(path: PathLike | None = None) -> Workspace:
@@ -378,9 +379,9 @@ def open_neo4j(uri: str | None = None, user: str | None = None, password: str | 
     else:
         settings = {
             "uri": uri,
-            "user": user if user is not None else os.environ.get("NEO4J_USER", DEFAULT_USER),
-            "password": password if password is not None else os.environ.get("NEO4J_PASSWORD", ""),
-            "database": database if database is not None else os.environ.get("NEO4J_DATABASE", DEFAULT_DATABASE),
+            "user": user if user is not None else env_value("NEO4J_USER") or DEFAULT_USER,
+            "password": password if password is not None else env_value("NEO4J_PASSWORD") or "",
+            "database": database if database is not None else env_value("NEO4J_DATABASE") or DEFAULT_DATABASE,
         }
     return Workspace(workspace, store=Neo4jStore(settings))
 

@@ -60,10 +60,23 @@ def test_invalid_settings_are_exit_2(tmp_path):
 
 
 def test_every_environment_variable_the_code_reads_is_registered():
-    """The registry is the one list: a new os.environ read or typer envvar= must be added to it."""
+    """The registry is the one list: every read goes through environment.value (which refuses an
+    unregistered name), and typer's envvar= names must be registered too."""
     source = "\n".join(p.read_text() for p in (ROOT / "graphlinker").rglob("*.py"))
-    read = set(re.findall(r"""os\.environ(?:\.get)?[\[(]\s*["']([A-Z_]+)["']""", source))
+    read = set(re.findall(r"""env_value\(\s*["']([A-Z_]+)["']""", source))
     read |= set(re.findall(r"""envvar=["']([A-Z_]+)["']""", source))
     read |= set(re.findall(r"""_user_dir\(\s*["']([A-Z_]+)["']""", source))
     registered = {v.name for v in environment.VARIABLES}
     assert read and read <= registered, read - registered
+
+
+def test_only_the_registry_reads_the_environment():
+    """No module reads os.environ or os.getenv itself (passing the environment on to a child process is not a read)."""
+    readers = []
+    for path in (ROOT / "graphlinker").rglob("*.py"):
+        if path.name == "environment.py":
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if re.search(r"os\.environ\s*[\[.]|os\.getenv\(", line):
+                readers.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert not readers, "\n".join(readers)

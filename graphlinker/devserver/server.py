@@ -44,6 +44,7 @@ from importlib import resources
 from pathlib import Path
 
 from graphlinker.errors import GraphlinkerError, StoreUnavailable
+from graphlinker.settings.environment import value as env_value
 
 NEO4J_VERSION = "5.26.24"  # keep in step with <neo4j.version> in neo4j-server/pom.xml beside this module
 DEFAULT_BOLT_PORT = 7687
@@ -113,14 +114,14 @@ class ServerInfo:
 
 
 def _user_dir(env: str, fallback: str) -> Path:
-    value = os.environ.get(env)
+    value = env_value(env)
     return Path(value).expanduser() if value else Path.home() / fallback
 
 
 def cache_root() -> Path:
     """Where fetched jars live: ``$GRAPHLINKER_CACHE`` else ``$XDG_CACHE_HOME/graphlinker`` (``~/.cache/graphlinker``)."""
-    if os.environ.get("GRAPHLINKER_CACHE"):
-        return Path(os.environ["GRAPHLINKER_CACHE"]).expanduser()
+    if cache := env_value("GRAPHLINKER_CACHE"):
+        return Path(cache).expanduser()
     return _user_dir("XDG_CACHE_HOME", ".cache") / "graphlinker"
 
 
@@ -133,8 +134,8 @@ def default_home(home: os.PathLike | str | None = None) -> Path:
     """The server home: ``home`` if given, else ``$GRAPHLINKER_NEO4J_HOME``, else ``$XDG_DATA_HOME/graphlinker/neo4j``."""
     if home is not None:
         return Path(home).expanduser().resolve()
-    if os.environ.get("GRAPHLINKER_NEO4J_HOME"):
-        return Path(os.environ["GRAPHLINKER_NEO4J_HOME"]).expanduser().resolve()
+    if configured := env_value("GRAPHLINKER_NEO4J_HOME"):
+        return Path(configured).expanduser().resolve()
     return (_user_dir("XDG_DATA_HOME", ".local/share") / "graphlinker" / "neo4j").resolve()
 
 
@@ -145,8 +146,8 @@ def pom_path() -> Path:
     installed wheel finds it as an editable checkout does. Maven reads it by path, so the package must be
     installed as files (what pip does with every wheel), not imported from a zip.
     """
-    if os.environ.get("GRAPHLINKER_NEO4J_POM"):
-        return Path(os.environ["GRAPHLINKER_NEO4J_POM"]).expanduser()
+    if pom := env_value("GRAPHLINKER_NEO4J_POM"):
+        return Path(pom).expanduser()
     return Path(str(resources.files(__package__ or "graphlinker.devserver").joinpath(POM_RESOURCE)))
 
 
@@ -155,9 +156,10 @@ def pom_path() -> Path:
 
 def java_executable(log: Log = None) -> str:
     """``$GRAPHLINKER_JAVA``, else ``$JAVA_HOME/bin/java``, else ``java`` on PATH; checked to be Java 17 or later."""
-    candidate = os.environ.get("GRAPHLINKER_JAVA")
-    if not candidate and os.environ.get("JAVA_HOME"):
-        path = Path(os.environ["JAVA_HOME"]) / "bin" / "java"
+    candidate = env_value("GRAPHLINKER_JAVA")
+    java_home = env_value("JAVA_HOME")
+    if not candidate and java_home:
+        path = Path(java_home) / "bin" / "java"
         candidate = str(path) if path.exists() else None
     if not candidate:
         candidate = shutil.which("java")
@@ -251,7 +253,7 @@ def fetch(log: Log = None) -> Path:
         cmd = [
             mvn, "-B", "-q", "-Dstyle.color=never", "-f", str(pom),
             "dependency:copy-dependencies", "-DincludeScope=runtime", f"-DoutputDirectory={scratch}",
-            *shlex.split(os.environ.get("GRAPHLINKER_MAVEN_ARGS", "")),
+            *shlex.split(env_value("GRAPHLINKER_MAVEN_ARGS") or ""),
         ]
         try:
             done = subprocess.run(cmd, capture_output=True, text=True)
@@ -677,12 +679,12 @@ def connection_settings(home: os.PathLike | str | None = None) -> dict:
     From ``NEO4J_URI`` (+ ``NEO4J_USER``, ``NEO4J_PASSWORD``, ``NEO4J_DATABASE``) when it is set;
     else from the server started in ``home`` (:func:`default_home`), so nothing needs configuring.
     """
-    if os.environ.get("NEO4J_URI"):
+    if uri := env_value("NEO4J_URI"):
         return {
-            "uri": os.environ["NEO4J_URI"],
-            "user": os.environ.get("NEO4J_USER", DEFAULT_USER),
-            "password": os.environ.get("NEO4J_PASSWORD", ""),
-            "database": os.environ.get("NEO4J_DATABASE", DEFAULT_DATABASE),
+            "uri": uri,
+            "user": env_value("NEO4J_USER") or DEFAULT_USER,
+            "password": env_value("NEO4J_PASSWORD") or "",
+            "database": env_value("NEO4J_DATABASE") or DEFAULT_DATABASE,
         }
     return server_settings(home)
 

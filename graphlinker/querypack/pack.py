@@ -75,6 +75,7 @@ from pathlib import Path
 from typing import Any
 
 from graphlinker.errors import ConfigError, InputError, StoreUnavailable
+from graphlinker.settings.environment import value as env_value
 from graphlinker.store.failures import from_neo4j, one_line, redact
 
 PARAM_TYPES = ("str", "int", "float", "bool", "list[str]")
@@ -544,8 +545,8 @@ def parse_query(text: str, path: Path) -> Query:
 
 def default_directory() -> Path:
     """``$GRAPHLINKER_QUERIES``, else the pack shipped as package data (``graphlinker/querypack/queries``)."""
-    if os.environ.get(QUERIES_ENV):
-        return Path(os.environ[QUERIES_ENV])
+    if configured := env_value(QUERIES_ENV):
+        return Path(configured)
     return Path(str(resources.files("graphlinker.querypack").joinpath(PACK_RESOURCE)))
 
 

@@ -13,7 +13,6 @@ interface, so the projection is computed from what Neo4j holds.
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 import uuid
@@ -28,6 +27,7 @@ from neo4j.exceptions import AuthError, ServiceUnavailable
 from graphlinker.errors import ConfigError, GraphlinkerError, LockHeld, StoreUnavailable
 from graphlinker.ingest.ledger import KEY_FORMAT, Commit, empty_ledger, pack_arrays, unpack_arrays
 from graphlinker.ingest.usage import aggregate_stats, empty_usage
+from graphlinker.settings.environment import value as env_value
 from graphlinker.store import cypher
 from graphlinker.store.base import Store
 from graphlinker.store.failures import from_neo4j, redact
@@ -77,7 +77,7 @@ class Neo4jStore(Store):
         self.database = settings.get("database") or None
         auth = (settings["user"], settings["password"]) if settings.get("password") else None
         self.batch_rows = batch_rows
-        self.lease_seconds = float(lease_seconds or settings.get("lease_seconds") or os.environ.get("GRAPHLINKER_LOCK_TTL") or LEASE_SECONDS)
+        self.lease_seconds = float(lease_seconds or settings.get("lease_seconds") or env_value("GRAPHLINKER_LOCK_TTL") or LEASE_SECONDS)
         if self.lease_seconds < 3:
             raise ConfigError(f"GRAPHLINKER_LOCK_TTL must be at least 3 seconds, got {self.lease_seconds:g}")
         self._batch: str | None = None  # the graph batch this process is writing (see cypher.ROLLBACK_*)
