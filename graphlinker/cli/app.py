@@ -13,7 +13,6 @@ from datetime import UTC
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
 from graphlinker import __version__
 from graphlinker.cli.common import (
@@ -28,13 +27,14 @@ from graphlinker.cli.common import (
     TopOption,
     WorkspaceOption,
     _is_local,
+    check_format,
 )
-from graphlinker.cli.errors import err, handle_errors
+from graphlinker.cli.console import err, out, report_quarantine
+from graphlinker.cli.errors import handle_errors
 from graphlinker.errors import NoRunYet
 from graphlinker.ingest.readers import Quarantine
 from graphlinker.report.render import (
     FORMATS,
-    check_output,
     clusters_frame,
     output_console,
     render,
@@ -54,11 +54,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-def _check_format(fmt: str) -> None:
-    if fmt not in FORMATS:
-        raise typer.BadParameter(f"'{fmt}' is not one of {', '.join(FORMATS)}", param_hint="--format")
-
-
 def _emit(report: dict, fmt: str, min_risk: float, top: int | None, flagged_only: bool, output: Path | None = None) -> None:
     chosen = select_clusters(report, min_risk, top, flagged_only)
     if fmt == "parquet":  # one row per cluster: the Python API's Workspace.clusters()
@@ -97,8 +92,7 @@ def run(
     from graphlinker.pipeline import run as run_pipeline
     from graphlinker.store import open_store
 
-    _check_format(fmt)
-    check_output(fmt, output)
+    check_format(fmt, FORMATS, output)
     settings = Settings.load(config)
     target = open_store(store, workspace)
     quarantine_dir = workspace / "quarantine" / new_run_id(datetime.now(UTC))
@@ -108,7 +102,7 @@ def run(
         outcome = run_pipeline(input_dir, target, settings, quarantine, RichProgress(show), wait)
     finally:
         target.close()
-    _report_quarantine(outcome.quarantine, quarantine_dir)
+    report_quarantine(outcome.quarantine, quarantine_dir)
     from rich.markup import escape
 
     for note in quarantine.notes(loaded_rows=outcome.new_rows):  # empty required files, stripped ids, duplicates
@@ -120,14 +114,6 @@ def run(
         highlight=False,
     )
     _emit(outcome.report, fmt, min_risk, top, flagged_only, output)
-
-
-def _report_quarantine(counts: dict, directory: Path) -> None:
-    total = sum(counts.values())
-    if not total:
-        return
-    reasons = ", ".join(f"{kind}/{reason} {n}" for (kind, reason), n in sorted(counts.items()))
-    err.print(f"[yellow]quarantined {total} bad rows[/] ({reasons}); see {directory}", highlight=False)
 
 
 @app.command()
@@ -144,8 +130,7 @@ def report(
     """Print the report of the last run in the workspace."""
     from graphlinker.store import open_store
 
-    _check_format(fmt)
-    check_output(fmt, output)
+    check_format(fmt, FORMATS, output)
     if _is_local(store) and not workspace.exists():
         latest = None
     else:
@@ -182,9 +167,7 @@ def templates(
     )
     from graphlinker.store import open_store
 
-    if fmt not in TEMPLATE_FORMATS:
-        raise typer.BadParameter(f"'{fmt}' is not one of {', '.join(TEMPLATE_FORMATS)}", param_hint="--format")
-    check_output(fmt, output)
+    check_format(fmt, TEMPLATE_FORMATS, output)
     if _is_local(store) and not workspace.exists():
         raise NoRunYet("nothing ingested yet in this workspace; run `graphlinker run EXPORT_DIR` first")
     with open_store(store, workspace) as target:
@@ -293,8 +276,8 @@ def _render_evaluation(result: dict) -> None:
     def number(value) -> str:
         return "n/a" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
 
-    out = Console(file=sys.stdout, width=160 if not sys.stdout.isatty() else None)
-    out.print(f"precision {result['precision']:.3f}  recall {result['recall']:.3f}  F1 {result['f1']:.3f}")
+    stdout = out()
+    stdout.print(f"precision {result['precision']:.3f}  recall {result['recall']:.3f}  F1 {result['f1']:.3f}")
     keys = ("op_id", "size", "recall", "clusters", "purity", "one_cluster_share", "largest_cluster_share")
     headers = ("op_id", "size", "recall", "clusters", "purity", "one flagged cluster", "largest any cluster")
     ops = Table(title="operations")
@@ -302,12 +285,12 @@ def _render_evaluation(result: dict) -> None:
         ops.add_column(header)
     for op in result.get("operations", []):
         ops.add_row(*(number(op.get(k)) if k in op else "" for k in keys))
-    out.print(ops)
-    out.print(f"operations recovered (recall >= 0.9, one flagged cluster >= 0.8): "
+    stdout.print(ops)
+    stdout.print(f"operations recovered (recall >= 0.9, one flagged cluster >= 0.8): "
               f"{result.get('operations_recovered', 0)} of {result.get('operations_total', 0)}", highlight=False)
-    out.print(f"look-alike accounts flagged: {result.get('lookalike_share_flagged', 0):.3f} "
+    stdout.print(f"look-alike accounts flagged: {result.get('lookalike_share_flagged', 0):.3f} "
               f"({result.get('lookalike_groups_flagged', 0)} groups)")
-    out.print(f"ranking of {result.get('ranked_clusters', 0)} clusters by risk ({result.get('positive_clusters', 0)} positive): "
+    stdout.print(f"ranking of {result.get('ranked_clusters', 0)} clusters by risk ({result.get('positive_clusters', 0)} positive): "
               f"average precision {number(result.get('average_precision'))}  "
               f"precision@10 {number(result.get('precision_at_10'))}  precision@50 {number(result.get('precision_at_50'))}",
               highlight=False)

@@ -14,8 +14,9 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from graphlinker.cli.errors import err
-from graphlinker.report.render import FORMATS
+from graphlinker.cli.console import err
+from graphlinker.errors import InputError
+from graphlinker.report.render import FORMATS, check_output
 
 DEFAULT_WORKSPACE = Path(".graphlinker")
 
@@ -54,3 +55,10 @@ def _is_local(store: str | None) -> bool:
     from graphlinker.store import store_kind
 
     return store_kind(store) == "local"
+
+
+def check_format(fmt: str, allowed: tuple[str, ...], output: Path | None = None) -> None:
+    """Refuse, before any work, a ``--format`` the command does not write and an unusable ``-o FILE`` (exit 2)."""
+    if fmt not in allowed:
+        raise InputError(f"--format '{fmt}' is not one of {', '.join(allowed)}")
+    check_output(fmt, output)

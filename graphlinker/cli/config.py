@@ -10,11 +10,11 @@ import json
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from graphlinker.cli.common import check_format
+from graphlinker.cli.console import out
 from graphlinker.cli.errors import handle_errors
-from graphlinker.errors import ConfigError
 from graphlinker.settings import Settings, environment, flatten
 
 config_app = typer.Typer(help="Inspect settings: `graphlinker config show`.", no_args_is_help=True)
@@ -31,8 +31,7 @@ def show(
 ) -> None:
     """Print every setting's effective value and its source (the packaged defaults or your file), then the
     environment variables graphlinker reads (secrets masked). Exit 2 when the settings are invalid."""
-    if fmt not in FORMATS:
-        raise ConfigError(f"unknown format '{fmt}' (choose from {', '.join(FORMATS)})")
+    check_format(fmt, FORMATS)
     settings, sources = Settings.load_with_sources(config)
     values = flatten(settings.as_dict())
     keys = [k for k in values if not changed or sources[k] != "defaults"]
@@ -40,16 +39,16 @@ def show(
         typer.echo(json.dumps({"settings": {k: values[k] for k in keys}, "sources": {k: sources[k] for k in keys},
                                "environment": environment.describe()}, indent=2, default=str))
         return
-    out = Console(soft_wrap=True)
+    stdout = out(piped_width=None, soft_wrap=True)
     table = Table("setting", "value", "source", title="settings")
     for key in keys:
         table.add_row(key, json.dumps(values[key], default=str), sources[key])
-    out.print(table)
+    stdout.print(table)
     rows = [row for row in environment.describe() if row["value"] is not None]
     env = Table("variable", "value", "meaning", title="environment (set)")
     for row in rows:
         env.add_row(row["name"], row["value"], row["meaning"])
     if rows:
-        out.print(env)
-    out.print(f"{len(rows)} of the {len(environment.VARIABLES)} environment variables graphlinker reads are set; "
+        stdout.print(env)
+    stdout.print(f"{len(rows)} of the {len(environment.VARIABLES)} environment variables graphlinker reads are set; "
               "`--format json` lists them all with their meaning and what applies when unset.", highlight=False)

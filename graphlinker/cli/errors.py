@@ -14,9 +14,9 @@ import functools
 from collections.abc import Callable
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
+from graphlinker.cli.console import err
 from graphlinker.errors import ExitCode, GraphlinkerError
 from graphlinker.settings.environment import value
 from graphlinker.store.failures import from_neo4j, from_os_error, redact
@@ -24,7 +24,6 @@ from graphlinker.store.failures import from_neo4j, from_os_error, redact
 # The disk, not the input: the same run succeeds once there is room (exit 5, retry).
 _ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
 
-err = Console(stderr=True)
 
 
 def handle_errors(command: Callable) -> Callable:

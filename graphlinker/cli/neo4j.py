@@ -12,7 +12,6 @@ import json
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from graphlinker.errors import ExitCode
@@ -23,7 +22,7 @@ neo4j_app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+from graphlinker.cli.console import err  # noqa: E402
 from graphlinker.cli.errors import handle_errors  # noqa: E402
 
 HomeOption = typer.Option(

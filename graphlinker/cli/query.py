@@ -41,7 +41,6 @@ query_app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-_err = Console(stderr=True)
 
 ParamOption = typer.Option(None, "--param", "-p", help="A query parameter as key=value (repeat for more).", show_default=False)
 OutputOption = typer.Option("table", "--format", "-f", help="Output format: table, json, csv or parquet (needs -o FILE).")
@@ -53,15 +52,9 @@ TimeoutOption = typer.Option(
 )
 
 
+from graphlinker.cli.common import check_format  # noqa: E402
+from graphlinker.cli.console import err, out  # noqa: E402
 from graphlinker.cli.errors import handle_errors as _one_line_errors  # noqa: E402
-
-
-def _check_format(fmt: str, allowed: tuple[str, ...], output: Path | None = None) -> None:
-    if fmt not in allowed:
-        raise InputError(f"--format '{fmt}' is not one of {', '.join(allowed)}")
-    from graphlinker.report.render import check_output
-
-    check_output(fmt, output)
 
 
 def _connection() -> dict:
@@ -118,7 +111,7 @@ def render(columns: list[str], rows: list[dict], fmt: str, title: str | None = N
 
         frame = pd.DataFrame([[row.get(c) for c in columns] for row in rows], columns=columns, dtype=object)
         write_parquet(frame.infer_objects(), output, {k: json.dumps(v, ensure_ascii=False, default=str) for k, v in (meta or {}).items()})
-        _err.print(f"wrote {len(rows)} row{'s' if len(rows) != 1 else ''} to {output}", highlight=False)
+        err.print(f"wrote {len(rows)} row{'s' if len(rows) != 1 else ''} to {output}", highlight=False)
         return
     with output_stream(output) as stream:
         if fmt == "json":
@@ -136,11 +129,11 @@ def render(columns: list[str], rows: list[dict], fmt: str, title: str | None = N
             for row in rows:
                 table.add_row(*(_table_cell(row.get(c)) for c in columns))
             Console(file=stream, width=None if stream is sys.stdout and sys.stdout.isatty() else 200).print(table)
-            _err.print(f"{len(rows)} row{'s' if len(rows) != 1 else ''}", highlight=False)
+            err.print(f"{len(rows)} row{'s' if len(rows) != 1 else ''}", highlight=False)
 
 
 def _stdout() -> Console:
-    return Console(file=sys.stdout, width=None if sys.stdout.isatty() else 200)
+    return out(piped_width=200)
 
 
 # --- commands ----------------------------------------------------------------------------------
@@ -152,7 +145,7 @@ def list_queries(
     tag: str | None = typer.Option(None, "--tag", help="Only queries carrying this tag."),
 ) -> None:
     """List the queries of the pack: name, title, parameters and tags."""
-    _check_format(fmt, LIST_FORMATS)
+    check_format(fmt, LIST_FORMATS)
     queries = [q for q in load_pack().values() if tag is None or tag in q.tags]
     if fmt == "json":
         sys.stdout.write(json.dumps([q.as_dict() for q in queries], indent=2, ensure_ascii=False) + "\n")
@@ -190,7 +183,7 @@ def run_command(
     query is refused (exit 2) if the server plans anything but a read, and stopped after
     --timeout seconds (exit 2).
     """
-    _check_format(fmt, OUTPUT_FORMATS, output)
+    check_format(fmt, OUTPUT_FORMATS, output)
     query = resolve(name, load_pack())
     params = bind(query, parse_assignments(param))
     check_statement(query.cypher)  # refused without a server; run_query checks the server's plan too
@@ -214,7 +207,7 @@ def cypher_command(
     CREATE/DROP/ALTER ..., dbms.* procedures) and writes are refused with exit 2, and a query
     is stopped after --timeout seconds (exit 2).
     """
-    _check_format(fmt, OUTPUT_FORMATS, output)
+    check_format(fmt, OUTPUT_FORMATS, output)
     if not text.strip():
         raise InputError("no Cypher given")
     params = parse_assignments(param, parse_json=True)

@@ -15,11 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from graphlinker.cli.common import ConfigOption, OutputOption, RichProgress, StoreOption, WorkspaceOption, _is_local
-from graphlinker.cli.errors import err, handle_errors
+from graphlinker.cli.common import ConfigOption, OutputOption, RichProgress, StoreOption, WorkspaceOption, _is_local, check_format
+from graphlinker.cli.console import err, out, report_quarantine
+from graphlinker.cli.errors import handle_errors
 from graphlinker.errors import ExitCode, GraphlinkerError, InputError, NoRunYet, NothingNew
 from graphlinker.settings import Settings
 
@@ -29,15 +29,6 @@ InputsArgument = typer.Argument(..., help="Export directories and/or single inpu
                                 "requests.*, identifiers.*; .csv, .csv.gz, .jsonl, .jsonl.gz, .parquet).")
 WaitOption = typer.Option(0.0, "--wait", min=0.0, help="Wait up to SECONDS for another run or refresh to finish, "
                           "instead of exiting with code 4 at once.")
-
-
-def _out() -> Console:
-    return Console(file=sys.stdout, width=160 if not sys.stdout.isatty() else None)
-
-
-def _check(fmt: str, allowed: tuple[str, ...] = DIFF_FORMATS) -> None:
-    if fmt not in allowed:
-        raise typer.BadParameter(f"'{fmt}' is not one of {', '.join(allowed)}", param_hint="--format")
 
 
 def _refresh_once(inputs: list[Path], workspace: Path, store: str | None, fmt: str, wait: float, strict: bool,
@@ -59,9 +50,7 @@ def _refresh_once(inputs: list[Path], workspace: Path, store: str | None, fmt: s
             if fmt == "json":
                 sys.stdout.write(json.dumps({"outcome": "nothing_new", "message": str(exc)}) + "\n")
             raise
-    if outcome.quarantine:
-        total = sum(outcome.quarantine.values())
-        err.print(f"[yellow]quarantined {total} bad rows[/]; see {quarantine_dir}", highlight=False)
+    report_quarantine(outcome.quarantine, quarantine_dir)
     from rich.markup import escape
 
     for note in quarantine.notes(loaded_rows=outcome.new_rows, refresh=True):  # empty files, stripped ids, duplicates
@@ -80,7 +69,7 @@ def _print_diff(diff: dict, fmt: str) -> None:
         return
     from graphlinker.analysis.cluster_history import format_diff_table
 
-    _out().print(format_diff_table(diff))
+    out().print(format_diff_table(diff))
 
 
 @handle_errors
@@ -104,7 +93,7 @@ def refresh(
 
     Exit codes: 0 published, 2 bad input, 3 nothing new, 4 lock held, 5 store unavailable.
     """
-    _check(fmt)
+    check_format(fmt, DIFF_FORMATS)
     _refresh_once(inputs, workspace, store, fmt, wait, strict, config, progress)
 
 
@@ -126,7 +115,7 @@ def diff(
     """What changed between two runs: clusters new, grown, shrunk, merged, split or dissolved, and flag crossings."""
     from graphlinker.analysis.cluster_history import diff_runs
 
-    _check(fmt)
+    check_format(fmt, DIFF_FORMATS)
     runs = list(runs or [])
     if len(runs) > 2:
         raise InputError("give at most two run ids: RUN_A RUN_B")
@@ -156,10 +145,9 @@ def runs_command(
     output: Path | None = OutputOption,
 ) -> None:
     """The run history, oldest first: when, which command and inputs, counts, duration and outcome."""
-    from graphlinker.report.render import check_output, output_console, output_stream, runs_frame, write_parquet
+    from graphlinker.report.render import output_console, output_stream, runs_frame, write_parquet
 
-    _check(fmt, RUNS_FORMATS)
-    check_output(fmt, output)
+    check_format(fmt, RUNS_FORMATS, output)
     with _open_for_reading(store, workspace) as target:
         records = target.runs()
     if fmt == "parquet":  # the Python API's Workspace.runs()
@@ -201,7 +189,7 @@ def schedule(
     """
     from graphlinker.cli.schedule import install_signal_handlers, parse_interval, run_every
 
-    _check(fmt)
+    check_format(fmt, DIFF_FORMATS)
     try:
         interval = parse_interval(every)
     except ValueError as exc:
