@@ -20,11 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-import pandas as pd
-import xxhash
-
-from graphlinker.analysis.cluster_history import assign_stable_ids, diff_runs
-from graphlinker.analysis.detection import detect_communities
+from graphlinker.analysis.cluster_history import diff_runs
+from graphlinker.analysis.detection import clusters_of_two_or_more, detect_communities
 from graphlinker.analysis.evidence import cluster_evidence
 from graphlinker.analysis.features import cluster_features
 from graphlinker.analysis.fragments import merge_fragments
@@ -34,6 +31,7 @@ from graphlinker.errors import NothingNew, StoreUnavailable
 from graphlinker.ingest.ledger import export_inputs, resolve_inputs
 from graphlinker.ingest.load import load_new
 from graphlinker.ingest.readers import Quarantine
+from graphlinker.report.build import build_report, run_record
 from graphlinker.settings import Settings
 from graphlinker.store.base import Store
 from graphlinker.templates import ExtractionRules
@@ -85,25 +83,17 @@ def analyse(store: Store, settings: Settings, progress: Progress, run_id: str, s
             communities = merge_fragments(communities, linkage.touching(), linkage.similarity,
                                           min_weight=float(settings.linking["min_edge_weight"]),
                                           ratio=float(detection["fragment_ratio"]))
-    membership = _clusters_of_two_or_more(communities)
+    membership = clusters_of_two_or_more(communities)
     with progress.stage("scoring clusters"):
         rules = ExtractionRules.load()
         features = cluster_features(membership, usage, stats, accounts, templates, linkage.edges, rules.weights, settings)
         scores = score_clusters(features, settings)
         evidence = cluster_evidence(membership, usage, linkage.edges, templates, accounts, features, linkage.kinds)
-    report, cluster_ids = build_report(run_id, membership, scores, evidence, linkage.hubs, accounts, extra, previous)
-    finished = datetime.now(UTC)
-    record = {
-        "run_id": run_id,
-        "command": extra.get("command", "run"),
-        "started_at": started.isoformat(),
-        "finished_at": finished.isoformat(),
-        "duration_s": round((finished - started).total_seconds(), 2),
-        "inputs": extra.get("inputs", []),
-        "params": settings.as_dict(),
-        "counts": {**extra.get("counts", {}), **report["summary"]},
-        "outcome": "ok",
-    }
+    report, cluster_ids = build_report(run_id, membership=membership, scores=scores, evidence=evidence, hubs=linkage.hubs,
+                                       accounts=accounts, quarantined=int(extra.get("quarantined", 0)), previous=previous)
+    record = run_record(run_id, command=extra.get("command", "run"), started=started, finished=datetime.now(UTC),
+                        inputs=extra.get("inputs", []), settings=settings.as_dict(),
+                        counts={**extra.get("counts", {}), **report["summary"]})
     membership_out = membership.assign(cluster_id=membership["cluster"].map(cluster_ids))[["account_id", "cluster_id"]]
     with progress.stage("publishing run"):
         store.publish_run(report, linkage.edges, membership_out, record, commit=commit)
@@ -156,58 +146,3 @@ def _load_and_analyse(inputs, store: Store, settings: Settings, quarantine: Quar
     timings = {"ingest_s": round(ingest_seconds, 2), "total_s": round(time.perf_counter() - clock, 2)}
     return RunOutcome(report=report, quarantine=quarantine.counts(), timings=timings,
                       diff=diff_runs(previous, report), new_rows=batch.new_rows)
-
-
-def _clusters_of_two_or_more(communities: pd.DataFrame) -> pd.DataFrame:
-    size = communities.groupby("community")["account_id"].transform("size")
-    return communities[size >= 2].rename(columns={"community": "cluster"}).reset_index(drop=True)
-
-
-def _hub_entry(row: dict) -> dict:
-    """A discounted identifier: kind, value, accounts (and coherence, weight kept, where linking measured them)."""
-    entry = {"kind": str(row["kind"]), "value": str(row["value"]), "accounts": int(row["accounts"])}
-    entry.update({k: float(row[k]) for k in ("coherence", "weight_kept") if k in row})
-    return entry
-
-
-def cluster_id_for(members: list[str]) -> str:
-    """A deterministic id from the member set: the same group gets the same id on any store."""
-    return "cl-" + xxhash.xxh64_hexdigest("\n".join(sorted(members)).encode())[:10]
-
-
-def build_report(run_id, membership, scores, evidence, hubs, accounts, extra, previous: dict | None = None) -> tuple[dict, dict]:
-    """The report contract, and the cluster id of each cluster number (for memberships)."""
-    members = membership.groupby("cluster")["account_id"].apply(lambda s: sorted(s.astype(str)))
-    earlier = {c["cluster_id"]: c["accounts"] for c in (previous or {}).get("clusters", [])}
-    ids = assign_stable_ids({cluster: members[cluster] for cluster in scores.index}, earlier, cluster_id_for)
-    clusters = []
-    for cluster, row in scores.iterrows():
-        accounts_in = members[cluster]
-        clusters.append(
-            {
-                "cluster_id": ids[cluster],
-                "size": len(accounts_in),
-                "risk_score": float(row["risk_score"]),
-                "flagged": bool(row["flagged"]),
-                "accounts": accounts_in,
-                "reasons": row["reasons"],
-                "evidence": evidence[int(cluster)],
-            }
-        )
-    clusters.sort(key=lambda c: (-c["risk_score"], -c["size"], c["cluster_id"]))
-    flagged = [c for c in clusters if c["flagged"]]
-    report = {
-        "run_id": run_id,
-        "generated_at": datetime.now(UTC).isoformat(),
-        "clusters": clusters,
-        "summary": {
-            "accounts": int(len(accounts)),
-            "clusters": len(clusters),
-            "flagged_clusters": len(flagged),
-            "flagged_accounts": sum(c["size"] for c in flagged),
-            "hubs": int(len(hubs)),
-            "quarantined_rows": int(extra.get("quarantined", 0)),
-        },
-        "hubs": [_hub_entry(row) for row in hubs.head(50).to_dict("records")],
-    }
-    return report, ids

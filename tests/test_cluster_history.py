@@ -14,7 +14,7 @@ from graphlinker.analysis.cluster_history import CHANGES, assign_stable_ids, dif
 
 
 def fresh(members: list[str]) -> str:
-    """A readable stand-in for pipeline.cluster_id_for."""
+    """A readable stand-in for graphlinker.analysis.cluster_history.cluster_id_for."""
     return "fresh:" + ",".join(members)
 
 

@@ -1,6 +1,6 @@
 """Cluster identity across runs, and what changed between two runs.
 
-A cluster id is a hash of its member set (``pipeline.cluster_id_for``), so one
+A cluster id is a hash of its member set (:func:`cluster_id_for`), so one
 account joining or leaving gives a brand-new id and analysts lose track of a
 ring they are watching. ``assign_stable_ids`` carries the previous run's id
 over to the new cluster that is substantially the same group; ``diff_runs``
@@ -85,6 +85,7 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+import xxhash
 from rich.table import Table
 
 CHANGES = ("new", "grown", "shrunk", "merged", "split", "dissolved", "flagged", "unflagged")
@@ -379,3 +380,8 @@ def format_diff_table(diff: dict, limit: int | None = 50) -> Table:
             related,
         )
     return table
+
+
+def cluster_id_for(members: list[str]) -> str:
+    """A deterministic id from the member set: the same group gets the same id on any store."""
+    return "cl-" + xxhash.xxh64_hexdigest("\n".join(sorted(members)).encode())[:10]

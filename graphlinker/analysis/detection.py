@@ -116,3 +116,9 @@ def canonical(nodes: pd.Index, labels: np.ndarray) -> pd.DataFrame:
     frame["community"] = frame["label"].map(renumber).astype("int64")
     frame["account_id"] = frame["account_id"].astype("string")
     return frame[["account_id", "community"]].sort_values(["community", "account_id"], ignore_index=True)
+
+
+def clusters_of_two_or_more(communities: pd.DataFrame) -> pd.DataFrame:
+    """``account_id, cluster`` of the communities with at least two accounts (a lone account is not a ring)."""
+    size = communities.groupby("community")["account_id"].transform("size")
+    return communities[size >= 2].rename(columns={"community": "cluster"}).reset_index(drop=True)

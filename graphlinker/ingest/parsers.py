@@ -53,8 +53,9 @@ def scalar_text(value) -> str | None:
     return str(value)
 
 
-def as_text(raw: pd.Series) -> pd.Series:
-    """Any column as ``str`` dtype, unstripped: 123, 123.0 and "123" all become "123"."""
+def column_text(raw: pd.Series) -> pd.Series:
+    """Any column as ``str`` dtype, unstripped: 123, 123.0 and "123" all become "123"; a missing value stays
+    missing (unlike :func:`graphlinker.templates.normalise.as_text`, where it becomes "": a prompt's empty text)."""
     dtype = raw.dtype
     if isinstance(dtype, pd.StringDtype):
         return raw.astype(STR)
@@ -74,7 +75,7 @@ def as_text(raw: pd.Series) -> pd.Series:
 
 def clean_text(raw: pd.Series, case: str | None = None) -> pd.Series:
     """Strip surrounding whitespace, turn empty strings into NA, optionally fix the case."""
-    return _finish_text(as_text(raw).str.strip(), case)
+    return _finish_text(column_text(raw).str.strip(), case)
 
 
 def _finish_text(stripped: pd.Series, case: str | None) -> pd.Series:
@@ -96,7 +97,7 @@ def clean_identifier(raw: pd.Series, case: str | None = None) -> tuple[pd.Series
 
     The mask is what makes the normalisation visible: ``" acc-1"`` and ``"acc-1"`` become one account.
     """
-    text = as_text(raw)
+    text = column_text(raw)
     stripped = text.str.strip()
     before, after = pc.binary_length(_arrow(text)), pc.binary_length(_arrow(stripped))
     padded = pc.fill_null(pc.and_(pc.less(after, before), pc.greater(after, 0)), False)
@@ -210,7 +211,7 @@ def wrong_type(raw: pd.Series, accepts: str) -> np.ndarray:
 
 def clean_prompt(raw: pd.Series) -> pd.Series:
     """Prompts are kept verbatim (templates need the raw text); only empty becomes NA."""
-    text = as_text(raw)
+    text = column_text(raw)
     return text.where(text != "")
 
 
