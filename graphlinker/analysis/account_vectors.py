@@ -21,6 +21,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from graphlinker.analysis.pair_kernel import pair_products
+from graphlinker.kinds import TIME
 from graphlinker.settings import Settings
 
 
@@ -78,7 +79,7 @@ def account_vectors(usage: pd.DataFrame, kinds: list[str], settings: Settings) -
 
 def _drop_sparse_time(usage: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """Accounts active in too few minutes get no time signal: two light users meeting once is chance."""
-    is_time = usage["kind"] == "time"
+    is_time = usage["kind"] == TIME
     active = usage.loc[is_time].groupby("account_id")["value"].transform("size")
     too_few = pd.Series(False, index=usage.index)
     too_few.loc[active.index] = active < int(settings.linking["min_active_windows"])

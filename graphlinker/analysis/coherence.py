@@ -27,7 +27,7 @@ import pandas as pd
 
 from graphlinker.analysis.account_vectors import AccountVectors
 from graphlinker.analysis.candidates import OrderedUsers
-from graphlinker.analysis.kinds import family_of
+from graphlinker.kinds import family_of
 
 
 @dataclass(frozen=True)

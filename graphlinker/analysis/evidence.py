@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from graphlinker.analysis.kinds import FEATURE_KINDS
+from graphlinker.kinds import CREATED, FEATURE_KINDS, TEMPLATE, TIME
 
 TOP_IDENTIFIERS = 5
-NOT_LISTED = FEATURE_KINDS | {"time", "created", "template"}  # windows mean nothing out of context; templates listed apart
+NOT_LISTED = FEATURE_KINDS | {TIME, CREATED, TEMPLATE}  # windows mean nothing out of context; templates listed apart
 
 
 def cluster_evidence(
@@ -61,7 +61,7 @@ def _shared_identifiers(members: pd.DataFrame) -> dict[int, dict[str, list[dict]
 
 
 def _top_templates(members: pd.DataFrame, templates: pd.DataFrame) -> dict[int, list[dict]]:
-    rows = members[members["kind"] == "template"]
+    rows = members[members["kind"] == TEMPLATE]
     grouped = rows.groupby(["cluster", "value"]).agg(accounts=("account_id", "nunique"), requests=("count", "sum")).reset_index()
     grouped = grouped[grouped["accounts"] >= 2].sort_values(["cluster", "requests", "value"], ascending=[True, False, True])
     info = templates.set_index("template_id")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from graphlinker.kinds import CLIENT, HOUR, IP, MODEL, PAYMENT, SUBNET, TEMPLATE, TIME
 from graphlinker.settings import Settings
 
 FEATURE_COLUMNS = [
@@ -59,7 +60,7 @@ def cluster_features(
     features["requests"] = member_stats.groupby("cluster")["requests"].sum()
     features["output_tokens"] = member_stats.groupby("cluster")["output_tokens"].sum()
     features = features.join(_template_features(members, templates, tag_weights, usage))
-    features = features.join(_shared_share(members, "payment").rename("shared_payment_share"))
+    features = features.join(_shared_share(members, PAYMENT).rename("shared_payment_share"))
     features = features.join(_client_share(members))
     features = features.join(_hour_entropy(members))
     features = features.join(_edge_shares(edges, cluster_of))
@@ -80,7 +81,7 @@ def _template_features(members, templates, tag_weights, usage) -> pd.DataFrame:
     is repeated when at least two members (and a fifth of them) sent it: an operation's
     harvesting templates are; a popular template everybody sends is not, however often.
     """
-    sent = members[members["kind"] == "template"]
+    sent = members[members["kind"] == TEMPLATE]
     tags = templates.set_index("template_id")["extraction_tags"].reindex(sent["value"]).fillna("").to_numpy()
     tag_weight = pd.Series(tags).map(lambda t: max((tag_weights.get(x, 0.0) for x in t.split(";") if x), default=0.0))
     sent = sent.assign(extraction=tag_weight.to_numpy() * sent["count"].to_numpy())
@@ -89,7 +90,7 @@ def _template_features(members, templates, tag_weights, usage) -> pd.DataFrame:
 
     users = sent.groupby(["cluster", "value"])["account_id"].transform("size")
     size = sent.groupby("cluster")["account_id"].transform("nunique")
-    everyone = usage[usage["kind"] == "template"].groupby("value")["account_id"].nunique()
+    everyone = usage[usage["kind"] == TEMPLATE].groupby("value")["account_id"].nunique()
     own = users >= 0.5 * sent["value"].map(everyone).to_numpy()
     repeated = (users >= np.maximum(2, 0.2 * size)) & own
     templated_share = sent["count"].where(repeated, 0).groupby(sent["cluster"]).sum() / total
@@ -106,7 +107,7 @@ def _shared_share(members: pd.DataFrame, kind: str) -> pd.Series:
 
 
 def _client_share(members: pd.DataFrame) -> pd.Series:
-    rows = members[members["kind"] == "client"]
+    rows = members[members["kind"] == CLIENT]
     counts = rows.pivot_table(index="cluster", columns="value", values="count", aggfunc="sum", fill_value=0)
     sdk = counts["sdk"] if "sdk" in counts else 0
     return (sdk / counts.sum(axis=1)).rename("sdk_share")
@@ -114,7 +115,7 @@ def _client_share(members: pd.DataFrame) -> pd.Series:
 
 def _hour_entropy(members: pd.DataFrame) -> pd.Series:
     """Median over members of the normalised entropy of their hour-of-day histogram (1 = round the clock)."""
-    rows = members[members["kind"] == "hour"]
+    rows = members[members["kind"] == HOUR]
     share = rows["count"] / rows.groupby("account_id")["count"].transform("sum")
     entropy = (-(share * np.log(share))).groupby(rows["account_id"]).sum() / np.log(24)
     volume = rows.groupby("account_id")["count"].sum()
@@ -130,7 +131,7 @@ def _edge_shares(edges: pd.DataFrame, cluster_of: pd.Series) -> pd.DataFrame:
     inside = edges[(a == b) & a.notna()].assign(cluster=a[(a == b) & a.notna()])
     size = cluster_of.groupby(cluster_of).size()
     result = {}
-    for name, columns in {"synchronised_share": ["time"], "infrastructure_share": ["ip", "subnet"]}.items():
+    for name, columns in {"synchronised_share": [TIME], "infrastructure_share": [IP, SUBNET]}.items():
         present = [c for c in columns if c in inside]
         linked = inside[inside[present].gt(0).any(axis=1)] if present else inside.iloc[0:0]
         accounts = pd.concat([linked[["cluster", "account_a"]].set_axis(["cluster", "account"], axis=1),
@@ -168,14 +169,14 @@ def _volume_features(member_stats: pd.DataFrame, stats: pd.DataFrame) -> pd.Data
 
 def _new_model_features(members: pd.DataFrame, usage: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """Traffic share on models first seen well after the data starts, and its lift over the population."""
-    models = usage[usage["kind"] == "model"]
+    models = usage[usage["kind"] == MODEL]
     if models.empty:
         return pd.DataFrame(columns=["new_model_share", "new_model_lift"], dtype="float64")
     release = models.groupby("value")["first_seen"].min()
     start = release.min()
     new = release[release >= start + pd.Timedelta(days=int(settings.scoring["new_model_min_days"]))].index
     population_share = models.loc[models["value"].isin(new), "count"].sum() / max(models["count"].sum(), 1)
-    rows = members[members["kind"] == "model"]
+    rows = members[members["kind"] == MODEL]
     share = rows["count"].where(rows["value"].isin(new), 0).groupby(rows["cluster"]).sum() / rows.groupby("cluster")["count"].sum()
     lift = share / population_share if population_share > 0 else share * 0
     return pd.DataFrame({"new_model_share": share, "new_model_lift": lift})
@@ -231,9 +232,9 @@ def _template_reuse(members: pd.DataFrame, usage: pd.DataFrame) -> pd.Series:
         grouped = rows.groupby("account_id")
         return grouped["count"].sum() / grouped["value"].nunique()
 
-    sent = usage[usage["kind"] == "template"]
+    sent = usage[usage["kind"] == TEMPLATE]
     population = max(float(reuse(sent).median()), 1e-9) if len(sent) else 1.0
-    own = members[members["kind"] == "template"]
+    own = members[members["kind"] == TEMPLATE]
     if own.empty:
         return pd.Series(dtype="float64", name="template_reuse_ratio")
     per_account = reuse(own)

@@ -29,8 +29,8 @@ import pandas as pd
 from graphlinker.analysis.account_vectors import AccountVectors, account_vectors
 from graphlinker.analysis.candidates import OrderedUsers, all_pairs, unique_pairs, window_pairs
 from graphlinker.analysis.coherence import identifier_coherence
-from graphlinker.analysis.kinds import FEATURE_KINDS, linking_kinds
 from graphlinker.errors import ConfigError
+from graphlinker.kinds import FEATURE_KINDS, linking_kinds
 from graphlinker.settings import Settings
 
 EDGE_KEY = ["account_a", "account_b"]

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from graphlinker.analysis.kinds import FEATURE_KINDS, linking_kinds
+from graphlinker.kinds import FEATURE_KINDS, TIME, linking_kinds
 from graphlinker.settings import Settings
 
 EDGE_KEY = ["account_a", "account_b"]
@@ -56,7 +56,7 @@ def kind_similarity(
     rows: pd.DataFrame, accounts: pd.Index, kind: str, settings: Settings
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Cosine similarity of TF-IDF usage vectors for one kind; returns (pairs, hubs)."""
-    if kind == "time":
+    if kind == TIME:
         active = rows.groupby("account_id")["value"].transform("size")
         rows = rows[active >= int(settings.linking["min_active_windows"])]
     degree = rows.groupby("value")["account_id"].transform("size")

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from graphlinker.ingest.schema import SPECS
+from graphlinker.kinds import CLIENT, CREATED, HOUR, IP, MODEL, PAYMENT, SUBNET, TEMPLATE, TIME
 from graphlinker.settings import Settings
 from graphlinker.templates import TemplateIndex
 
@@ -106,10 +107,10 @@ class UsageBuilder:
         self._accounts.append(accounts)
         created = accounts[accounts["created_at"].notna()]
         seconds = int(self.settings.linking["created_window_seconds"])
-        self._add(_long(created["account_id"], "created", _bucket(created["created_at"], seconds), created["created_at"]))
+        self._add(_long(created["account_id"], CREATED, _bucket(created["created_at"], seconds), created["created_at"]))
 
     def add_payments(self, payments: pd.DataFrame) -> None:
-        self._add(_long(payments["account_id"], "payment", payments["payment_fingerprint"], payments["added_at"]))
+        self._add(_long(payments["account_id"], PAYMENT, payments["payment_fingerprint"], payments["added_at"]))
 
     def add_identifiers(self, identifiers: pd.DataFrame) -> None:
         ids = identifiers
@@ -125,13 +126,13 @@ class UsageBuilder:
         hour = ts.dt.hour.astype("string").str.zfill(2)
         subnet = subnet_of(requests["ip"], linking["subnet_prefix_v4"], linking["subnet_prefix_v6"])
         parts = [
-            _long(account, "ip", requests["ip"], ts),
-            _long(account, "subnet", subnet, ts),
-            _long(account, "template", assigned["template_id"], ts),
-            _long(account, "time", _bucket(ts, int(linking["time_window_seconds"])), ts),
-            _long(account, "model", requests["model"], ts),
-            _long(account, "hour", hour, ts),
-            _long(account, "client", client.astype("string"), ts),
+            _long(account, IP, requests["ip"], ts),
+            _long(account, SUBNET, subnet, ts),
+            _long(account, TEMPLATE, assigned["template_id"], ts),
+            _long(account, TIME, _bucket(ts, int(linking["time_window_seconds"])), ts),
+            _long(account, MODEL, requests["model"], ts),
+            _long(account, HOUR, hour, ts),
+            _long(account, CLIENT, client.astype("string"), ts),
         ]
         self._add(aggregate_usage(parts))
         tokens = pd.DataFrame(

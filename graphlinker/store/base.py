@@ -17,6 +17,7 @@ import pandas as pd
 
 from graphlinker.errors import GraphlinkerError
 from graphlinker.ingest.ledger import KEY_FORMAT, Commit  # noqa: F401 - named in signatures
+from graphlinker.kinds import TEMPLATE
 from graphlinker.store.merge import GraphRows, merge_rows
 
 
@@ -78,7 +79,7 @@ class Store(ABC):
     def template_usage(self) -> pd.DataFrame:
         """The ``template`` rows of the usage graph: which account sent which template, how often, when."""
         usage = self.usage()
-        return usage[usage["kind"] == "template"].reset_index(drop=True)
+        return usage[usage["kind"] == TEMPLATE].reset_index(drop=True)
 
     # --- the ledger: what was loaded (graphlinker.ingest.ledger) ---------------------------------------
     @abstractmethod

@@ -1,9 +1,21 @@
 """Every Cypher statement the Neo4j store runs, as constants that take parameters.
 
 Labels and relationship types cannot be parameters in Cypher, so each usage
-kind has its own constant statement; no user value is ever formatted into a
-query string.
+kind has its own constant statement, built once at import from the kind registry
+(:mod:`graphlinker.kinds`); no user value is ever formatted into a query string.
 """
+
+from graphlinker.kinds import KINDS
+
+# The graph model of the usage kinds, from the one registry (graphlinker.kinds): kinds with a node of
+# their own, then every other kind as a generic (:Identifier {kind, value}) node.
+_NODES = {name: kind.node for name, kind in KINDS.items() if kind.node is not None}
+_USAGE_RELATIONSHIPS = "|".join([node.relationship for node in _NODES.values()] + ["HAS_IDENTIFIER"])
+_KIND_OF_RELATIONSHIP = ("CASE type(r) " + " ".join(f"WHEN '{node.relationship}' THEN '{name}'" for name, node in _NODES.items())
+                         + " ELSE t.kind END")
+_IDENTIFIER_VALUE = "coalesce(" + ", ".join(f"t.{node.key}" for node in _NODES.values()) + ", t.value)"
+_IDENTIFIER_NODES = " OR ".join(f"n:{label}" for label in [node.label for node in _NODES.values()] + ["Identifier"])
+
 
 SCHEMA = [
     "CREATE CONSTRAINT account_id IF NOT EXISTS FOR (n:Account) REQUIRE n.account_id IS UNIQUE",
@@ -28,13 +40,13 @@ SCHEMA = [
 ]
 
 # --- reset ----------------------------------------------------------------------------------
-DELETE_USAGE = """
-MATCH (:Account)-[r:PAID_WITH|USED_IP|IN_SUBNET|SENT_TEMPLATE|USED_MODEL|HAS_IDENTIFIER]->()
-CALL (r) { DELETE r } IN TRANSACTIONS OF 20000 ROWS
+DELETE_USAGE = f"""
+MATCH (:Account)-[r:{_USAGE_RELATIONSHIPS}]->()
+CALL (r) {{ DELETE r }} IN TRANSACTIONS OF 20000 ROWS
 """
-DELETE_IDENTIFIER_NODES = """
-MATCH (n) WHERE n:PaymentMethod OR n:IP OR n:Subnet OR n:Model OR n:PromptTemplate OR n:Identifier
-CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 20000 ROWS
+DELETE_IDENTIFIER_NODES = f"""
+MATCH (n) WHERE {_IDENTIFIER_NODES}
+CALL (n) {{ DETACH DELETE n }} IN TRANSACTIONS OF 20000 ROWS
 """
 DEACTIVATE_ACCOUNTS = """
 MATCH (a:Account)
@@ -81,17 +93,10 @@ SET r.count = row.count,
     r.last_seen = CASE WHEN row.last_ms IS NULL THEN null ELSE datetime({epochMillis: row.last_ms}) END
 """
 
-MERGE_USAGE = {
-    "payment": "UNWIND $rows AS row MATCH (a:Account {account_id: row.account_id}) "
-    "MERGE (t:PaymentMethod {fingerprint: row.value}) MERGE (a)-[r:PAID_WITH]->(t)" + _USAGE_SET,
-    "ip": "UNWIND $rows AS row MATCH (a:Account {account_id: row.account_id}) "
-    "MERGE (t:IP {address: row.value}) MERGE (a)-[r:USED_IP]->(t)" + _USAGE_SET,
-    "subnet": "UNWIND $rows AS row MATCH (a:Account {account_id: row.account_id}) "
-    "MERGE (t:Subnet {cidr: row.value}) MERGE (a)-[r:IN_SUBNET]->(t)" + _USAGE_SET,
-    "template": "UNWIND $rows AS row MATCH (a:Account {account_id: row.account_id}) "
-    "MERGE (t:PromptTemplate {template_id: row.value}) MERGE (a)-[r:SENT_TEMPLATE]->(t)" + _USAGE_SET,
-    "model": "UNWIND $rows AS row MATCH (a:Account {account_id: row.account_id}) "
-    "MERGE (t:Model {name: row.value}) MERGE (a)-[r:USED_MODEL]->(t)" + _USAGE_SET,
+MERGE_USAGE = {  # one statement per kind with a node of its own (labels cannot be parameters)
+    name: "UNWIND $rows AS row MATCH (a:Account {account_id: row.account_id}) "
+    f"MERGE (t:{node.label} {{{node.key}: row.value}}) MERGE (a)-[r:{node.relationship}]->(t)" + _USAGE_SET
+    for name, node in _NODES.items()
 }
 MERGE_IDENTIFIER_USAGE = (
     "UNWIND $rows AS row MATCH (a:Account {account_id: row.account_id}) "
@@ -119,15 +124,15 @@ SET t.exemplar = row.exemplar, t.extraction_tags = row.extraction_tags, t.prompt
 """
 
 # --- undoing an interrupted batch (each statement is safe to run again) ------------------------------
-ROLLBACK_NEW_USAGE = """
-MATCH (:Account)-[r:PAID_WITH|USED_IP|IN_SUBNET|SENT_TEMPLATE|USED_MODEL|HAS_IDENTIFIER]->()
+ROLLBACK_NEW_USAGE = f"""
+MATCH (:Account)-[r:{_USAGE_RELATIONSHIPS}]->()
 WHERE r.batch = $batch AND r.prev_count IS NULL
-CALL (r) { DELETE r } IN TRANSACTIONS OF 20000 ROWS
+CALL (r) {{ DELETE r }} IN TRANSACTIONS OF 20000 ROWS
 """
-ROLLBACK_USAGE = """
-MATCH (:Account)-[r:PAID_WITH|USED_IP|IN_SUBNET|SENT_TEMPLATE|USED_MODEL|HAS_IDENTIFIER]->()
+ROLLBACK_USAGE = f"""
+MATCH (:Account)-[r:{_USAGE_RELATIONSHIPS}]->()
 WHERE r.batch = $batch
-CALL (r) { SET r.count = r.prev_count, r.first_seen = r.prev_first, r.last_seen = r.prev_last, r.batch = null }
+CALL (r) {{ SET r.count = r.prev_count, r.first_seen = r.prev_first, r.last_seen = r.prev_last, r.batch = null }}
 IN TRANSACTIONS OF 20000 ROWS
 """
 # deleting and restoring are separate statements: a node deleted in a transaction cannot be read again in it
@@ -249,12 +254,11 @@ READ_STATS = """
 MATCH (a:Account) WHERE a.active AND a.requests > 0
 RETURN a.account_id AS account_id, a.requests AS requests, a.input_tokens AS input_tokens, a.output_tokens AS output_tokens
 """
-READ_USAGE = """
-MATCH (a:Account)-[r:PAID_WITH|USED_IP|IN_SUBNET|SENT_TEMPLATE|USED_MODEL|HAS_IDENTIFIER]->(t)
+READ_USAGE = f"""
+MATCH (a:Account)-[r:{_USAGE_RELATIONSHIPS}]->(t)
 RETURN a.account_id AS account_id,
-       CASE type(r) WHEN 'PAID_WITH' THEN 'payment' WHEN 'USED_IP' THEN 'ip' WHEN 'IN_SUBNET' THEN 'subnet'
-                    WHEN 'SENT_TEMPLATE' THEN 'template' WHEN 'USED_MODEL' THEN 'model' ELSE t.kind END AS kind,
-       coalesce(t.fingerprint, t.address, t.cidr, t.template_id, t.name, t.value) AS value,
+       {_KIND_OF_RELATIONSHIP} AS kind,
+       {_IDENTIFIER_VALUE} AS value,
        r.count AS count, r.first_seen.epochMillis AS first_ms, r.last_seen.epochMillis AS last_ms
 """
 READ_TEMPLATES = """
@@ -273,13 +277,12 @@ MATCH (a:Account) WHERE a.account_id IN $ids AND a.active AND a.requests > 0
 RETURN a.account_id AS account_id, a.requests AS requests, a.input_tokens AS input_tokens, a.output_tokens AS output_tokens
 """
 # the usage rows a delta touches: its accounts' rows whose value is among the delta's values (a small superset)
-READ_USAGE_OF = """
-MATCH (a:Account)-[r:PAID_WITH|USED_IP|IN_SUBNET|SENT_TEMPLATE|USED_MODEL|HAS_IDENTIFIER]->(t) WHERE a.account_id IN $ids
-WITH a, r, t, coalesce(t.fingerprint, t.address, t.cidr, t.template_id, t.name, t.value) AS value
+READ_USAGE_OF = f"""
+MATCH (a:Account)-[r:{_USAGE_RELATIONSHIPS}]->(t) WHERE a.account_id IN $ids
+WITH a, r, t, {_IDENTIFIER_VALUE} AS value
 WHERE value IN $values
 RETURN a.account_id AS account_id,
-       CASE type(r) WHEN 'PAID_WITH' THEN 'payment' WHEN 'USED_IP' THEN 'ip' WHEN 'IN_SUBNET' THEN 'subnet'
-                    WHEN 'SENT_TEMPLATE' THEN 'template' WHEN 'USED_MODEL' THEN 'model' ELSE t.kind END AS kind,
+       {_KIND_OF_RELATIONSHIP} AS kind,
        value,
        r.count AS count, r.first_seen.epochMillis AS first_ms, r.last_seen.epochMillis AS last_ms
 """

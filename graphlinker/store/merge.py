@@ -13,6 +13,7 @@ from typing import NamedTuple
 import pandas as pd
 
 from graphlinker.ingest.usage import aggregate_stats, aggregate_usage
+from graphlinker.kinds import TEMPLATE
 from graphlinker.templates.table import merge_templates, with_usage
 
 
@@ -37,7 +38,7 @@ def merge_rows(stored: GraphRows, accounts: pd.DataFrame, usage: pd.DataFrame, s
     if stored.template_usage is None:
         senders = merged_usage
     else:
-        senders = aggregate_usage([stored.template_usage, usage[usage["kind"] == "template"]])
+        senders = aggregate_usage([stored.template_usage, usage[usage["kind"] == TEMPLATE]])
     return GraphRows(
         accounts=combine_accounts(stored.accounts, accounts),
         stats=aggregate_stats([stored.stats, stats]),

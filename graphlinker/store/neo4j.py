@@ -27,6 +27,7 @@ from neo4j.exceptions import AuthError, ServiceUnavailable
 from graphlinker.errors import ConfigError, GraphlinkerError, LockHeld, StoreUnavailable
 from graphlinker.ingest.ledger import KEY_FORMAT, Commit, empty_ledger, pack_arrays, unpack_arrays
 from graphlinker.ingest.usage import aggregate_stats, empty_usage
+from graphlinker.kinds import TEMPLATE
 from graphlinker.settings.environment import value as env_value
 from graphlinker.store import cypher
 from graphlinker.store.base import Store
@@ -140,7 +141,7 @@ class Neo4jStore(Store):
         values = sorted(set(touched["value"]))
         stored_usage = _usage_frame(self._read(cypher.READ_USAGE_OF, ids=ids, values=values))
         stored_usage = stored_usage.astype({c: str for c in _USAGE_KEY}).merge(touched, on=_USAGE_KEY)  # ids x values is a superset
-        template_ids = sorted(set(templates["template_id"].astype(str)) | set(touched.loc[touched["kind"] == "template", "value"]))
+        template_ids = sorted(set(templates["template_id"].astype(str)) | set(touched.loc[touched["kind"] == TEMPLATE, "value"]))
         return GraphRows(accounts=self._accounts_of(ids), stats=self._stats_of(ids), usage=stored_usage,
                          templates=self._templates_of(template_ids),
                          template_usage=_usage_frame(self._read(cypher.READ_TEMPLATE_USAGE_OF, ids=template_ids)))

@@ -24,6 +24,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from graphlinker.kinds import TEMPLATE
+
 TIME_DTYPE = "datetime64[ns, UTC]"
 TEMPLATE_COLUMNS = [
     "template_id", "exemplar", "extraction_tags", "prompt_count", "account_count", "first_seen", "last_seen", "signature",
@@ -97,7 +99,7 @@ def merge_templates(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
 def with_usage(templates: pd.DataFrame, usage: pd.DataFrame) -> pd.DataFrame:
     """Set ``account_count``, ``first_seen`` and ``last_seen`` from the ``template`` rows of ``usage``."""
     templates = conform(templates)
-    sent = usage[usage["kind"] == "template"]
+    sent = usage[usage["kind"] == TEMPLATE]
     per_template = sent.groupby("value", sort=False).agg(
         account_count=("account_id", "nunique"), first_seen=("first_seen", "min"), last_seen=("last_seen", "max")
     )
