@@ -77,12 +77,12 @@ def analyse(store: Store, settings: Settings, progress: Progress, run_id: str, s
     detection = settings.detection
     with progress.stage("detecting communities"):
         communities = detect_communities(
-            linkage.edges, engine=detection["engine"], seed=int(detection["seed"]), resolution=float(detection["resolution"])
+            linkage.edges, engine=detection.engine, seed=detection.seed, resolution=detection.resolution
         )
-        if detection["merge_fragments"] and linkage.vectors is not None:
+        if detection.merge_fragments and linkage.vectors is not None:
             communities = merge_fragments(communities, linkage.touching(), linkage.similarity,
-                                          min_weight=float(settings.linking["min_edge_weight"]),
-                                          ratio=float(detection["fragment_ratio"]))
+                                          min_weight=settings.linking.min_edge_weight,
+                                          ratio=detection.fragment_ratio)
     membership = clusters_of_two_or_more(communities)
     with progress.stage("scoring clusters"):
         rules = ExtractionRules.load()

@@ -82,7 +82,7 @@ def _drop_sparse_time(usage: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     is_time = usage["kind"] == TIME
     active = usage.loc[is_time].groupby("account_id")["value"].transform("size")
     too_few = pd.Series(False, index=usage.index)
-    too_few.loc[active.index] = active < int(settings.linking["min_active_windows"])
+    too_few.loc[active.index] = active < settings.linking.min_active_windows
     return usage[~too_few]
 
 

@@ -174,7 +174,7 @@ def _new_model_features(members: pd.DataFrame, usage: pd.DataFrame, settings: Se
         return pd.DataFrame(columns=["new_model_share", "new_model_lift"], dtype="float64")
     release = models.groupby("value")["first_seen"].min()
     start = release.min()
-    new = release[release >= start + pd.Timedelta(days=int(settings.scoring["new_model_min_days"]))].index
+    new = release[release >= start + pd.Timedelta(days=settings.scoring.new_model_min_days)].index
     population_share = models.loc[models["value"].isin(new), "count"].sum() / max(models["count"].sum(), 1)
     rows = members[members["kind"] == MODEL]
     share = rows["count"].where(rows["value"].isin(new), 0).groupby(rows["cluster"]).sum() / rows.groupby("cluster")["count"].sum()

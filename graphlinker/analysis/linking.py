@@ -67,14 +67,14 @@ class Linkage:
 
 def linking_steps(usage: pd.DataFrame, settings: Settings) -> int:
     """How many times :func:`link_accounts` advances its progress callback."""
-    if settings.linking["method"] == "hub_caps":
+    if settings.linking.method == "hub_caps":
         return len(linking_kinds(usage[~usage["kind"].isin(FEATURE_KINDS)]))
     return 3  # coherence, candidate pairs, weighing and pruning
 
 
 def link_accounts(usage: pd.DataFrame, settings: Settings, progress: Callable[[int], None] | None = None) -> Linkage:
     """Build weighted account links from every linking kind in ``usage``."""
-    method = settings.linking["method"]
+    method = settings.linking.method
     if method not in METHODS:
         raise ConfigError(f"unknown linking method '{method}' (choose from {', '.join(METHODS)})")
     if method == "hub_caps":
@@ -88,16 +88,16 @@ def link_accounts(usage: pd.DataFrame, settings: Settings, progress: Callable[[i
     config = settings.linking
     vectors = account_vectors(usage, kinds, settings)
     advance = progress or (lambda n=1: None)
-    expand_limit = int(config["expand_limit"])
+    expand_limit = config.expand_limit
     popular = np.nonzero(vectors.degree > expand_limit)[0]
-    coherence = identifier_coherence(vectors, popular, int(config["coherence_samples"]), tuple(config["coherence_ramp"]))
+    coherence = identifier_coherence(vectors, popular, config.coherence_samples, tuple(config.coherence_ramp))
     vectors = vectors.reweighted(coherence.column_factor(len(vectors.degree)))
     advance(1)
-    left, right = _candidates(vectors, popular[coherence.factor > 0], expand_limit, int(config["neighbour_window"]))
+    left, right = _candidates(vectors, popular[coherence.factor > 0], expand_limit, config.neighbour_window)
     advance(1)
     edges = _weigh(vectors, left, right, settings)
     linked = (edges["a"], edges["b"])
-    edges = _strongest(edges, int(config["max_links_per_account"]))
+    edges = _strongest(edges, config.max_links_per_account)
     advance(1)
     return Linkage(_frame(edges, vectors), _hubs(vectors, coherence), tuple(kinds), vectors, linked)
 
@@ -117,8 +117,8 @@ def _weigh(vectors: AccountVectors, left: np.ndarray, right: np.ndarray, setting
     In chunks of ``WEIGH_CHUNK`` pairs, so memory holds the kept links, not every candidate's cosines.
     """
     floors = np.array([settings.min_similarity(kind) for kind in vectors.kinds])
-    min_shared = np.array([int(settings.linking["min_shared"].get(kind, 1)) for kind in vectors.kinds])
-    min_weight = float(settings.linking["min_edge_weight"])
+    min_shared = np.array([int(settings.linking.min_shared.get(kind, 1)) for kind in vectors.kinds])
+    min_weight = settings.linking.min_edge_weight
     parts = []
     for start in range(0, len(left), WEIGH_CHUNK):
         a, b = left[start : start + WEIGH_CHUNK], right[start : start + WEIGH_CHUNK]

@@ -58,7 +58,7 @@ def kind_similarity(
     """Cosine similarity of TF-IDF usage vectors for one kind; returns (pairs, hubs)."""
     if kind == TIME:
         active = rows.groupby("account_id")["value"].transform("size")
-        rows = rows[active >= int(settings.linking["min_active_windows"])]
+        rows = rows[active >= settings.linking.min_active_windows]
     degree = rows.groupby("value")["account_id"].transform("size")
     cap = settings.hub_cap(kind)
     hub_rows = rows[degree > cap]
@@ -68,7 +68,7 @@ def kind_similarity(
     n_accounts = rows["account_id"].nunique()
     tfidf = _tfidf(rows, degree, n_accounts)
     shared = (degree >= 2) & (degree <= cap)
-    min_shared = int(settings.linking["min_shared"].get(kind, 1))
+    min_shared = int(settings.linking.min_shared.get(kind, 1))
     pairs = _cosine_pairs(rows[shared], tfidf[shared], accounts, settings.min_similarity(kind), min_shared)
     return pairs.assign(kind=kind), hubs
 
@@ -127,7 +127,7 @@ def _combine(similarities: list[pd.DataFrame], accounts: pd.Index, kinds: list[s
     wide = wide.reindex(columns=kinds, fill_value=0.0)
     weights = np.array([settings.signal_weight(k) for k in kinds])
     wide["weight"] = wide[kinds].to_numpy() @ weights
-    wide = wide[wide["weight"] >= float(settings.linking["min_edge_weight"])].reset_index()
+    wide = wide[wide["weight"] >= settings.linking.min_edge_weight].reset_index()
     wide["account_a"] = accounts[wide["a"].to_numpy()].astype("string")
     wide["account_b"] = accounts[wide["b"].to_numpy()].astype("string")
     wide.columns.name = None

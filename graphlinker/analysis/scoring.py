@@ -61,7 +61,7 @@ def ramp(values: pd.Series, low: float, high: float) -> pd.Series:
 
 def strengths(features: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """Strength in [0, 1] of every reason code for every cluster."""
-    ramps = settings.scoring["ramps"]
+    ramps = settings.scoring.ramps
     result = pd.DataFrame(index=features.index)
     for reason in REASONS:
         result[reason.code] = ramp(features[reason.feature].astype("float64"), *ramps[reason.code])
@@ -73,23 +73,23 @@ def strengths(features: pd.DataFrame, settings: Settings) -> pd.DataFrame:
 def score_clusters(features: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """``risk_score``, ``flagged`` and ``reasons`` (list of dicts) per cluster, indexed like ``features``."""
     scoring = settings.scoring
-    weights = pd.Series(scoring["weights"], dtype="float64")
+    weights = pd.Series(scoring.weights, dtype="float64")
     strength = strengths(features, settings)
     contribution = strength[weights.index] * weights
     risk = 1.0 - np.prod(1.0 - contribution.to_numpy(), axis=1)
     # Fewer accounts than the smallest ring are weaker evidence of one: their risk is discounted in
     # proportion, so two heavy users who happen to look alike never outrank a ring (ranking, AP).
-    smallest = max(int(scoring["min_cluster_size"]), 1)
+    smallest = max(scoring.min_cluster_size, 1)
     risk = risk * np.minimum(features["size"].to_numpy("float64") / smallest, 1.0)
-    flagged = (risk >= float(scoring["flag_threshold"])) & (features["size"] >= smallest)
-    if scoring["require_content_signal"]:
-        content = strength[list(scoring["content_reasons"])].max(axis=1)
-        flagged &= content >= float(scoring["content_signal_min"])
-    if scoring["require_behaviour"]:
-        behaviour = contribution.drop(columns=list(scoring["infrastructure_reasons"]), errors="ignore")
-        flagged &= 1.0 - np.prod(1.0 - behaviour.to_numpy(), axis=1) >= float(scoring["flag_threshold"])
-        strong = (behaviour >= float(scoring["reason_min_contribution"])).sum(axis=1)
-        flagged &= strong >= int(scoring["min_behaviour_reasons"])
+    flagged = (risk >= scoring.flag_threshold) & (features["size"] >= smallest)
+    if scoring.require_content_signal:
+        content = strength[list(scoring.content_reasons)].max(axis=1)
+        flagged &= content >= scoring.content_signal_min
+    if scoring.require_behaviour:
+        behaviour = contribution.drop(columns=list(scoring.infrastructure_reasons), errors="ignore")
+        flagged &= 1.0 - np.prod(1.0 - behaviour.to_numpy(), axis=1) >= scoring.flag_threshold
+        strong = (behaviour >= scoring.reason_min_contribution).sum(axis=1)
+        flagged &= strong >= scoring.min_behaviour_reasons
     details = {r.code: r for r in REASONS}
     reasons = []
     for cluster, row in contribution.iterrows():

@@ -49,12 +49,12 @@ def fit_scoring(features: pd.DataFrame, positive: pd.Series, settings: Settings,
     ``positive``: True where the cluster is mostly one operation; ``sample_weight``: e.g. cluster size.
     """
     strength = strengths(features, settings)
-    codes = list(settings.scoring["weights"])
+    codes = list(settings.scoring.weights)
     s = strength[codes].to_numpy("float64")
     y = positive.reindex(features.index).to_numpy(bool)
     w = np.ones(len(y)) if sample_weight is None else sample_weight.reindex(features.index).to_numpy("float64")
     w = w / w.mean()
-    start = np.array([min(float(settings.scoring["weights"][c]), max_weight) for c in codes])
+    start = np.array([min(float(settings.scoring.weights[c]), max_weight) for c in codes])
     result = minimize(_loss, start, args=(s, y, w, start), jac=True, method="L-BFGS-B", bounds=[(0.0, max_weight)] * len(codes))
     weights = {c: round(float(v), 4) for c, v in zip(codes, result.x)}
     fitted = replace(settings, scoring={**settings.scoring, "weights": weights})
@@ -82,7 +82,7 @@ def _best_threshold(features: pd.DataFrame, y: np.ndarray, settings: Settings, f
     size = features["size"].to_numpy("float64")
     candidates = np.unique(risk[eligible & (risk > floor)])
     if not len(candidates):
-        return float(settings.scoring["flag_threshold"])
+        return settings.scoring.flag_threshold
     positives = size[y].sum()
     f1 = []
     for t in candidates:

@@ -82,8 +82,8 @@ def load_new(inputs: list[InputFile], store: Store, settings: Settings, quaranti
     batch = LoadedBatch(counts={kind: 0 for kind in add})
     ledger_rows = []
     for item in inputs:
-        reader = ExportReader(item.path.parent, quarantine, chunk_rows=int(config["chunk_rows"]),
-                              max_prompt_chars=int(config["max_prompt_chars"]), files={item.kind: item.path})
+        reader = ExportReader(item.path.parent, quarantine, chunk_rows=config.chunk_rows,
+                              max_prompt_chars=config.max_prompt_chars, files={item.kind: item.path})
         rows = new_rows = 0
         with progress.stage(f"reading {item.kind} ({item.path.name})") as advance:
             for chunk in reader.chunks(item.kind):

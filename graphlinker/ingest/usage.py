@@ -106,7 +106,7 @@ class UsageBuilder:
         accounts = accounts.assign(created_at=accounts["created_at"].dt.floor("ms"))
         self._accounts.append(accounts)
         created = accounts[accounts["created_at"].notna()]
-        seconds = int(self.settings.linking["created_window_seconds"])
+        seconds = self.settings.linking.created_window_seconds
         self._add(_long(created["account_id"], CREATED, _bucket(created["created_at"], seconds), created["created_at"]))
 
     def add_payments(self, payments: pd.DataFrame) -> None:
@@ -124,12 +124,12 @@ class UsageBuilder:
         assigned = self.templates.assign(requests["prompt"])
         client = requests["user_agent"].fillna("").str.contains(SDK_USER_AGENT).map({True: "sdk", False: "browser"})
         hour = ts.dt.hour.astype("string").str.zfill(2)
-        subnet = subnet_of(requests["ip"], linking["subnet_prefix_v4"], linking["subnet_prefix_v6"])
+        subnet = subnet_of(requests["ip"], linking.subnet_prefix_v4, linking.subnet_prefix_v6)
         parts = [
             _long(account, IP, requests["ip"], ts),
             _long(account, SUBNET, subnet, ts),
             _long(account, TEMPLATE, assigned["template_id"], ts),
-            _long(account, TIME, _bucket(ts, int(linking["time_window_seconds"])), ts),
+            _long(account, TIME, _bucket(ts, linking.time_window_seconds), ts),
             _long(account, MODEL, requests["model"], ts),
             _long(account, HOUR, hour, ts),
             _long(account, CLIENT, client.astype("string"), ts),

@@ -15,6 +15,16 @@ from typing import Any
 
 from graphlinker.errors import ConfigError
 from graphlinker.settings import environment
+from graphlinker.settings.model import (
+    SECTIONS as SECTION_TYPES,
+)
+from graphlinker.settings.model import (
+    DetectionSettings,
+    InputsSettings,
+    LinkingSettings,
+    ScoringSettings,
+    TemplatesSettings,
+)
 from graphlinker.settings.schema import validate
 
 CONFIG_ENV = "GRAPHLINKER_CONFIG"
@@ -80,13 +90,19 @@ SECTIONS = ("inputs", "templates", "linking", "detection", "scoring")
 
 @dataclass(frozen=True)
 class Settings:
-    """All tunable settings, grouped by stage."""
+    """All tunable settings, grouped by stage: one typed section per ``defaults.toml`` table
+    (:mod:`graphlinker.settings.model`). Built from plain tables too (``replace(settings,
+    scoring={**settings.scoring, "flag_threshold": 0.5})``); a key a section does not have is an error."""
 
-    inputs: dict[str, Any]
-    templates: dict[str, Any]
-    linking: dict[str, Any]
-    detection: dict[str, Any]
-    scoring: dict[str, Any]
+    inputs: InputsSettings
+    templates: TemplatesSettings
+    linking: LinkingSettings
+    detection: DetectionSettings
+    scoring: ScoringSettings
+
+    def __post_init__(self) -> None:
+        for name, section in SECTION_TYPES.items():
+            object.__setattr__(self, name, section.of(getattr(self, name)))
 
     @classmethod
     def load(cls, path: Path | None = None) -> Settings:
@@ -101,7 +117,8 @@ class Settings:
     def load_with_sources(cls, path: Path | None = None) -> tuple[Settings, dict[str, str]]:
         """:meth:`load`, and where each setting came from: ``{"linking.min_edge_weight": "defaults" | FILE}``."""
         data = _defaults()
-        path = path or (Path(environment.value(CONFIG_ENV)) if environment.value(CONFIG_ENV) else None)
+        configured = environment.value(CONFIG_ENV)
+        path = path or (Path(configured) if configured else None)
         override = None
         if path is not None:
             override = _read(Path(path))
@@ -112,14 +129,15 @@ class Settings:
         return cls(**{section: data[section] for section in SECTIONS}), sources
 
     def signal_weight(self, kind: str) -> float:
-        return float(self.linking["weights"].get(kind, self.linking["default_identifier_weight"]))
+        return float(self.linking.weights.get(kind, self.linking.default_identifier_weight))
 
     def hub_cap(self, kind: str) -> int:
-        caps = self.linking["hub_caps"]
+        caps = self.linking.hub_caps
         return int(caps.get(kind, caps["default"]))
 
     def min_similarity(self, kind: str) -> float:
-        return float(self.linking["min_similarity"].get(kind, self.linking["default_min_similarity"]))
+        return float(self.linking.min_similarity.get(kind, self.linking.default_min_similarity))
 
     def as_dict(self) -> dict[str, Any]:
-        return {section: getattr(self, section) for section in SECTIONS}
+        """Every section as a plain table (what ``config show`` prints and a run record keeps)."""
+        return {section: getattr(self, section).as_dict() for section in SECTIONS}

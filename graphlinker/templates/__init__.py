@@ -27,10 +27,14 @@ Memory is bounded by the chunk plus, per template, its id, exemplar (at most
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from graphlinker.settings.model import TemplatesSettings
 from graphlinker.templates.fingerprint import ExactGrouper, TemplateGrouper, template_ids
 from graphlinker.templates.normalise import (
     TEXT_DTYPE,
@@ -213,22 +217,23 @@ class TemplateIndex:
         return index
 
 
-def grouper_from_settings(section: dict) -> TemplateGrouper:
-    """The grouper named by the ``[templates]`` settings: ``minhash`` (near-duplicates) or ``exact``."""
+def grouper_from_settings(section: TemplatesSettings | Mapping[str, Any]) -> TemplateGrouper:
+    """The grouper named by the ``[templates]`` settings: ``minhash`` (near-duplicates) or ``exact``.
+
+    ``section`` is ``Settings.templates`` or a plain table with the same keys.
+    """
     from graphlinker.errors import ConfigError
 
-    method = section.get("grouping", "minhash")
-    if method == "exact":
+    section = TemplatesSettings.of(section)
+    if section.grouping == "exact":
         return ExactGrouper()
-    if method != "minhash":
-        raise ConfigError(f"unknown templates.grouping '{method}' (choose minhash or exact)")
+    if section.grouping != "minhash":
+        raise ConfigError(f"unknown templates.grouping '{section.grouping}' (choose minhash or exact)")
     from graphlinker.templates.minhash import MinHashGrouper
 
     try:
-        return MinHashGrouper(
-            threshold=float(section["threshold"]), num_perm=int(section["num_perm"]), bands=int(section["bands"]),
-            shingle=int(section["shingle"]), seed=int(section["seed"]), linkage=str(section.get("linkage", "single")),
-        )
+        return MinHashGrouper(threshold=section.threshold, num_perm=section.num_perm, bands=section.bands,
+                              shingle=section.shingle, seed=section.seed, linkage=section.linkage)
     except ValueError as exc:
         raise ConfigError(f"invalid [templates] setting: {exc}") from None
 
