@@ -1,8 +1,8 @@
 """graphlinker: expose coordinated account rings behind model-distillation campaigns.
 
-The path through the code is input → graph → clusters → report:
-``inputs`` → ``store`` → ``linking`` → ``detection`` → ``scoring`` → ``report``,
-ordered by ``pipeline`` and driven by ``cli``.
+The path through the code is input → graph → clusters → report: ``ingest`` → ``store`` →
+``analysis`` (linking, detection, scoring) → ``report``, ordered by ``pipeline`` and driven by
+``cli``; the README's Layout section maps every module.
 
 The public Python API (everything in ``__all__``; details in :mod:`graphlinker.api`)::
 
