@@ -132,10 +132,6 @@ def render(columns: list[str], rows: list[dict], fmt: str, title: str | None = N
             err.print(f"{len(rows)} row{'s' if len(rows) != 1 else ''}", highlight=False)
 
 
-def _stdout() -> Console:
-    return out(piped_width=200)
-
-
 # --- commands ----------------------------------------------------------------------------------
 
 @query_app.command("list")
@@ -156,7 +152,7 @@ def list_queries(
     for query in queries:
         params = "\n".join(p.describe() for p in query.params) or "—"
         table.add_row(query.name, query.title, params, ", ".join(query.tags))
-    _stdout().print(table)
+    out(piped_width=200).print(table)
 
 
 @query_app.command("show")
