@@ -30,6 +30,7 @@ __all__ = ["MinHashGrouper"]
 _U64 = np.uint64
 _BAND_SEED = 0x5EED_BA4D  # band-key multipliers; fixed so keys depend only on signatures
 EXACT_MARGIN = 0.2  # estimates this far from the threshold are trusted without exact verification
+EXACT_WAVES = 8  # near pairs are verified in this many bands of estimate, most similar first
 _HEX_ID = re.compile(r"[0-9a-f]{16}")
 
 
@@ -304,15 +305,22 @@ class MinHashGrouper:
             qi, cand = np.divmod(_distinct(qi * m + cand), m)
         # pairs whose estimate is clearly above the threshold link at once; of the pairs near it, only
         # those that would join two different components are worth an exact check (a spanning forest
-        # is all connected components need)
+        # is all connected components need). Near pairs are checked in waves, most similar first, and
+        # a pair that an earlier wave already joined is skipped: the components are the same as with
+        # every near pair checked, for ~40% of the checks on labelled prompts (docs/template-grouping.md).
         estimate = self._agreements(sig, qi, sig, cand) / self.num_perm
-        sure = estimate >= self.threshold + EXACT_MARGIN
-        near = np.flatnonzero(~sure & (estimate >= self.threshold - EXACT_MARGIN))
-        _, label = connected_components(_pair_graph(qi[sure], cand[sure], m), directed=False)
-        near = near[label[qi[near]] != label[cand[near]]]
-        near = near[exact_jaccard(sets, qi[near], cand[near]) >= self.threshold - 1e-12]
-        link = np.concatenate([np.flatnonzero(sure), near])
-        n_comp, label = connected_components(_pair_graph(qi[link], cand[link], m), directed=False)
+        links = [np.flatnonzero(estimate >= self.threshold + EXACT_MARGIN)]
+        _, label = connected_components(_pair_graph(qi[links[0]], cand[links[0]], m), directed=False)
+        bounds = np.linspace(self.threshold + EXACT_MARGIN, self.threshold - EXACT_MARGIN, EXACT_WAVES + 1)
+        for high, low in zip(bounds[:-1], bounds[1:]):
+            wave = np.flatnonzero((estimate < high) & (estimate >= low))
+            wave = wave[label[qi[wave]] != label[cand[wave]]]
+            verified = wave[exact_jaccard(sets, qi[wave], cand[wave]) >= self.threshold - 1e-12]
+            if verified.size:
+                links.append(verified)
+                link = np.concatenate(links)
+                _, label = connected_components(_pair_graph(qi[link], cand[link], m), directed=False)
+        n_comp = int(label.max()) + 1  # connected_components numbers its components 0, 1, ...
         none = np.iinfo(np.int64).max
         comp_known = np.full(n_comp, none, dtype=np.int64)
         hit = known >= 0
