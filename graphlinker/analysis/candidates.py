@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from graphlinker.arrays import distinct
+
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
@@ -76,7 +78,7 @@ def unique_pairs(left: np.ndarray, right: np.ndarray, n_accounts: int) -> tuple[
     """Distinct unordered pairs as (smaller, larger) row numbers, sorted; self-pairs dropped."""
     a, b = np.minimum(left, right), np.maximum(left, right)
     keep = a != b
-    key = np.unique(a[keep] * np.int64(n_accounts) + b[keep])
+    key = distinct(a[keep] * np.int64(n_accounts) + b[keep])
     return key // n_accounts, key % n_accounts
 
 

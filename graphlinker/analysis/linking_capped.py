@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from graphlinker.arrays import distinct
 from graphlinker.kinds import FEATURE_KINDS, TIME, linking_kinds
 from graphlinker.settings import Settings
 
@@ -99,7 +100,7 @@ def _cosine_pairs(
     )
     transposed = matrix.T.tocsc()
     binary = matrix.astype(bool).astype("float64") if min_shared > 1 else None
-    present = np.unique(row_idx)
+    present = distinct(row_idx)
     parts = []
     for start in range(0, len(present), BLOCK_ROWS):
         block_rows = present[start : start + BLOCK_ROWS]

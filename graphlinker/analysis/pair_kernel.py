@@ -2,10 +2,13 @@
 
 Linking never forms the full product ``X·Xᵀ`` of the account–identifier matrix
 (that is quadratic in the number of accounts sharing an identifier); it only
-evaluates the pairs it chose. For a pair this is a merge of two sorted CSR rows,
-``O(nnz_a + nnz_b)``, accumulated per signal kind. Written with numba because
+evaluates the pairs it chose. The left row of a pair is scattered into a dense per-column array
+once for all its pairs (pairs come sorted by left row), and each right row is looked up in it,
+``O(nnz_b)`` per pair, accumulated per signal kind, in column order: the same sums, bit for bit,
+as the sorted merge of the two rows it replaced, 2.4x as fast (8.4 s → 3.4 s for the 5.7M
+candidate pairs of a 1M-row scenario, 105 identifiers per account; same process). Written with numba because
 scipy has no "dot products of these row pairs" primitive: its nearest equivalent
-(``X[a].multiply(X[b])`` per kind, in chunks) took 2.0× as long on 400k pairs of rows with 80
+(``X[a].multiply(X[b])`` per kind, in chunks) took 2.0× as long as that merge on 400k pairs of rows with 80
 identifiers each (``bench/bench_linking.py``, same process, same results) and materialises
 both rows of every pair of a chunk, where the kernel allocates only its output.
 """
@@ -17,22 +20,24 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True)
-def _pair_products(indptr, indices, data, col_kind, n_kinds, left, right, dots, shared):
+def _pair_products(indptr, indices, data, col_kind, n_cols, left, right, dots, shared):
+    column_owner = np.full(n_cols, -1, np.int64)  # the row whose values ``value`` holds, per column
+    value = np.zeros(n_cols)
+    current = -1
     for p in range(left.shape[0]):
-        i, j = indptr[left[p]], indptr[right[p]]
-        i_end, j_end = indptr[left[p] + 1], indptr[right[p] + 1]
-        while i < i_end and j < j_end:
-            ci, cj = indices[i], indices[j]
-            if ci == cj:
-                k = col_kind[ci]
-                dots[p, k] += data[i] * data[j]
+        a = left[p]
+        if a != current:  # pairs come sorted by left row: each left row is scattered once
+            for i in range(indptr[a], indptr[a + 1]):
+                column_owner[indices[i]] = a
+                value[indices[i]] = data[i]
+            current = a
+        b = right[p]
+        for j in range(indptr[b], indptr[b + 1]):  # in column order, as a merge would add them
+            c = indices[j]
+            if column_owner[c] == a:
+                k = col_kind[c]
+                dots[p, k] += value[c] * data[j]
                 shared[p, k] += 1
-                i += 1
-                j += 1
-            elif ci < cj:
-                i += 1
-            else:
-                j += 1
 
 
 def pair_products(matrix, col_kind: np.ndarray, n_kinds: int, left: np.ndarray, right: np.ndarray):
@@ -44,6 +49,6 @@ def pair_products(matrix, col_kind: np.ndarray, n_kinds: int, left: np.ndarray, 
     dots = np.zeros((len(left), n_kinds), dtype=np.float64)
     shared = np.zeros((len(left), n_kinds), dtype=np.int32)
     if len(left):
-        _pair_products(matrix.indptr, matrix.indices, matrix.data, col_kind.astype(np.int64), n_kinds,
+        _pair_products(matrix.indptr, matrix.indices, matrix.data, col_kind.astype(np.int64), matrix.shape[1],
                        np.asarray(left, np.int64), np.asarray(right, np.int64), dots, shared)
     return dots, shared

@@ -63,6 +63,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xxhash
 
+from graphlinker.arrays import distinct, union_distinct
 from graphlinker.errors import ExitCode, GraphlinkerError, InputError
 from graphlinker.ingest.discovery import discover, discover_present, split_name, unusable_reason
 from graphlinker.ingest.schema import INT, KINDS, SPECS, STR, TIMESTAMP_COL, TOKENS
@@ -264,8 +265,8 @@ class SeenKeys:
     """
 
     def __init__(self, keys: np.ndarray | None = None, legacy: np.ndarray | None = None):
-        self._sorted = np.unique(np.asarray(keys if keys is not None else [], dtype=np.uint64))
-        self._legacy = np.unique(np.asarray(legacy if legacy is not None else [], dtype=np.uint64))
+        self._sorted = distinct(np.asarray(keys if keys is not None else [], dtype=np.uint64))
+        self._legacy = distinct(np.asarray(legacy if legacy is not None else [], dtype=np.uint64))
         self._added: list[np.ndarray] = []  # not yet merged into _sorted
         self._new: list[np.ndarray] = []  # every key taken as new
         self.legacy_matches = 0  # rows recognised by their format-0 key alone
@@ -281,7 +282,7 @@ class SeenKeys:
 
     def _settle(self) -> None:
         if self._added:
-            self._sorted = np.union1d(self._sorted, np.concatenate(self._added))
+            self._sorted = union_distinct(self._sorted, *self._added)
             self._added = []
 
     def take_new(self, keys: np.ndarray, known: np.ndarray | None = None) -> np.ndarray:

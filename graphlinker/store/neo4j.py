@@ -24,6 +24,7 @@ import pandas as pd
 from neo4j import GraphDatabase
 from neo4j.exceptions import AuthError, ServiceUnavailable
 
+from graphlinker.arrays import distinct
 from graphlinker.errors import ConfigError, GraphlinkerError, LockHeld, StoreUnavailable
 from graphlinker.ingest.ledger import KEY_FORMAT, Commit, empty_ledger, pack_arrays, unpack_arrays
 from graphlinker.ingest.usage import aggregate_stats, empty_usage
@@ -314,7 +315,7 @@ class Neo4jStore(Store):
         frame = pd.DataFrame() if self._rebuilding else self._read(cypher.READ_EVENT_KEYS, format=key_format)
         if frame.empty:
             return np.zeros(0, dtype=np.uint64)
-        return np.unique(np.concatenate([np.asarray(k, dtype=np.int64) for k in frame["keys"]]).view(np.uint64))
+        return distinct(np.concatenate([np.asarray(k, dtype=np.int64) for k in frame["keys"]]).view(np.uint64))
 
     def report_of(self, run_id: str) -> dict | None:
         frame = self._read(cypher.READ_REPORT, run_id=run_id)

@@ -19,6 +19,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from graphlinker.arrays import distinct
 from graphlinker.templates.fingerprint import _hash_all
 from graphlinker.templates.normalise import as_text
 from graphlinker.templates.run_index import SortedRunIndex, sorted_run
@@ -302,7 +303,7 @@ class MinHashGrouper:
         known = self._earliest_known(sig, keys, everyone)
         qi, cand = self._bucket_pairs(keys, everyone, self.component_pairs)
         if qi.size:
-            qi, cand = np.divmod(_distinct(qi * m + cand), m)
+            qi, cand = np.divmod(distinct(qi * m + cand), m)
         # pairs whose estimate is clearly above the threshold link at once; of the pairs near it, only
         # those that would join two different components are worth an exact check (a spanning forest
         # is all connected components need). Near pairs are checked in waves, most similar first, and
@@ -356,7 +357,7 @@ class MinHashGrouper:
         if not qi.size:
             return best
         span = int(cand.max()) + 1
-        qi, cand = np.divmod(_distinct(qi * span + cand), span)  # one pair each, by row then candidate
+        qi, cand = np.divmod(distinct(qi * span + cand), span)  # one pair each, by row then candidate
         opens = np.flatnonzero(np.r_[True, qi[1:] != qi[:-1]])
         rank = np.arange(len(qi)) - np.repeat(opens, np.diff(np.r_[opens, len(qi)]))
         wave = np.log2(rank + 1).astype(np.int8)  # floor: 0, 1, 1, 2, 2, 2, 2, 3, ... (int8: radix sort)
@@ -427,15 +428,6 @@ class MinHashGrouper:
         self._sigs, self._ids, self._texts, self._reps = sigs, ids, texts, reps
 
 
-def _distinct(values: np.ndarray) -> np.ndarray:
-    """Sorted distinct values.  (``np.unique`` of NumPy 2.3+ hashes integers, and was measured
-    40x slower than sorting on the structured ``row * span + column`` codes used here.)"""
-    values = np.sort(values)
-    keep = np.ones(len(values), dtype=bool)
-    keep[1:] = values[1:] != values[:-1]
-    return values[keep]
-
-
 def _parse_ids(ids: list[str]) -> np.ndarray:
     """Template ids (16 lower-case hex characters) as uint64."""
     for t in ids:
@@ -445,7 +437,7 @@ def _parse_ids(ids: list[str]) -> np.ndarray:
 
 
 def _unique_with_values(slots: np.ndarray, values: np.ndarray) -> tuple[list[int], list[int]]:
-    uniq = _distinct(slots)
+    uniq = distinct(slots)
     return uniq.tolist(), values[uniq].tolist()
 
 

@@ -1,0 +1,29 @@
+"""Sorted distinct values of integer arrays, by sorting.
+
+``np.unique`` (and ``np.union1d``, which calls it) hashes integer arrays since NumPy 2.3, which
+was measured far slower than sorting on the 64-bit keys and pair codes used here: for 1M random
+uint64, 0.87 s against 0.01 s; for the 6.5M candidate pairs of a 1M-row scenario, 8.5 s against
+0.05 s (NumPy 2.4, one core). Every hot path that needs sorted distinct integers goes through here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["distinct", "union_distinct"]
+
+
+def distinct(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values of ``values`` (what ``np.unique(values)`` returns)."""
+    values = np.sort(np.asarray(values).ravel())
+    if len(values) < 2:
+        return values
+    keep = np.empty(len(values), dtype=bool)
+    keep[0] = True
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    return values[keep]
+
+
+def union_distinct(*arrays: np.ndarray) -> np.ndarray:
+    """Sorted distinct values of all ``arrays`` (what ``np.union1d`` returns for two)."""
+    return distinct(np.concatenate([np.asarray(a).ravel() for a in arrays]))
