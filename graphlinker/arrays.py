@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["distinct", "union_distinct"]
+__all__ = ["contains", "distinct", "union_distinct"]
 
 
 def distinct(values: np.ndarray) -> np.ndarray:
@@ -27,3 +27,17 @@ def distinct(values: np.ndarray) -> np.ndarray:
 def union_distinct(*arrays: np.ndarray) -> np.ndarray:
     """Sorted distinct values of all ``arrays`` (what ``np.union1d`` returns for two)."""
     return distinct(np.concatenate([np.asarray(a).ravel() for a in arrays]))
+
+
+def contains(sorted_distinct: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Mask of ``values`` found in ``sorted_distinct`` (what ``np.isin`` returns), by binary search.
+
+    ``np.isin`` sorts or hashes both arrays on every call; a set that is kept sorted across calls
+    (the ledger's seen keys) needs only a search per value.
+    """
+    values = np.asarray(values)
+    if not len(sorted_distinct) or not len(values):
+        return np.zeros(len(values), dtype=bool)
+    at = np.searchsorted(sorted_distinct, values)
+    np.minimum(at, len(sorted_distinct) - 1, out=at)
+    return sorted_distinct[at] == values

@@ -63,7 +63,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xxhash
 
-from graphlinker.arrays import distinct, union_distinct
+from graphlinker.arrays import contains, distinct, union_distinct
 from graphlinker.errors import ExitCode, GraphlinkerError, InputError
 from graphlinker.ingest.discovery import discover, discover_present, split_name, unusable_reason
 from graphlinker.ingest.schema import INT, KINDS, SPECS, STR, TIMESTAMP_COL, TOKENS
@@ -295,7 +295,7 @@ class SeenKeys:
         first = np.zeros(len(keys), dtype=bool)
         _, first_at = np.unique(keys, return_index=True)
         first[first_at] = True
-        new = first & ~np.isin(keys, self._sorted, assume_unique=False)
+        new = first & ~contains(self._sorted, keys)
         if known is not None:
             self.legacy_matches += int((new & known).sum())
             new &= ~known
@@ -306,7 +306,7 @@ class SeenKeys:
 
     def take_new_rows(self, kind: str, rows: pd.DataFrame) -> np.ndarray:
         """``take_new`` for validated rows of ``kind``: by their format-1 key, and their format-0 key while migrating."""
-        known = np.isin(_legacy_event_keys(kind, rows), self._legacy) if self.migrating else None
+        known = contains(self._legacy, _legacy_event_keys(kind, rows)) if self.migrating else None
         return self.take_new(event_keys(kind, rows), known)
 
     def new_keys(self) -> np.ndarray:
