@@ -24,7 +24,8 @@ from graphlinker.templates.fingerprint import _hash_all
 from graphlinker.templates.normalise import as_text
 from graphlinker.templates.run_index import SortedRunIndex, sorted_run
 from graphlinker.templates.shingles import PAIR_BLOCK, char_batches, exact_jaccard, fmix64, shingle_matrix, shingles, text_list
-from graphlinker.templates.signatures import minhash_into
+from graphlinker.templates.signatures import earliest_agreeing, minhash_into
+from graphlinker.templates.union_find import apart, forest, roots, unite
 
 __all__ = ["MinHashGrouper"]
 
@@ -33,12 +34,6 @@ _BAND_SEED = 0x5EED_BA4D  # band-key multipliers; fixed so keys depend only on s
 EXACT_MARGIN = 0.2  # estimates this far from the threshold are trusted without exact verification
 EXACT_WAVES = 8  # near pairs are verified in this many bands of estimate, most similar first
 _HEX_ID = re.compile(r"[0-9a-f]{16}")
-
-
-def _pair_graph(a: np.ndarray, b: np.ndarray, n: int):
-    from scipy.sparse import coo_matrix
-
-    return coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n, n))
 
 
 class MinHashGrouper:
@@ -296,8 +291,6 @@ class MinHashGrouper:
         one.  ``sets`` is the chunk's :func:`shingle_matrix`, for exact checks near the threshold
         (leader clustering keeps estimates throughout, so that chunking does not change its result).
         Returns what :meth:`_cluster` returns."""
-        from scipy.sparse.csgraph import connected_components
-
         m, base = len(sig), self._n
         everyone = np.arange(m)
         known = self._earliest_known(sig, keys, everyone)
@@ -310,27 +303,22 @@ class MinHashGrouper:
         # a pair that an earlier wave already joined is skipped: the components are the same as with
         # every near pair checked, for ~40% of the checks on labelled prompts (docs/template-grouping.md).
         estimate = self._agreements(sig, qi, sig, cand) / self.num_perm
-        links = [np.flatnonzero(estimate >= self.threshold + EXACT_MARGIN)]
-        _, label = connected_components(_pair_graph(qi[links[0]], cand[links[0]], m), directed=False)
+        parent = forest(m)
+        sure = estimate >= self.threshold + EXACT_MARGIN
+        unite(parent, qi[sure], cand[sure])
         bounds = np.linspace(self.threshold + EXACT_MARGIN, self.threshold - EXACT_MARGIN, EXACT_WAVES + 1)
         for high, low in zip(bounds[:-1], bounds[1:]):
             wave = np.flatnonzero((estimate < high) & (estimate >= low))
-            wave = wave[label[qi[wave]] != label[cand[wave]]]
+            wave = wave[apart(parent, qi[wave], cand[wave])]
             verified = wave[exact_jaccard(sets, qi[wave], cand[wave]) >= self.threshold - 1e-12]
-            if verified.size:
-                links.append(verified)
-                link = np.concatenate(links)
-                _, label = connected_components(_pair_graph(qi[link], cand[link], m), directed=False)
-        n_comp = int(label.max()) + 1  # connected_components numbers its components 0, 1, ...
+            unite(parent, qi[verified], cand[verified])
+        root = roots(parent)  # each component's earliest text
         none = np.iinfo(np.int64).max
-        comp_known = np.full(n_comp, none, dtype=np.int64)
+        comp_known = np.full(m, none, dtype=np.int64)  # by root: the earliest known template reached
         hit = known >= 0
-        np.minimum.at(comp_known, label[hit], known[hit])
-        comp_first = np.full(n_comp, m, dtype=np.int64)
-        np.minimum.at(comp_first, label, everyone)
-        has_known = comp_known < none
-        reps = np.sort(comp_first[~has_known])
-        target = np.where(has_known[label], comp_known[label], base + comp_first[label])
+        np.minimum.at(comp_known, root[hit], known[hit])
+        reps = np.flatnonzero((root == everyone) & (comp_known == none))
+        target = np.where(comp_known[root] < none, comp_known[root], base + root)
         return target, reps
 
     def _earliest(self, sig, keys, rows, index: SortedRunIndex, cand_sigs, allowed=None) -> np.ndarray:
@@ -348,29 +336,15 @@ class MinHashGrouper:
     def _earliest_verified(self, sig, rows, qi: np.ndarray, cand: np.ndarray, cand_sigs) -> np.ndarray:
         """Per row, the smallest candidate of its pairs ``(qi, cand)`` that verifies, or -1.
 
-        Pairs are verified in waves by rank within their row (ranks 0, 1, 2-3,
-        4-7, ...), and a row leaves once one verifies: in a dense family of
-        similar templates a text has hundreds of candidates, but the earliest
-        few usually decide.
+        In a dense family of similar templates a text has hundreds of candidates, but the
+        earliest few usually decide: candidates are tried in ascending order, and a row stops
+        at its first success (:func:`~graphlinker.templates.signatures.earliest_agreeing`).
         """
-        best = np.full(len(rows), -1, dtype=np.int64)
         if not qi.size:
-            return best
+            return np.full(len(rows), -1, dtype=np.int64)
         span = int(cand.max()) + 1
         qi, cand = np.divmod(distinct(qi * span + cand), span)  # one pair each, by row then candidate
-        opens = np.flatnonzero(np.r_[True, qi[1:] != qi[:-1]])
-        rank = np.arange(len(qi)) - np.repeat(opens, np.diff(np.r_[opens, len(qi)]))
-        wave = np.log2(rank + 1).astype(np.int8)  # floor: 0, 1, 1, 2, 2, 2, 2, 3, ... (int8: radix sort)
-        order = np.argsort(wave, kind="stable")  # by wave, then row, then candidate
-        bounds = np.searchsorted(wave[order], np.arange(int(wave.max()) + 2))
-        for lo, hi in zip(bounds[:-1], bounds[1:]):
-            at = order[lo:hi]
-            at = at[best[qi[at]] < 0]
-            ok = self._agreements(sig, rows[qi[at]], cand_sigs, cand[at]) >= self._need
-            hit_qi, hit_cand = qi[at[ok]], cand[at[ok]]
-            first = np.flatnonzero(np.r_[True, hit_qi[1:] != hit_qi[:-1]]) if hit_qi.size else hit_qi
-            best[hit_qi[first]] = hit_cand[first]  # sorted within the wave: a row's first hit is its earliest
-        return best
+        return earliest_agreeing(sig, rows, qi, cand, cand_sigs, self._need)
 
     @staticmethod
     def _agreements(sig_a: np.ndarray, rows_a: np.ndarray, sig_b: np.ndarray, rows_b: np.ndarray) -> np.ndarray:

@@ -192,6 +192,10 @@ def exact_jaccard(sets, rows_a: np.ndarray, rows_b: np.ndarray) -> np.ndarray:
     out = np.empty(len(rows_a), dtype=np.float64)
     for lo in range(0, len(rows_a), PAIR_BLOCK):
         a, b = rows_a[lo : lo + PAIR_BLOCK], rows_b[lo : lo + PAIR_BLOCK]
-        inter = np.asarray(sets[a].multiply(sets[b]).sum(axis=1)).ravel()
+        left, right = sets[a], sets[b]
+        # gathered rows of a canonical matrix are canonical (sorted, no repeats); saying so spares
+        # multiply() sorting them again (0.5 s of 7 s for the 400k distinct prompts of 1M rows)
+        left.has_canonical_format = right.has_canonical_format = sets.has_canonical_format
+        inter = np.asarray(left.multiply(right).sum(axis=1)).ravel()
         out[lo : lo + PAIR_BLOCK] = inter / np.maximum(sizes[a] + sizes[b] - inter, 1)
     return out

@@ -9,10 +9,11 @@ candidates with probability ``1 - (1 - s^r)^b`` (``docs/template-grouping.md``).
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from graphlinker.templates.shingles import Shingles
 
-__all__ = ["minhash_into", "candidate_probability", "estimated_jaccard"]
+__all__ = ["minhash_into", "candidate_probability", "estimated_jaccard", "earliest_agreeing"]
 
 _U64 = np.uint64
 _MINHASH_BATCH = 1 << 17  # shingles hashed at once per permutation (1 MB: stays in cache)
@@ -49,3 +50,39 @@ def minhash_into(sh: Shingles, a: np.ndarray, b: np.ndarray, out: np.ndarray) ->
             v += b[p]
             out[t0:t1, p] = np.minimum.reduceat(v, offsets) >> _U64(32)
         t0 = t1
+
+
+def earliest_agreeing(sig: np.ndarray, rows: np.ndarray, qi: np.ndarray, cand: np.ndarray, cand_sigs: np.ndarray,
+                      need: int) -> np.ndarray:
+    """Per row ``r`` of ``rows``, the smallest ``cand[i]`` with ``qi[i] == r``'s position whose signature
+    agrees with ``sig[rows[qi[i]]]`` in at least ``need`` positions, or -1.
+
+    ``(qi, cand)`` must be sorted by ``qi`` then ``cand`` (distinct pairs). One compiled pass: a
+    row's candidates are tried in ascending order and the row stops at its first success, and a
+    comparison stops as soon as it has ``need`` agreements or can no longer reach them.
+    """
+    best = np.full(len(rows), -1, dtype=np.int64)
+    if len(qi):
+        _earliest_agreeing(sig, np.asarray(rows, np.int64), np.asarray(qi, np.int64), np.asarray(cand, np.int64),
+                           cand_sigs, need, best)
+    return best
+
+
+@njit(cache=True, nogil=True)
+def _earliest_agreeing(sig, rows, qi, cand, cand_sigs, need, best):  # pragma: no cover - compiled
+    width = sig.shape[1]
+    for i in range(len(qi)):
+        q = qi[i]
+        if best[q] >= 0:
+            continue
+        a, b = sig[rows[q]], cand_sigs[cand[i]]
+        agree = 0
+        for p in range(width):
+            if a[p] == b[p]:
+                agree += 1
+                if agree >= need:
+                    break
+            elif agree + (width - p - 1) < need:
+                break
+        if agree >= need:
+            best[q] = cand[i]
