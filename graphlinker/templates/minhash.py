@@ -23,8 +23,8 @@ from graphlinker.arrays import distinct
 from graphlinker.templates.fingerprint import _hash_all
 from graphlinker.templates.normalise import as_text
 from graphlinker.templates.run_index import SortedRunIndex, sorted_run
-from graphlinker.templates.shingles import PAIR_BLOCK, char_batches, exact_jaccard, fmix64, shingle_matrix, shingles, text_list
-from graphlinker.templates.signatures import earliest_agreeing, minhash_into
+from graphlinker.templates.shingles import ExactSets, char_batches, fmix64, shingles, text_list
+from graphlinker.templates.signatures import agreements, earliest_agreeing, minhash_into
 from graphlinker.templates.union_find import apart, forest, roots, unite
 
 __all__ = ["MinHashGrouper"]
@@ -212,7 +212,7 @@ class MinHashGrouper:
         sig = np.empty((len(texts), self.num_perm), dtype=np.uint32)
         minhash_into(sh, self._a, self._b, sig)
         keys = self._band_keys(sig)
-        target, reps = self._components(sig, keys, shingle_matrix(sh))
+        target, reps = self._components(sig, keys, ExactSets(sh))
         return sig, keys, target, reps
 
     def _group_leader(self, texts: list[str]):
@@ -288,7 +288,7 @@ class MinHashGrouper:
         """Single linkage within the chunk: connected components of the verified in-chunk candidate
         pairs.  A component that reaches a known template (some member verifies against one of its
         registered texts) joins the earliest such template; otherwise its earliest text founds a new
-        one.  ``sets`` is the chunk's :func:`shingle_matrix`, for exact checks near the threshold
+        one.  ``sets`` is the chunk's :class:`ExactSets`, for exact checks near the threshold
         (leader clustering keeps estimates throughout, so that chunking does not change its result).
         Returns what :meth:`_cluster` returns."""
         m, base = len(sig), self._n
@@ -302,7 +302,7 @@ class MinHashGrouper:
         # is all connected components need). Near pairs are checked in waves, most similar first, and
         # a pair that an earlier wave already joined is skipped: the components are the same as with
         # every near pair checked, for ~40% of the checks on labelled prompts (docs/template-grouping.md).
-        estimate = self._agreements(sig, qi, sig, cand) / self.num_perm
+        estimate = agreements(sig, qi, sig, cand) / self.num_perm
         parent = forest(m)
         sure = estimate >= self.threshold + EXACT_MARGIN
         unite(parent, qi[sure], cand[sure])
@@ -310,7 +310,7 @@ class MinHashGrouper:
         for high, low in zip(bounds[:-1], bounds[1:]):
             wave = np.flatnonzero((estimate < high) & (estimate >= low))
             wave = wave[apart(parent, qi[wave], cand[wave])]
-            verified = wave[exact_jaccard(sets, qi[wave], cand[wave]) >= self.threshold - 1e-12]
+            verified = wave[sets.jaccard(qi[wave], cand[wave]) >= self.threshold - 1e-12]
             unite(parent, qi[verified], cand[verified])
         root = roots(parent)  # each component's earliest text
         none = np.iinfo(np.int64).max
@@ -345,15 +345,6 @@ class MinHashGrouper:
         span = int(cand.max()) + 1
         qi, cand = np.divmod(distinct(qi * span + cand), span)  # one pair each, by row then candidate
         return earliest_agreeing(sig, rows, qi, cand, cand_sigs, self._need)
-
-    @staticmethod
-    def _agreements(sig_a: np.ndarray, rows_a: np.ndarray, sig_b: np.ndarray, rows_b: np.ndarray) -> np.ndarray:
-        """Equal positions of ``sig_a[rows_a[i]]`` and ``sig_b[rows_b[i]]``, in blocks to bound memory."""
-        out = np.empty(len(rows_a), dtype=np.int64)
-        for lo in range(0, len(rows_a), PAIR_BLOCK):
-            block = slice(lo, lo + PAIR_BLOCK)
-            out[block] = np.count_nonzero(sig_a[rows_a[block]] == sig_b[rows_b[block]], axis=1)
-        return out
 
     # ------------------------------------------------------------------ state
 

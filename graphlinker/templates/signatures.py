@@ -13,7 +13,7 @@ from numba import njit
 
 from graphlinker.templates.shingles import Shingles
 
-__all__ = ["minhash_into", "candidate_probability", "estimated_jaccard", "earliest_agreeing"]
+__all__ = ["minhash_into", "candidate_probability", "estimated_jaccard", "agreements", "earliest_agreeing"]
 
 _U64 = np.uint64
 _MINHASH_BATCH = 1 << 17  # shingles hashed at once per permutation (1 MB: stays in cache)
@@ -86,3 +86,22 @@ def _earliest_agreeing(sig, rows, qi, cand, cand_sigs, need, best):  # pragma: n
                 break
         if agree >= need:
             best[q] = cand[i]
+
+
+def agreements(sig_a: np.ndarray, rows_a: np.ndarray, sig_b: np.ndarray, rows_b: np.ndarray) -> np.ndarray:
+    """Equal positions of ``sig_a[rows_a[i]]`` and ``sig_b[rows_b[i]]`` for every ``i`` (no rows gathered)."""
+    out = np.zeros(len(rows_a), dtype=np.int64)
+    if len(rows_a):
+        _agreements(sig_a, np.asarray(rows_a, np.int64), sig_b, np.asarray(rows_b, np.int64), out)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _agreements(sig_a, rows_a, sig_b, rows_b, out):  # pragma: no cover - compiled
+    width = sig_a.shape[1]
+    for i in range(len(rows_a)):
+        a, b = sig_a[rows_a[i]], sig_b[rows_b[i]]
+        agree = 0
+        for p in range(width):
+            agree += a[p] == b[p]
+        out[i] = agree
