@@ -505,10 +505,14 @@ def benchmark(args) -> dict:
     if baseline:
         result["baseline"] = {"rev": args.baseline, "commit": baseline["commit"], "runs": []}
         print(f"baseline: {args.baseline} = {baseline['commit'][:12]}, checked out at {baseline['path']}; each size runs "
-              "with it too, in the same session (a warm-up run first compiles its numba kernels)", flush=True)
-        warm = scenario_for(work, "0.02M", 20_000, args.seed, False)
+              "with it too, in the same session", flush=True)
+    # numba compiles a kernel on its first call in a checkout and caches it beside the code: a warm-up
+    # run of each tree on a tiny scenario keeps compilation out of the first size's figures
+    warm = scenario_for(work, "0.02M", 20_000, args.seed, False)
+    for code in [None, *([baseline["path"]] if baseline else [])]:  # this tree, then the baseline
         spawn(Path(warm["path"]), work / "runs" / "warm-up" / "workspace", work / "runs" / "warm-up" / "measure.json",
-              not args.no_pin, args.config, code=baseline["path"])
+              not args.no_pin, args.config, code=code)
+    shutil.rmtree(work / "runs" / "warm-up", ignore_errors=True)
     for label, target in args.sizes:
         scenario = scenario_for(work, label, target, args.seed, args.regenerate)
         path = Path(scenario["path"])
