@@ -45,3 +45,21 @@ def test_pair_products_of_rows_without_common_columns_are_zero():
     dots, shared = pair_products(matrix, np.array([0, 0, 1]), 2, np.array([0, 1, 0]), np.array([1, 2, 0]))
     np.testing.assert_array_equal(dots, [[0.0, 0.0], [0.0, 0.0], [1.0, 0.0]])
     np.testing.assert_array_equal(shared, [[0, 0], [0, 0], [1, 0]])
+
+
+def test_many_pairs_in_parallel_blocks_match_dense_arithmetic():
+    from graphlinker.analysis import pair_kernel
+
+    rng = np.random.default_rng(11)
+    rows, cols, n_kinds = 200, 50, 4
+    dense = np.where(rng.random((rows, cols)) < 0.25, rng.random((rows, cols)) + 0.1, 0.0)
+    matrix = sp.csr_matrix(dense)
+    matrix.sort_indices()
+    col_kind = rng.integers(0, n_kinds, cols)
+    n = 5 * pair_kernel.PAIRS_PER_BLOCK  # several blocks
+    left = np.sort(rng.integers(0, rows, n))
+    right = rng.integers(0, rows, n)
+    dots, shared = pair_products(matrix, col_kind, n_kinds, left, right)
+    kind_of = np.eye(n_kinds)[col_kind]  # column → one-hot kind
+    np.testing.assert_allclose(dots, (dense[left] * dense[right]) @ kind_of, rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(shared, ((dense[left] != 0) & (dense[right] != 0)) @ kind_of)
