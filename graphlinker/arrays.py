@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["contains", "distinct", "union_distinct"]
+__all__ = ["contains", "distinct", "distinct_sorted", "union_distinct"]
 
 
 def distinct(values: np.ndarray) -> np.ndarray:
     """Sorted distinct values of ``values`` (what ``np.unique(values)`` returns)."""
-    values = np.sort(np.asarray(values).ravel())
+    return distinct_sorted(np.sort(np.asarray(values).ravel()))
+
+
+def distinct_sorted(values: np.ndarray) -> np.ndarray:
+    """``values`` (sorted) without repeats."""
     if len(values) < 2:
         return values
     keep = np.empty(len(values), dtype=bool)

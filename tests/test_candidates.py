@@ -18,16 +18,16 @@ def _matrix(users_per_column: list[int]) -> sp.csr_matrix:
 
 def test_all_pairs_of_small_columns():
     matrix = _matrix([5, 3])
-    left, right = unique_pairs(*all_pairs(OrderedUsers(matrix, np.array([0, 1])), 5), 5)
+    left, right = unique_pairs([all_pairs(OrderedUsers(matrix, np.array([0, 1])), 5, 5)], 5)
     assert len(left) == 10  # C(5,2); the 3 pairs of column 1 are among them
     assert set(zip(left.tolist(), right.tolist())) == {(i, j) for i in range(5) for j in range(i + 1, 5)}
 
 
 def test_window_pairs_grow_linearly_with_users():
     for d in (100, 1000, 10_000):
-        left, right = window_pairs(OrderedUsers(_matrix([d]), np.array([0])), 4)
-        assert len(left) == 4 * d  # each user with its next four, around the circle
-        a, b = unique_pairs(left, right, d)
+        codes = window_pairs(OrderedUsers(_matrix([d]), np.array([0])), 4, d)
+        assert len(codes) == 4 * d  # each user with its next four, around the circle
+        a, b = unique_pairs([codes], d)
         assert len(a) == 4 * d and (a < b).all()
 
 

@@ -82,9 +82,10 @@ def _template_features(members, templates, tag_weights, usage) -> pd.DataFrame:
     harvesting templates are; a popular template everybody sends is not, however often.
     """
     sent = members[members["kind"] == TEMPLATE]
-    tags = templates.set_index("template_id")["extraction_tags"].reindex(sent["value"]).fillna("").to_numpy()
-    tag_weight = pd.Series(tags).map(lambda t: max((tag_weights.get(x, 0.0) for x in t.split(";") if x), default=0.0))
-    sent = sent.assign(extraction=tag_weight.to_numpy() * sent["count"].to_numpy())
+    tags = templates.set_index("template_id")["extraction_tags"].fillna("")
+    weight_of = tags.map(lambda t: max((tag_weights.get(x, 0.0) for x in t.split(";") if x), default=0.0))  # per template
+    tag_weight = weight_of.reindex(sent["value"]).fillna(0.0).to_numpy("float64")
+    sent = sent.assign(extraction=tag_weight * sent["count"].to_numpy())
     total = sent.groupby("cluster")["count"].sum()
     extraction_share = sent.groupby("cluster")["extraction"].sum() / total
 

@@ -105,10 +105,9 @@ def link_accounts(usage: pd.DataFrame, settings: Settings, progress: Callable[[i
 def _candidates(vectors: AccountVectors, coherent_popular: np.ndarray, expand_limit: int, window: int):
     """All pairs of small identifiers, and hash-order windows of the coherent popular ones."""
     small = np.nonzero((vectors.degree >= 2) & (vectors.degree <= expand_limit))[0]
-    left_small, right_small = all_pairs(OrderedUsers(vectors.matrix, small), expand_limit)
-    left_popular, right_popular = window_pairs(OrderedUsers(vectors.matrix, coherent_popular), window)
-    return unique_pairs(np.concatenate([left_small, left_popular]), np.concatenate([right_small, right_popular]),
-                        len(vectors.accounts))
+    n = len(vectors.accounts)
+    return unique_pairs([all_pairs(OrderedUsers(vectors.matrix, small), expand_limit, n),
+                         window_pairs(OrderedUsers(vectors.matrix, coherent_popular), window, n)], n)
 
 
 def _weigh(vectors: AccountVectors, left: np.ndarray, right: np.ndarray, settings: Settings) -> dict:
@@ -137,14 +136,15 @@ def _strongest(edges: dict, k: int) -> dict:
     """Keep an edge when it is among the ``k`` strongest of either of its accounts (ties by partner)."""
     if k <= 0 or not len(edges["a"]):
         return edges
-    ends = pd.DataFrame({"edge": np.tile(np.arange(len(edges["a"])), 2),
-                         "account": np.concatenate([edges["a"], edges["b"]]),
-                         "partner": np.concatenate([edges["b"], edges["a"]]),
-                         "weight": np.tile(edges["weight"], 2)})
-    ends = ends.sort_values(["account", "weight", "partner"], ascending=[True, False, True], kind="stable")
-    rank = ends.groupby("account").cumcount().to_numpy()
-    keep = np.zeros(len(edges["a"]), dtype=bool)
-    keep[ends["edge"].to_numpy()[rank < k]] = True
+    m = len(edges["a"])
+    account = np.concatenate([edges["a"], edges["b"]])  # each edge seen from both of its ends
+    partner = np.concatenate([edges["b"], edges["a"]])
+    order = np.lexsort((partner, -np.tile(edges["weight"], 2), account))  # by account, strongest first, then partner
+    account = account[order]
+    opens = np.flatnonzero(np.r_[True, account[1:] != account[:-1]])
+    rank = np.arange(len(order)) - np.repeat(opens, np.diff(np.r_[opens, len(order)]))
+    keep = np.zeros(m, dtype=bool)
+    keep[order[rank < k] % m] = True  # end i and end m + i are both edge i
     return {name: values[keep] for name, values in edges.items()}
 
 

@@ -139,7 +139,7 @@ def _shingle_kernel(cps, wide, starts, k, wide_weight):  # pragma: no cover - co
                 out[w] = _fmix64_scalar(h + np.uint64(hi - lo) * _WIDTH_SALT)
             w += 1
         indptr[t + 1] = w
-    return indptr, out[:w].copy()
+    return indptr, out[:w]  # a view: a copy would briefly hold the hashes twice
 
 
 @njit(cache=True, nogil=True)
