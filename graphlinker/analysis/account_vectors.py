@@ -21,6 +21,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from graphlinker.analysis.pair_kernel import pair_products
+from graphlinker.arrays import distinct
 from graphlinker.kinds import TIME
 from graphlinker.settings import Settings
 
@@ -52,18 +53,20 @@ class AccountVectors:
 
 
 def account_vectors(usage: pd.DataFrame, kinds: list[str], settings: Settings) -> AccountVectors:
-    """Build the vectors from usage rows of linking kinds (``account_id, kind, value, count``)."""
-    # accounts numbered in sorted order by one factorisation (looking 3M rows up in an index of
-    # their ids took 3.5 s and was the peak of this function's memory at 2M request rows)
+    """Build the vectors from usage rows of linking kinds (``account_id, kind, value, count``).
+
+    Everything past the three factorisations is integer arithmetic on their codes: looking 3M rows'
+    accounts up in an index took 3.5 s at 2M request rows, and copies of the string columns (a
+    filtered frame, a MultiIndex of every row, group-bys on account ids) set this function's peak memory.
+    """
+    # accounts and columns numbered in sorted order: accounts by id, columns by (kind, value)
     account_code, account_names = pd.factorize(usage["account_id"].astype(str), sort=True)
+    kind_code, kind_names = pd.factorize(usage["kind"].astype(str), sort=True)
+    value_code, value_names = pd.factorize(usage["value"].astype(str), sort=True)
     accounts = pd.Index(np.asarray(account_names, dtype=object))
-    keep = _with_time_signal(usage, settings)
-    rows, row_index = usage[keep], account_code[keep]
-    # columns numbered by sorted (kind, value): each key factorised in sorted order, then the pairs
-    # that occur (a MultiIndex of every row took 2.5x the memory at 2M request rows)
-    kind_code, kind_names = pd.factorize(rows["kind"].astype(str), sort=True)
-    value_code, value_names = pd.factorize(rows["value"].astype(str), sort=True)
-    pair = kind_code.astype(np.int64) * len(value_names) + value_code
+    keep = _with_time_signal(account_code, kind_code == _code_of(kind_names, TIME), len(accounts), settings)
+    row_index = account_code[keep]
+    pair = kind_code[keep].astype(np.int64) * len(value_names) + value_code[keep]
     present, col_index = np.unique(pair, return_inverse=True)
     col_value = np.asarray(value_names, dtype=object)[present % len(value_names)]
     kind_numbers = {k: i for i, k in enumerate(kinds)}
@@ -71,10 +74,11 @@ def account_vectors(usage: pd.DataFrame, kinds: list[str], settings: Settings) -
 
     degree = np.bincount(col_index, minlength=len(present))
     kind_of_row = col_kind[col_index]
-    users_per_kind = rows.groupby(kind_of_row)["account_id"].nunique().reindex(range(len(kinds)), fill_value=0).to_numpy()
-    count = rows["count"].to_numpy("float64")
-    block = pd.Series(row_index * len(kinds) + kind_of_row)
-    tf = count / block.map(pd.Series(count).groupby(block.to_numpy()).sum()).to_numpy()
+    account_kinds = distinct(kind_of_row * np.int64(len(accounts)) + row_index)  # (kind, account) pairs present
+    users_per_kind = np.bincount(account_kinds // len(accounts), minlength=len(kinds))
+    count = usage["count"].to_numpy("float64")[keep]
+    block = row_index * len(kinds) + kind_of_row
+    tf = count / np.bincount(block, weights=count)[block]  # integer counts: the same sums in any order
     idf = np.log1p(users_per_kind[kind_of_row] / degree[col_index])
     matrix = sp.csr_matrix((tf * idf, (row_index, col_index)), shape=(len(accounts), len(present)))
     matrix.sum_duplicates()
@@ -84,14 +88,17 @@ def account_vectors(usage: pd.DataFrame, kinds: list[str], settings: Settings) -
                           col_value, degree, weights)
 
 
-def _with_time_signal(usage: pd.DataFrame, settings: Settings) -> np.ndarray:
+def _code_of(names, name: str) -> int:
+    """Code of ``name`` among factorised ``names``, or -1."""
+    found = np.flatnonzero(np.asarray(names, dtype=object) == name)
+    return int(found[0]) if len(found) else -1
+
+
+def _with_time_signal(account_code: np.ndarray, is_time: np.ndarray, n_accounts: int, settings: Settings) -> np.ndarray:
     """Mask of the rows kept: accounts active in too few minutes get no time signal (two light users
-    meeting once is chance)."""
-    is_time = usage["kind"] == TIME
-    active = usage.loc[is_time].groupby("account_id")["value"].transform("size")
-    too_few = pd.Series(False, index=usage.index)
-    too_few.loc[active.index] = active < settings.linking.min_active_windows
-    return ~too_few.to_numpy()
+    meeting once is chance). Usage holds one row per account and window, so rows count windows."""
+    windows = np.bincount(account_code[is_time], minlength=n_accounts)
+    return ~(is_time & (windows[account_code] < settings.linking.min_active_windows))
 
 
 def _unit_blocks(matrix: sp.csr_matrix, col_kind: np.ndarray, n_kinds: int) -> sp.csr_matrix:
