@@ -74,7 +74,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from benchutil import pin_to_one_cpu
+from benchutil import pin_to_one_cpu, status_mib
 
 from graphlinker.ingest.discovery import discover
 from graphlinker.sim.slices import TIME_COLUMN, read_rows, write_rows
@@ -189,20 +189,9 @@ def compare_reports(full: dict, other: dict) -> dict:
 # ----------------------------------------------------------------------------- child processes
 
 
-def _status_mib(field: str) -> float | None:
-    try:
-        with open("/proc/self/status") as handle:
-            for line in handle:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1]) / 1024
-    except OSError:  # pragma: no cover - not Linux
-        pass
-    return None
-
-
 def peak_rss_mib() -> float:
     """This process's own peak RSS (VmHWM); ru_maxrss where /proc is missing."""
-    hwm = _status_mib("VmHWM")
+    hwm = status_mib("VmHWM")
     return hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -359,7 +348,7 @@ def child(mode: str, workspace: Path, inputs: list[Path], report_path: Path | No
         from graphlinker.devserver.server import connection_settings
         from graphlinker.store.neo4j import Neo4jStore
     import_s = time.perf_counter() - started
-    rss_imports = _status_mib("VmRSS")
+    rss_imports = status_mib("VmRSS")
     settings, quarantine, clock = Settings.load(), Quarantine(None), StageClock()
     start = time.perf_counter()
     store = Neo4jStore(connection_settings()) if store_kind == "neo4j" else LocalStore(workspace)

@@ -71,6 +71,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from benchutil import pin_to_one_cpu, status_mib
+
 ROOT = Path(__file__).resolve().parents[1]
 ROWS_PER_SCALE = 200_000  # request rows per unit of simulator scale (scale >= 0.5; see the docstring)
 CALIBRATION_TOLERANCE = 0.10  # a scenario within 10% of its target row count is kept
@@ -207,17 +209,6 @@ def machine() -> dict:
 # ----------------------------------------------------------------------------- the child: one measured run
 
 
-def _status_mib(field: str) -> float | None:
-    try:
-        with open("/proc/self/status") as handle:
-            for line in handle:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1]) / 1024
-    except OSError:  # pragma: no cover - not Linux
-        pass
-    return None
-
-
 def _cpu_s() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -243,7 +234,7 @@ class PeakMeter:
             self._reset()
 
     def peak_mib(self) -> float | None:
-        hwm = _status_mib("VmHWM")
+        hwm = status_mib("VmHWM")
         if hwm is None:
             return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         return hwm
@@ -320,9 +311,6 @@ def inner(scenario: Path, workspace: Path, out: Path, pin: bool, config: Path | 
     meter = PeakMeter()
     pinned = "not pinned"
     if pin:
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
-        from benchutil import pin_to_one_cpu
-
         pinned = pin_to_one_cpu()
     from datetime import UTC, datetime
 
@@ -333,7 +321,7 @@ def inner(scenario: Path, workspace: Path, out: Path, pin: bool, config: Path | 
     from graphlinker.store import open_store
 
     import_s = time.perf_counter() - started
-    import_peak, rss_after_imports = meter.peak_mib(), _status_mib("VmRSS")
+    import_peak, rss_after_imports = meter.peak_mib(), status_mib("VmRSS")
     recorder = StageRecorder(meter)
     recorder.begin()
     start = time.perf_counter()

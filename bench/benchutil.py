@@ -20,3 +20,15 @@ def pin_to_one_cpu() -> str:
         return f"pinned to CPU {cpu}"
     except (AttributeError, OSError) as exc:  # pragma: no cover - not Linux
         return f"not pinned ({exc})"
+
+
+def status_mib(field: str) -> float | None:
+    """A ``/proc/self/status`` memory field (``VmRSS``, ``VmHWM``, ...) in MiB; None where /proc is missing."""
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:  # pragma: no cover - not Linux
+        pass
+    return None

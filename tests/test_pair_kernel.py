@@ -20,14 +20,19 @@ def _reference(dense: np.ndarray, col_kind: np.ndarray, n_kinds: int, left, righ
     return dots, shared
 
 
+def _random_usage(rng, rows: int, cols: int, n_kinds: int, density: float):
+    """A random non-negative matrix (dense and sorted CSR) and a kind for each column."""
+    dense = np.where(rng.random((rows, cols)) < density, rng.random((rows, cols)) + 0.1, 0.0)
+    matrix = sp.csr_matrix(dense)
+    matrix.sort_indices()
+    return dense, matrix, rng.integers(0, n_kinds, cols)
+
+
 @pytest.mark.parametrize("order", ["sorted", "shuffled"])
 def test_pair_products_match_dense_arithmetic(order):
     rng = np.random.default_rng(7)
     rows, cols, n_kinds = 60, 40, 3
-    dense = np.where(rng.random((rows, cols)) < 0.3, rng.random((rows, cols)) + 0.1, 0.0)
-    matrix = sp.csr_matrix(dense)
-    matrix.sort_indices()
-    col_kind = rng.integers(0, n_kinds, cols)
+    dense, matrix, col_kind = _random_usage(rng, rows, cols, n_kinds, density=0.3)
     left = rng.integers(0, rows, 500)
     right = rng.integers(0, rows, 500)  # includes self-pairs and repeated pairs
     if order == "sorted":
@@ -52,10 +57,7 @@ def test_many_pairs_in_parallel_blocks_match_dense_arithmetic():
 
     rng = np.random.default_rng(11)
     rows, cols, n_kinds = 200, 50, 4
-    dense = np.where(rng.random((rows, cols)) < 0.25, rng.random((rows, cols)) + 0.1, 0.0)
-    matrix = sp.csr_matrix(dense)
-    matrix.sort_indices()
-    col_kind = rng.integers(0, n_kinds, cols)
+    dense, matrix, col_kind = _random_usage(rng, rows, cols, n_kinds, density=0.25)
     n = 5 * pair_kernel.PAIRS_PER_BLOCK  # several blocks
     left = np.sort(rng.integers(0, rows, n))
     right = rng.integers(0, rows, n)
