@@ -25,19 +25,24 @@ HEX16 = re.compile(r"[0-9a-f]{16}")
 # ----------------------------------------------------------------------------- scalar references
 
 
-def ref_shingles(text: str, k: int = 5) -> set[str]:
-    """Scalar reference of the shingling: from every character, the shortest window of weight >= k
-    inside the text (CJK characters weigh WIDE_WEIGHT, others 1); a lighter text is one shingle."""
+def ref_windows(text: str, k: int = 5) -> list[str]:
+    """Scalar reference of the windows, in text order: from every character, the shortest window of
+    weight >= k inside the text (CJK characters weigh WIDE_WEIGHT, others 1)."""
     weight = [WIDE_WEIGHT if any(lo <= ord(c) <= hi for lo, hi in WIDE_RANGES) else 1 for c in text]
-    windows = set()
+    windows = []
     for i in range(len(text)):
         total, j = 0, i
         while j < len(text) and total < k:
             total += weight[j]
             j += 1
         if total >= k:
-            windows.add(text[i:j])
-    return windows or {text}
+            windows.append(text[i:j])
+    return windows
+
+
+def ref_shingles(text: str, k: int = 5) -> set[str]:
+    """Scalar reference of the shingling: the set of :func:`ref_windows`; a lighter text is one shingle."""
+    return set(ref_windows(text, k)) or {text}
 
 
 def jaccard(a: set, b: set) -> float:
@@ -128,7 +133,6 @@ def ref_shingle_hashes(text: str, k: int = 5) -> list[int]:
     window's width x 0xD6E8FEB86659FD93, through fmix64; a text without a complete window hashes
     whole; the empty text is the fixed 0x6A09E667F3BCC908. Stored signatures depend on these values,
     so a faster shingler must give exactly them."""
-    weight = [WIDE_WEIGHT if any(lo <= ord(c) <= hi for lo, hi in WIDE_RANGES) else 1 for c in text]
 
     def one(chars: str) -> int:
         h = 0
@@ -136,14 +140,7 @@ def ref_shingle_hashes(text: str, k: int = 5) -> list[int]:
             h = (h * 0x9E3779B97F4A7C15 + ord(c)) & MASK
         return ref_fmix64((h + len(chars) * 0xD6E8FEB86659FD93) & MASK)
 
-    out = []
-    for i in range(len(text)):
-        total, j = 0, i
-        while j < len(text) and total < k:
-            total += weight[j]
-            j += 1
-        if total >= k:
-            out.append(one(text[i:j]))
+    out = [one(window) for window in ref_windows(text, k)]
     if out:
         return out
     return [0x6A09E667F3BCC908] if not text else [one(text)]
