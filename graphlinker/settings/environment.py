@@ -29,6 +29,8 @@ VARIABLES = (
     Variable("NEO4J_PASSWORD", "Neo4j password", secret=True),
     Variable("NEO4J_DATABASE", "Neo4j database", "neo4j"),
     Variable("GRAPHLINKER_LOCK_TTL", "seconds a crashed writer's Neo4j lock lives (at least 3)", "60"),
+    Variable("GRAPHLINKER_NEO4J_MIRROR", "directory of the local columnar copies of Neo4j usage graphs, or 'off'",
+             "$GRAPHLINKER_CACHE/neo4j-mirror"),
     Variable("GRAPHLINKER_QUERIES", "directory of the analyst Cypher pack", "the packaged pack"),
     Variable("GRAPHLINKER_CACHE", "cache of downloaded Neo4j jars", "$XDG_CACHE_HOME/graphlinker (~/.cache/graphlinker)"),
     Variable("XDG_CACHE_HOME", "base of the jar cache (when GRAPHLINKER_CACHE is unset)", "~/.cache"),

@@ -308,6 +308,7 @@ CREATE_RUN = """
 MERGE (r:Run {run_id: $run_id})
 SET r.started_at = datetime($started_at), r.finished_at = datetime($finished_at), r.params = $params,
     r.counts = $counts, r.outcome = $outcome, r.report = $report, r.record = $record, r.base = $base,
+    r.mirror_token = $mirror_token,
     r.latest = coalesce(r.latest, false),
     r.published = coalesce(r.published, false)
 """
@@ -350,6 +351,17 @@ MATCH (:Account)-[l:LINKED]->(:Account) WHERE l.run_id <> $run_id
 CALL (l) { DELETE l } IN TRANSACTIONS OF 20000 ROWS
 """
 READ_LATEST_REPORT = "MATCH (r:Run {latest: true}) RETURN r.report AS report"
+
+# --- the columnar mirror of the usage graph (graphlinker.store.mirror) ---------------------------------
+READ_MIRROR_TOKEN = "MATCH (r:Run {latest: true}) WHERE r.published RETURN r.mirror_token AS token"
+READ_DATABASE_ID = "CALL db.info() YIELD id RETURN id"
+# what a mirror must still match: node and relationship counts of the usage graph (each answered from
+# Neo4j's count store, without reading the graph)
+GRAPH_COUNTS = {
+    "accounts": "MATCH (n:Account) RETURN count(n) AS n",
+    "templates": "MATCH (n:PromptTemplate) RETURN count(n) AS n",
+    **{rel: f"MATCH ()-[r:{rel}]->() RETURN count(r) AS n" for rel in _USAGE_RELATIONSHIPS.split("|")},
+}
 READ_REPORT = "MATCH (r:Run {run_id: $run_id}) WHERE r.published RETURN r.report AS report"
 READ_RUNS = """
 MATCH (r:Run) WHERE r.published

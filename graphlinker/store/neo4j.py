@@ -6,18 +6,22 @@ The usage graph is written as Neo4j's native shape —
 managed transactions, which the driver retries on transient errors. Every
 write *sets* absolute values computed in Python, never increments, so a load
 interrupted part-way and run again ends in exactly the state of an
-uninterrupted load. Detection reads the graph back through the same
-interface, so the projection is computed from what Neo4j holds.
+uninterrupted load. Detection reads the graph through the same interface;
+what it reads is what Neo4j holds, kept in memory as it is written and, between
+processes, in a verified local copy (:mod:`graphlinker.store.mirror`) instead of
+being read back relationship by relationship.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -35,6 +39,7 @@ from graphlinker.store.base import Store
 from graphlinker.store.failures import from_neo4j, redact
 from graphlinker.store.locking import describe, holder_description
 from graphlinker.store.merge import GraphRows
+from graphlinker.store.mirror import GraphTables, Mirror
 from graphlinker.templates.table import conform, empty_templates, sort_templates
 
 BATCH_ROWS = 10_000
@@ -85,6 +90,10 @@ class Neo4jStore(Store):
         self._batch: str | None = None  # the graph batch this process is writing (see cypher.ROLLBACK_*)
         self._rebuilding = False  # reset_graph was called: the ledger starts empty with this run
         self._unpublished = False  # this process wrote something no published run covers yet
+        self._graph: GraphTables | None = None  # the whole usage graph as Neo4j holds it, once known to this process
+        self._mirror_setting = settings.get("mirror")  # a directory, "off", or None for $GRAPHLINKER_NEO4J_MIRROR
+        self._mirror: Mirror | None = None
+        self._mirror_tried = False  # the mirror was checked since the graph was last forgotten
         self.uri = settings["uri"]
         try:
             self.driver = GraphDatabase.driver(settings["uri"], auth=auth, notifications_min_severity="OFF")
@@ -133,10 +142,14 @@ class Neo4jStore(Store):
         self._auto(cypher.DELETE_USAGE)
         self._auto(cypher.DELETE_IDENTIFIER_NODES)
         self._auto(cypher.DEACTIVATE_ACCOUNTS)
+        self._graph = _empty_tables()
 
     def _stored_rows(self, accounts, usage, stats, templates) -> GraphRows:
         """Only the rows the delta touches: its accounts, their usage of its identifiers, its templates
-        and every sender of those templates (a refresh reads what it adds, not the graph)."""
+        and every sender of those templates (a refresh reads what it adds, not the graph) — from memory
+        when this process knows the whole graph (:meth:`_known_graph`)."""
+        if (graph := self._known_graph()) is not None:
+            return graph.touched(accounts, usage, stats, templates)
         ids = sorted(set(accounts["account_id"].astype(str)) | set(usage["account_id"].astype(str)) | set(stats["account_id"].astype(str)))
         touched = usage[_USAGE_KEY].astype(str).drop_duplicates()
         values = sorted(set(touched["value"]))
@@ -153,6 +166,8 @@ class Neo4jStore(Store):
         self._write_accounts(rows.accounts, rows.stats)
         self._write_usage(rows.usage.astype({c: str for c in _USAGE_KEY}))
         self._write_templates(rows.templates)
+        if self._graph is not None:
+            self._graph = self._graph.upsert(*_as_stored(rows))
 
     def _begin_batch(self, rebuild: bool) -> None:
         """Name this process's graph batch in the store before its first write (rollback needs it)."""
@@ -196,6 +211,8 @@ class Neo4jStore(Store):
         self._write_batches(cypher.MERGE_TEMPLATES, _records(frame), batch=self._batch)
 
     def accounts(self) -> pd.DataFrame:
+        if (graph := self._known_graph()) is not None:
+            return graph.accounts.copy()
         return self._account_frame(self._read(cypher.READ_ACCOUNTS))
 
     @staticmethod
@@ -206,9 +223,17 @@ class Neo4jStore(Store):
         return frame.sort_values("account_id", ignore_index=True)[["account_id", "created_at", "email_domain", "country", "org_id"]]
 
     def usage(self) -> pd.DataFrame:
-        return _usage_frame(self._read(cypher.READ_USAGE))
+        """The whole usage graph: from memory or the verified mirror, else read from Neo4j (with the other tables)."""
+        if (graph := self._known_graph()) is None:
+            graph = self._graph = GraphTables(accounts=self._account_frame(self._read(cypher.READ_ACCOUNTS)),
+                                              stats=self._stats_frame(self._read(cypher.READ_STATS)),
+                                              usage=_usage_frame(self._read(cypher.READ_USAGE)),
+                                              templates=self._template_frame(self._read(cypher.READ_TEMPLATES)))
+        return graph.usage.copy()
 
     def stats(self) -> pd.DataFrame:
+        if (graph := self._known_graph()) is not None:
+            return graph.stats.copy()
         return self._stats_frame(self._read(cypher.READ_STATS))
 
     @staticmethod
@@ -218,6 +243,8 @@ class Neo4jStore(Store):
         return frame.astype({"requests": "int64", "input_tokens": "int64", "output_tokens": "int64"}).sort_values("account_id", ignore_index=True)
 
     def templates(self) -> pd.DataFrame:
+        if (graph := self._known_graph()) is not None:
+            return graph.templates.copy()
         return self._template_frame(self._read(cypher.READ_TEMPLATES))
 
     @staticmethod
@@ -230,7 +257,50 @@ class Neo4jStore(Store):
         return sort_templates(conform(frame))
 
     def template_usage(self) -> pd.DataFrame:
+        if (graph := self._known_graph()) is not None:
+            return graph.usage[graph.usage["kind"] == TEMPLATE].reset_index(drop=True)
         return _usage_frame(self._read(cypher.READ_TEMPLATE_USAGE))
+
+    # --- the graph in memory and its local mirror (graphlinker.store.mirror) ---------------------------
+    def _known_graph(self) -> GraphTables | None:
+        """The whole usage graph when this process knows it: written or read by it, or a mirror that still matches."""
+        if self._graph is None and not self._mirror_tried and (mirror := self._mirror_dir()) is not None:
+            self._mirror_tried = True
+            token = self._read(cypher.READ_MIRROR_TOKEN)
+            self._graph = mirror.load(None if token.empty else token["token"].iloc[0], self._graph_counts())
+        return self._graph
+
+    def _forget_graph(self) -> None:
+        self._graph = None
+        self._mirror_tried = False
+
+    def _mirror_dir(self) -> Mirror | None:
+        """Where this database's mirror lives (one directory per database, named by Neo4j's database id); None when off."""
+        if self._mirror is None:
+            base = self._mirror_setting or env_value("GRAPHLINKER_NEO4J_MIRROR")
+            if str(base).lower() == "off":
+                return None
+            if base is None:
+                from graphlinker.devserver.server import cache_root
+
+                base = cache_root() / "neo4j-mirror"
+            database_id = self._read(cypher.READ_DATABASE_ID)["id"].iloc[0]
+            name = hashlib.sha256(f"{database_id}/{self.database or ''}".encode()).hexdigest()[:24]
+            self._mirror = Mirror(Path(base).expanduser() / name)
+        return self._mirror
+
+    def _graph_counts(self) -> dict[str, int]:
+        return {name: int(self._read(statement)["n"].iloc[0]) for name, statement in cypher.GRAPH_COUNTS.items()}
+
+    def _save_mirror(self, token: str) -> None:
+        """Keep the graph just published beside the database; a copy that cannot be written is dropped, not fatal."""
+        mirror = self._mirror_dir()
+        if mirror is None or self._graph is None:
+            return
+        try:
+            mirror.save(self._graph, token, self._graph_counts())
+        except OSError:
+            mirror.clear()  # Neo4j holds the run; the next process reads it from there
 
     # --- runs ------------------------------------------------------------------------------
     def publish_run(self, report, edges, membership, record, commit=None) -> None:
@@ -240,6 +310,7 @@ class Neo4jStore(Store):
         and run nodes written so far count as unpublished (removed by the next writer).
         """
         run_id = report["run_id"]
+        token = uuid.uuid4().hex  # names the mirror of the graph this run publishes
         self._unpublished = True
         # a run's ledger builds on its base: the last full rebuild (ledger reads take the latest run's base)
         latest = self._read(cypher.READ_LATEST_BASE)
@@ -257,6 +328,7 @@ class Neo4jStore(Store):
                     report=json.dumps(report),
                     record=json.dumps(record),
                     base=base,
+                    mirror_token=token,
                 ).consume()
             )
         clusters = [
@@ -283,6 +355,7 @@ class Neo4jStore(Store):
         self._rebuilding = False
         self._unpublished = False
         self._auto(cypher.DELETE_STALE_LINKS, run_id=run_id)
+        self._save_mirror(token)
 
     def _write_commit(self, run_id: str, commit: Commit) -> None:
         self._write_batches(cypher.CREATE_LOADED_FILES, _records(commit.files.assign(run_id=run_id)))
@@ -348,6 +421,7 @@ class Neo4jStore(Store):
             self._auto(cypher.RELEASE_LOCK, name="refresh", owner=owner)
 
     def _clear_crash_leftovers(self) -> None:
+        self._forget_graph()  # another writer may have changed the graph since this process read it
         self._recover()
 
     def _drop_unpublished(self) -> None:
@@ -369,6 +443,7 @@ class Neo4jStore(Store):
 
     def _recover(self) -> None:
         """Undo an interrupted batch and remove an unpublished run (each step is safe to repeat)."""
+        self._forget_graph()  # staged writes are undone: what this process knew is gone
         self._batch = None
         self._rebuilding = False
         self._unpublished = False
@@ -412,6 +487,37 @@ class Neo4jStore(Store):
 
 
 _USAGE_KEY = ["account_id", "kind", "value"]
+
+
+def _empty_tables() -> GraphTables:
+    return GraphTables(accounts=Neo4jStore._account_frame(pd.DataFrame()), stats=aggregate_stats([]),
+                       usage=empty_usage(), templates=empty_templates())
+
+
+def _stored_time(values: pd.Series) -> pd.Series:
+    """Times as Neo4j gives them back: UTC, whole milliseconds (what ``_millis`` then ``_from_millis`` make of them)."""
+    return values.astype("datetime64[ns, UTC]").dt.floor("ms")
+
+
+def _as_stored(rows: GraphRows) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Accounts, stats, usage and templates as reading them back from Neo4j after ``_write_rows`` returns them."""
+    columns = ["account_id", "created_at", "email_domain", "country", "org_id"]
+    accounts = rows.accounts.reindex(columns=columns) if rows.accounts is not None else pd.DataFrame(columns=columns)
+    written = accounts.merge(rows.stats, on="account_id", how="outer")  # as _write_accounts writes them: every one active
+    written = written.assign(account_id=written["account_id"].astype(str), created_at=_stored_time(written["created_at"]))
+    totals = ["requests", "input_tokens", "output_tokens"]
+    written[totals] = written[totals].fillna(0).astype("int64")
+    usage = rows.usage.astype({c: str for c in _USAGE_KEY}).assign(
+        count=rows.usage["count"].astype("int64"),
+        first_seen=_stored_time(rows.usage["first_seen"]), last_seen=_stored_time(rows.usage["last_seen"]))
+    templates = rows.templates.assign(
+        extraction_tags=[";".join(sorted(t for t in str(x).split(";") if t)) for x in rows.templates["extraction_tags"].fillna("")],
+        first_seen=_stored_time(rows.templates["first_seen"]), last_seen=_stored_time(rows.templates["last_seen"]),
+        signature=[list(map(int, s)) for s in rows.templates["signature"]])
+    return (written[columns].sort_values("account_id", ignore_index=True),
+            written[["account_id", *totals]],
+            usage[["account_id", "kind", "value", "count", "first_seen", "last_seen"]],
+            conform(templates))
 
 
 def _usage_frame(frame: pd.DataFrame) -> pd.DataFrame:
