@@ -31,7 +31,7 @@ from graphlinker.cli.common import (
 )
 from graphlinker.cli.console import err, out, report_quarantine
 from graphlinker.cli.errors import handle_errors
-from graphlinker.errors import NoRunYet
+from graphlinker.errors import ConfigError, NoRunYet
 from graphlinker.ingest.readers import Quarantine
 from graphlinker.report.render import (
     FORMATS,
@@ -80,6 +80,10 @@ def run(
     progress: bool | None = typer.Option(None, "--progress/--no-progress", help="Show progress bars on stderr (default: when stderr is a terminal)."),
     wait: float = typer.Option(0.0, "--wait", min=0.0, help="Wait up to SECONDS for another run or refresh on this store to finish (else exit 4)."),
     output: Path | None = OutputOption,
+    bulk: str = typer.Option("auto", "--bulk", metavar="auto|on|off",
+                             help="Neo4j store, managed server only: write the graph with neo4j-admin's bulk importer "
+                                  "(stops and restarts the server; earlier runs are kept). auto: when the database is "
+                                  "empty and the graph large; on: always; off: batched MERGE."),
 ) -> None:
     """Ingest an export directory, link accounts, detect clusters, score them and print the report.
 
@@ -93,8 +97,10 @@ def run(
     from graphlinker.store import open_store
 
     check_format(fmt, FORMATS, output)
+    if bulk not in ("auto", "on", "off"):
+        raise ConfigError(f"--bulk must be auto, on or off, got {bulk!r}")
     settings = Settings.load(config)
-    target = open_store(store, workspace)
+    target = open_store(store, workspace, bulk=bulk)
     quarantine_dir = workspace / "quarantine" / new_run_id(datetime.now(UTC))
     quarantine = Quarantine(quarantine_dir, strict=strict)
     show = err.is_terminal if progress is None else progress
@@ -227,7 +233,6 @@ def simulate(
 
     With only --seed and --scale the scenario is the classic one (five operations, three look-alike kinds), byte for byte; --ops, --lookalikes, --size and --benign-activity build benchmark scenarios.
     """
-    from graphlinker.errors import ConfigError
     from graphlinker.sim.scenario import simulate as simulate_scenario
     from graphlinker.sim.slices import split_by_time
 

@@ -17,16 +17,23 @@ def store_kind(kind: str | None) -> str:
     return kind or ("neo4j" if value("NEO4J_URI") else "local")
 
 
-def open_store(kind: str | None, workspace: Path) -> Store:
-    """The store a command works on (:func:`store_kind`)."""
+def open_store(kind: str | None, workspace: Path, bulk: str | None = None) -> Store:
+    """The store a command works on (:func:`store_kind`).
+
+    ``bulk`` (Neo4j only): how a full run writes the managed server's graph — ``auto`` (the bulk
+    importer when the database is empty and the graph large), ``on`` (always) or ``off`` (batched MERGE).
+    """
     kind = store_kind(kind)
     if kind == "local":
         return LocalStore(workspace)
     if kind == "neo4j":
-        from graphlinker.devserver.server import connection_settings
+        from graphlinker.devserver.server import connection_settings, default_home
         from graphlinker.store.neo4j import Neo4jStore
 
-        return Neo4jStore(connection_settings())
+        settings = connection_settings()
+        if not value("NEO4J_URI"):  # the managed server: its home is known, so a bulk import may stop it
+            settings["home"] = str(default_home())
+        return Neo4jStore({**settings, "bulk": bulk})
     raise ConfigError(f"unknown store '{kind}' (choose from {', '.join(STORES)})")
 
 

@@ -352,6 +352,29 @@ CALL (l) { DELETE l } IN TRANSACTIONS OF 20000 ROWS
 """
 READ_LATEST_REPORT = "MATCH (r:Run {latest: true}) RETURN r.report AS report"
 
+# --- what a bulk rebuild carries over (graphlinker.store.bulk_import) ----------------------------------
+READ_RUN_HISTORY = """
+MATCH (r:Run) WHERE r.published
+RETURN r.run_id AS run_id, r.started_at AS started_at, r.finished_at AS finished_at, r.params AS params,
+       r.counts AS counts, r.outcome AS outcome, r.report AS report, r.record AS record, r.base AS base,
+       r.mirror_token AS mirror_token, r.latest AS latest
+"""
+READ_CLUSTER_HISTORY = """
+MATCH (c:Cluster)-[:IN_RUN]->(r:Run) WHERE r.published
+RETURN c.key AS key, c.cluster_id AS cluster_id, c.run_id AS run_id, c.size AS size, c.risk_score AS risk_score,
+       c.flagged AS flagged, c.reason_codes AS reason_codes, c.reasons AS reasons, c.evidence AS evidence
+"""
+READ_MEMBERSHIP_HISTORY = """
+MATCH (a:Account)-[:MEMBER_OF]->(c:Cluster)-[:IN_RUN]->(r:Run) WHERE r.published
+RETURN a.account_id AS account_id, c.key AS key
+"""
+READ_LOCK = "MATCH (l:Lock {name: $name}) RETURN l.name AS name, l.owner AS owner, l.holder AS holder, l.attempts AS attempts"
+# the importer writes an empty list as no property; the batched writes stored []
+RESTORE_EMPTY_LISTS = "MATCH (c:Cluster) WHERE c.reason_codes IS NULL SET c.reason_codes = []"
+DATABASE_IS_EMPTY = """
+RETURN NOT EXISTS { MATCH (:Account) } AND NOT EXISTS { MATCH (:Run) } AS empty
+"""
+
 # --- the columnar mirror of the usage graph (graphlinker.store.mirror) ---------------------------------
 READ_MIRROR_TOKEN = "MATCH (r:Run {latest: true}) WHERE r.published RETURN r.mirror_token AS token"
 READ_DATABASE_ID = "CALL db.info() YIELD id RETURN id"

@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +44,8 @@ from graphlinker.store.mirror import GraphTables, Mirror
 from graphlinker.templates.table import conform, empty_templates, sort_templates
 
 BATCH_ROWS = 10_000
+BULK_MIN_ROWS = 100_000  # "auto" bulk-loads an empty database from this many usage rows (restarting costs ~20 s)
+BULK_MODES = ("auto", "on", "off")
 LEASE_SECONDS = 60  # a crashed writer's lock expires this long after its last heartbeat ($GRAPHLINKER_LOCK_TTL)
 KEYS_PER_NODE = 200_000  # event keys per (:EventKeys) node
 BLOB_PIECE = 8 << 20  # bytes of grouper state per (:GrouperPart) node
@@ -94,6 +97,12 @@ class Neo4jStore(Store):
         self._mirror_setting = settings.get("mirror")  # a directory, "off", or None for $GRAPHLINKER_NEO4J_MIRROR
         self._mirror: Mirror | None = None
         self._mirror_tried = False  # the mirror was checked since the graph was last forgotten
+        self._home = settings.get("home")  # the managed server's home: it can be stopped for a bulk import
+        self._bulk = settings.get("bulk") or "auto"
+        if self._bulk not in BULK_MODES:
+            raise ConfigError(f"bulk must be one of {', '.join(BULK_MODES)}, got {self._bulk!r}")
+        self._reset_deferred = False  # a rebuild whose deletes wait: a bulk import may replace the database instead
+        self._auth = auth
         self.uri = settings["uri"]
         try:
             self.driver = GraphDatabase.driver(settings["uri"], auth=auth, notifications_min_severity="OFF")
@@ -139,10 +148,48 @@ class Neo4jStore(Store):
     def reset_graph(self) -> None:
         self._begin_batch(rebuild=True)
         self._rebuilding = True
+        self._graph = _empty_tables()
+        if self._bulk_possible():
+            self._reset_deferred = True  # the import replaces the database, or _delete_graph runs before the first write
+        else:
+            self._delete_graph()
+
+    def _delete_graph(self) -> None:
+        self._reset_deferred = False
         self._auto(cypher.DELETE_USAGE)
         self._auto(cypher.DELETE_IDENTIFIER_NODES)
         self._auto(cypher.DEACTIVATE_ACCOUNTS)
-        self._graph = _empty_tables()
+
+    def _bulk_possible(self) -> bool:
+        """A rebuild may go through the bulk importer: the managed server, and ``bulk`` on, or auto on an empty database."""
+        if self._home is None or self._bulk == "off":
+            return False
+        return self._bulk == "on" or bool(self._read(cypher.DATABASE_IS_EMPTY)["empty"].iloc[0])
+
+    def _bulk_load(self, rows: GraphRows) -> None:
+        """Write the rebuilt graph with neo4j-admin's importer (:mod:`graphlinker.store.bulk_import`)."""
+        from datetime import timedelta
+
+        from graphlinker.store import bulk_import
+
+        tables = _as_stored(rows)
+        runs, clusters, memberships = bulk_import.history_rows(self._read)
+        lock = self._read(cypher.READ_LOCK, name="refresh")
+        held = None if lock.empty else {**lock.iloc[0].to_dict(), "expires_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat()}
+        history = bulk_import.History(runs=runs, clusters=clusters, memberships=memberships, lock=held,
+                                      pending={"name": "graph", "batch": self._batch, "rebuild": True})
+        home = Path(self._home)
+        files = bulk_import.write_import_files(bulk_import.staging_directory(home), *tables, history, self._batch or "")
+        try:
+            self.driver.close()
+            bulk_import.import_and_restart(home, files, self.database or "neo4j")
+        finally:
+            bulk_import.remove(files)
+            self.driver = GraphDatabase.driver(self.uri, auth=self._auth, notifications_min_severity="OFF")
+        self._mirror = None  # a new database: a new id, a new mirror directory
+        self.init_schema()
+        self._auto(cypher.RESTORE_EMPTY_LISTS)
+        self._graph = _empty_tables().upsert(*tables)
 
     def _stored_rows(self, accounts, usage, stats, templates) -> GraphRows:
         """Only the rows the delta touches: its accounts, their usage of its identifiers, its templates
@@ -162,6 +209,12 @@ class Neo4jStore(Store):
 
     def _write_rows(self, rows: GraphRows) -> None:
         """Write the rows' new absolute values in this process's batch (with prev_* to undo)."""
+        if self._reset_deferred:
+            if self._bulk == "on" or len(rows.usage) >= BULK_MIN_ROWS:
+                self._reset_deferred = False
+                self._bulk_load(rows)
+                return
+            self._delete_graph()
         self._begin_batch(rebuild=False)
         self._write_accounts(rows.accounts, rows.stats)
         self._write_usage(rows.usage.astype({c: str for c in _USAGE_KEY}))
@@ -273,6 +326,7 @@ class Neo4jStore(Store):
     def _forget_graph(self) -> None:
         self._graph = None
         self._mirror_tried = False
+        self._reset_deferred = False
 
     def _mirror_dir(self) -> Mirror | None:
         """Where this database's mirror lives (one directory per database, named by Neo4j's database id); None when off."""
@@ -310,6 +364,8 @@ class Neo4jStore(Store):
         and run nodes written so far count as unpublished (removed by the next writer).
         """
         run_id = report["run_id"]
+        if self._reset_deferred:  # a rebuild that wrote nothing still empties the graph
+            self._delete_graph()
         token = uuid.uuid4().hex  # names the mirror of the graph this run publishes
         self._unpublished = True
         # a run's ledger builds on its base: the last full rebuild (ledger reads take the latest run's base)
