@@ -141,6 +141,44 @@ def test_managed_server_does_not_fetch_urls_or_read_files(neo4j_server, neo4j_ho
     assert web_server.requests == []
 
 
+def test_apoc_does_not_fetch_urls_read_or_write_files(neo4j_server, neo4j_home, web_server, tmp_path):
+    """APOC (on every managed server) opens no hole around the LOAD CSV restrictions, even straight through the driver.
+
+    Its URL loaders meet internal.dbms.cypher_ip_blocklist; file import and export are off in conf/apoc.conf;
+    only streaming exports (no file) work.
+    """
+    port = web_server.server_address[1]
+    secret = tmp_path / "secret.json"
+    secret.write_text('{"secret": 1}')
+    refusals = {
+        f"CALL apoc.load.json('{web_server.url}')": "blocked via the configuration property internal.dbms.cypher_ip_blocklist",
+        f"CALL apoc.load.json('http://localhost:{port}/x.csv')": "cypher_ip_blocklist",
+        f"CALL apoc.load.jsonArray('http://[::1]:{port}/x.csv')": "cypher_ip_blocklist",
+        f"CALL apoc.load.xml('{web_server.url}')": "cypher_ip_blocklist",
+        f"CALL apoc.import.csv([{{fileName: '{web_server.url}', labels: ['X']}}], [], {{}})": "cypher_ip_blocklist",
+        f"CALL apoc.load.json('file://{secret}')": "Import from files not enabled",
+        f"CALL apoc.load.json('{secret}')": "Import from files not enabled",
+        f"CALL apoc.load.xml('file://{secret}')": "Import from files not enabled",
+        f"CALL apoc.import.json('file://{secret}')": "Import from files not enabled",
+        "CALL apoc.export.json.all('out.json', {})": "Export to files not enabled",
+        "CALL apoc.export.csv.all('out.csv', {})": "Export to files not enabled",
+        "CALL apoc.export.graphml.all('out.graphml', {})": "Export to files not enabled",
+    }
+    auth = (neo4j_server["user"], neo4j_server["password"])
+    with GraphDatabase.driver(neo4j_server["uri"], auth=auth) as driver:
+        for statement, why in refusals.items():
+            with pytest.raises(ClientError, match=why):
+                driver.execute_query(statement, database_=neo4j_server["database"])
+        records, _, _ = driver.execute_query(  # a streaming export writes no file: allowed
+            "CALL apoc.export.json.query('RETURN 42 AS answer', null, {stream: true}) YIELD data RETURN data",
+            database_=neo4j_server["database"],
+        )
+    assert '"answer":42' in records[0]["data"]
+    assert web_server.requests == []  # no request reached the web server
+    assert [p for p in (neo4j_home / "import").rglob("*")] == []
+    assert not list(neo4j_home.rglob("out.*"))
+
+
 # --------------------------------------------------------------------------- administration commands
 
 ADMIN_COMMANDS = [

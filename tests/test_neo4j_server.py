@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import socket
 import stat
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -87,6 +90,8 @@ def test_status_json(neo4j_server, neo4j_home):
     assert result.exit_code == 0
     data = json.loads(result.stdout)
     assert data["running"] is True and data["uri"] == neo4j_server["uri"] and data["home"] == str(neo4j_home)
+    assert data["http_port"] is None and data["browser_url"] is None  # no --browser: no HTTP connector
+    assert listening_addresses(data["pid"]) == {("127.0.0.1", data["port"])}  # Bolt on loopback, nothing else
 
 
 def test_connection_settings_fall_back_to_the_started_server(neo4j_server, neo4j_home, monkeypatch, no_neo4j_env):
@@ -131,19 +136,123 @@ def test_fetch_is_idempotent(neo4j_server, monkeypatch):
     monkeypatch.setattr(server, "maven_executable", no_maven)
     lib = server.fetch()
     assert lib == server.jars_dir() and any(lib.glob("neo4j-server-*.jar"))
+    assert server.plugins_fetched() and any(server.plugins_dir().glob(f"apoc-core-{server.APOC_VERSION}.jar"))
+
+
+# --------------------------------------------------------------------------- plugins: GDS, APOC (and Browser, below)
+
+
+def test_every_server_has_gds_and_apoc(neo4j_server, neo4j_home):
+    """The session server (any managed server) loads the pinned GDS and APOC, with their procedures."""
+    assert query_one(neo4j_server, "RETURN [gds.version(), apoc.version()]") == [server.GDS_VERSION, server.APOC_VERSION]
+    procedures = query_one(neo4j_server, "SHOW PROCEDURES YIELD name WHERE name STARTS WITH 'gds.' OR name STARTS WITH 'apoc.' "
+                                         "RETURN collect(name)")
+    assert {"gds.louvain.stream", "gds.nodeSimilarity.filtered.stream", "gds.graph.drop", "apoc.path.expandConfig",
+            "apoc.algo.cover"} <= set(procedures)
+    conf = (neo4j_home / "conf" / "neo4j.conf").read_text().splitlines()
+    assert "dbms.security.procedures.unrestricted=gds.*,apoc.*" in conf
+    apoc_conf = (neo4j_home / "conf" / "apoc.conf").read_text().splitlines()
+    assert {"apoc.import.file.enabled=false", "apoc.export.file.enabled=false"} <= set(apoc_conf)
+    linked = {p.name: p.resolve() for p in (neo4j_home / "plugins").iterdir()}  # in plugins/, links into the cache
+    assert linked == {jar.name: jar.resolve() for jar in server.plugins_dir().glob("*.jar")}
+
+
+def test_gds_runs_an_algorithm_with_explicit_concurrency(neo4j_server):
+    """A projection, Louvain on two triangles joined by one edge (two communities), and the drop."""
+    edges = [(0, 1), (1, 2), (0, 2), (3, 4), (4, 5), (3, 5), (2, 3)]
+    cypher = (
+        "UNWIND $edges AS e WITH gds.graph.project('gl-test-' + randomUUID(), e[0], e[1], {}, {undirectedRelationshipTypes: ['*']}) AS g "
+        "CALL (g) { CALL gds.louvain.stream(g.graphName, {concurrency: 1}) YIELD nodeId, communityId "
+        "           RETURN collect([nodeId, communityId]) AS communities } "
+        "CALL gds.graph.drop(g.graphName) YIELD graphName RETURN communities"
+    )
+    with GraphDatabase.driver(neo4j_server["uri"], auth=(neo4j_server["user"], neo4j_server["password"])) as driver:
+        records, _, _ = driver.execute_query(cypher, edges=[list(e) for e in edges], database_=neo4j_server["database"])
+        left = driver.execute_query("CALL gds.graph.list() YIELD graphName RETURN count(*) AS n", database_=neo4j_server["database"])
+    community = dict(records[0]["communities"])
+    assert community[0] == community[1] == community[2] != community[3] == community[4] == community[5]
+    assert left.records[0]["n"] == 0
+
+
+def _pom_property(pom: Path, name: str) -> str:
+    import xml.etree.ElementTree as ET
+
+    namespace = {"m": "http://maven.apache.org/POM/4.0.0"}
+    return ET.parse(pom).getroot().find(f"m:properties/m:{name}", namespace).text
+
+
+def test_plugin_versions_are_pinned_in_the_packaged_pom():
+    pom = server.plugins_pom_path()
+    assert pom.is_file() and pom.parent.parent == server.pom_path().parent.parent
+    assert _pom_property(pom, "gds.version") == server.GDS_VERSION
+    assert _pom_property(pom, "apoc.version") == server.APOC_VERSION
+    assert _pom_property(pom, "browser.version") == server.BROWSER_VERSION
+    assert _pom_property(server.pom_path(), "neo4j.version") == server.NEO4J_VERSION
+
+
+def test_plugin_jars_do_not_duplicate_the_servers_jars(neo4j_server):
+    """plugins/ comes first on the classpath: a second version of a library the server has would shadow it.
+
+    Jar names are ARTIFACT-VERSION.jar; two GDS artifacts share a name with a different server artifact
+    (org.neo4j.gds:annotations and :neo4j-values, other packages), so they may appear in both.
+    """
+    def artifacts(directory: Path) -> set[str]:
+        return {re.sub(r"-\d[\w.]*(?:-[A-Za-z]\w*)?\.jar$", "", jar.name) for jar in directory.glob("*.jar")}
+
+    shared = artifacts(server.jars_dir()) & artifacts(server.plugins_dir())
+    assert shared == {"annotations", "neo4j-values"}
+    assert any(server.plugins_dir().glob("annotations-*.jar")) and not any(server.plugins_dir().glob("slf4j-api-*.jar"))
 
 
 # --------------------------------------------------------------------------- one extra start/stop cycle, via the CLI
 
 
+def listening_addresses(pid: int) -> set[tuple[str, int]]:
+    """(address, port) of every TCP socket process ``pid`` listens on, from /proc (IPv4 and IPv6; ::ffff:a.b.c.d as a.b.c.d)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    found = set()
+    for table, family in (("/proc/net/tcp", socket.AF_INET), ("/proc/net/tcp6", socket.AF_INET6)):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] != "0A" or fields[9] not in inodes:  # 0A: LISTEN
+                continue
+            address, port = fields[1].split(":")
+            raw = bytes.fromhex(address)
+            raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))  # /proc prints 32-bit words little-endian
+            text = socket.inet_ntop(family, raw)
+            found.add((text.removeprefix("::ffff:") if "." in text else text, int(port, 16)))  # Java: v4-mapped IPv6
+    return found
+
+
 def test_cli_start_status_stop_cycle(tmp_path, no_neo4j_env):
+    """The one extra server: started by the CLI with --browser, so Browser is checked on it too."""
     home = tmp_path / "home"
-    result, output = cli("start", "--home", str(home), "--port", "0", "--heap", "512m", "--pagecache", "64m")
+    result, output = cli("start", "--home", str(home), "--port", "0", "--heap", "512m", "--pagecache", "64m", "--browser", "--http-port", "0")
     assert result.exit_code == 0, output
     assert result.stdout == ""  # messages go to stderr
     try:
         info = server.status(home)
         assert info is not None and info.auth
+        assert info.http_port and info.browser_url == f"http://127.0.0.1:{info.http_port}/browser/"
+        assert f"Neo4j Browser: {info.browser_url}" in output
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(info.browser_url, timeout=30) as response:
+            page = response.read().decode("utf-8", "replace")
+            assert response.status == 200 and response.headers.get_content_type() == "text/html"
+        assert "<html" in page.lower() and "neo4j browser" in page.lower()
+        conf = (home / "conf" / "neo4j.conf").read_text().splitlines()
+        assert f"server.http.listen_address=127.0.0.1:{info.http_port}" in conf and "server.https.enabled=false" in conf
+        listening = listening_addresses(info.pid)
+        assert ("127.0.0.1", info.http_port) in listening and ("127.0.0.1", info.port) in listening
+        assert {address for address, _ in listening} <= {"127.0.0.1", "::1"}, listening  # no connector beyond loopback
+        assert query_one(server.server_settings(home), "RETURN gds.version()") == server.GDS_VERSION
         password_file = home / server.PASSWORD_FILE
         assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
         password = password_file.read_text().strip()
@@ -153,6 +262,9 @@ def test_cli_start_status_stop_cycle(tmp_path, no_neo4j_env):
 
         result, output = cli("status", "--home", str(home))
         assert result.exit_code == 0 and str(info.pid) in output and password not in output
+        assert f"Neo4j Browser: {info.browser_url}" in output
+        result, _ = cli("status", "--json", "--home", str(home))
+        assert json.loads(result.stdout)["browser_url"] == info.browser_url
         result, output = cli("start", "--home", str(home), "--port", "0")
         assert result.exit_code == 0 and server.status(home).pid == info.pid and password not in output
     finally:
@@ -256,4 +368,35 @@ def test_failed_fetch_is_redone(tmp_path, monkeypatch):
     monkeypatch.delenv("FAKE_MVN_FAIL")
     assert server.fetch() == server.jars_dir() and server.is_fetched()
     assert server.fetch() == server.jars_dir()  # complete: Maven is not run again
-    assert calls.read_text().split() == ["run", "run"]
+    assert calls.read_text().split() == ["run", "run", "run"]  # server (failed), server, plugins
+    assert server.plugins_fetched() and (server.plugins_dir() / "partial.jar").exists()
+
+
+def test_failed_plugin_fetch_is_exit_5_with_one_line(tmp_path, monkeypatch):
+    """The server's jars are cached, the plugins' fetch fails: `neo4j start` and `fetch` say so in one line, exit 5."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "mvn"
+    fake.write_text(
+        "#!/bin/sh\n"
+        'for a in "$@"; do case "$a" in -DoutputDirectory=*) out="${a#-DoutputDirectory=}";; -f) ;; esac; done\n'
+        'case "$*" in *neo4j-plugins*) echo "[ERROR] Failed to collect dependencies: Could not transfer artifact '
+        'org.neo4j.gds:proc:pom:2.13.9" >&2; exit 1;; esac\n'
+        'mkdir -p "$out" && touch "$out/server.jar"\n'
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("GRAPHLINKER_CACHE", str(tmp_path / "cache"))
+    result, output = cli("start", "--home", str(tmp_path / "home"), "--port", "0")
+    assert result.exit_code == int(ExitCode.STORE_UNAVAILABLE), output
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert result.stderr.strip().splitlines()[-1] == line and "Traceback" not in output
+    assert f"fetching the Neo4j plugins (GDS {server.GDS_VERSION}, APOC {server.APOC_VERSION}" in line
+    assert "Maven Central failed (mvn exit code 1)" in line and "Could not transfer artifact" in line
+    assert not server.plugins_fetched() and not server.plugins_dir().exists()
+    assert (server.jars_dir() / "server.jar").exists()  # the server's part stays cached
+    assert server.status(tmp_path / "home") is None
+    done = subprocess.run([sys.executable, "-m", "graphlinker.devserver.server", "fetch"], capture_output=True, text=True,
+                          env=dict(os.environ), timeout=120)
+    assert done.returncode == int(ExitCode.STORE_UNAVAILABLE) and "fetching the Neo4j plugins" in done.stderr
+    assert done.stdout == ""

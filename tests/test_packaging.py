@@ -89,7 +89,7 @@ def test_wheel_carries_the_package_data_and_metadata(wheel_venv):
         meta = wheel.read(metadata).decode()
     packed = {Path(n).name for n in names if n.startswith("graphlinker/querypack/queries/") and n.endswith(".cypher")}
     assert packed == {p.name for p in PACK.glob("*.cypher")} and len(packed) >= 14
-    assert "graphlinker/devserver/neo4j-server/pom.xml" in names
+    assert {"graphlinker/devserver/neo4j-server/pom.xml", "graphlinker/devserver/neo4j-plugins/pom.xml"} <= names
     assert {"graphlinker/settings/defaults.toml", "graphlinker/templates/rules.toml"} <= names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     assert "License-Expression: MIT" in meta
@@ -129,7 +129,7 @@ def test_installed_run_needs_no_optional_package(wheel_venv):
 
 @pytest.mark.slow
 def test_installed_neo4j_start_and_stop(wheel_venv):
-    """`graphlinker neo4j start --port 0` / `stop` from the venv: the packaged pom matches the cache's jars."""
+    """`graphlinker neo4j start --port 0` / `stop` from the venv: the packaged poms match the cache's jars."""
     fetched = server.is_fetched()  # the repository's pom; CI fetched the jars before the tests
     home = wheel_venv["base"] / "neo4j-home"
     env = _clean_env(GRAPHLINKER_NEO4J_HOME=str(home))
@@ -141,6 +141,12 @@ def test_installed_neo4j_start_and_stop(wheel_venv):
         assert "running at bolt://127.0.0.1:" in started.stderr
         status = json.loads(_run([exe, "neo4j", "status", "--json"], cwd=cwd, env=env).stdout)
         assert status["running"] and Path(status["home"]) == home.resolve()
+        versions = _run([wheel_venv["python"], "-c", (  # the packaged plugins pom: GDS and APOC load
+            "from neo4j import GraphDatabase; from graphlinker.devserver import server as s; c = s.server_settings(); "
+            "d = GraphDatabase.driver(c['uri'], auth=(c['user'], c['password'])); "
+            "print(*d.execute_query('RETURN [gds.version(), apoc.version()] AS v').records[0]['v']); d.close()")],
+            cwd=cwd, env=env)
+        assert versions.stdout.split() == [server.GDS_VERSION, server.APOC_VERSION]
     finally:
         stopped = subprocess.run([str(exe), "neo4j", "stop"], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
     assert stopped.returncode == 0 and "stopped" in stopped.stderr, stopped.stderr

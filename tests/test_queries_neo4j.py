@@ -661,6 +661,178 @@ def test_account_identifiers(graph):
             assert got == [(k, v, c, _ms(f), _ms(item), s) for k, v, c, f, item, s in expected], (account, include_windows)
 
 
+# --- queries with GDS and APOC ----------------------------------------------------------------------------
+
+def _gds_graphs(graph: Graph) -> list[str]:
+    _, rows = run_cypher(graph.settings, "CALL gds.graph.list() YIELD graphName RETURN graphName")
+    return [r["graphName"] for r in rows]
+
+
+def test_similar_accounts(graph):
+    """Jaccard similarity of identifier sets (payment, ip, subnet, devices, ...), computed here from the usage table."""
+    usage = graph.usage[~graph.usage["kind"].isin(FEATURE_KINDS | WINDOW_KINDS | {"template"})]
+    identifiers = {a: set(g["kind"] + ":" + g["value"]) for a, g in usage.groupby("account_id")}
+    cluster_of = graph.cluster_of
+    checked = 0
+    for account in (GROW_SOURCE, CROSS_ACCOUNT, NEW_RING[0]):
+        mine = identifiers[account]
+        expected = {other: (len(mine & theirs) / len(mine | theirs), mine & theirs)
+                    for other, theirs in identifiers.items() if other != account and mine & theirs}
+        order = sorted(expected, key=lambda a: (-expected[a][0], a))
+        rows = ask(graph, "similar-accounts", account_id=account, limit=1000)
+        assert [r["account_id"] for r in rows] == order, account
+        for row in rows:
+            similarity, shared = expected[row["account_id"]]
+            assert row["similarity"] == pytest.approx(similarity, rel=1e-9)
+            assert sorted(row["shared"]) == sorted(shared)
+            cluster = cluster_of.get(row["account_id"])
+            assert (row["cluster_id"], row["flagged"]) == ((cluster["cluster_id"], cluster["flagged"]) if cluster else (None, None))
+        if account == GROW_SOURCE:
+            top = ask(graph, "similar-accounts", account_id=account, limit=3)
+            assert [r["account_id"] for r in top] == order[:3]
+            cutoff = ask(graph, "similar-accounts", account_id=account, min_similarity=0.3, limit=1000)
+            assert [r["account_id"] for r in cutoff] == [a for a in order if expected[a][0] >= 0.3]
+        checked += len(rows)
+    assert checked >= 10
+    # the grown ring's new members share the card and device of the ring they joined
+    assert {r["account_id"] for r in ask(graph, "similar-accounts", account_id=GROWN[0], limit=2)} <= set(GROWN) | {GROW_SOURCE}
+    assert ask(graph, "similar-accounts", account_id="acct_unknown") == []
+    assert _gds_graphs(graph) == []  # every projection was dropped
+
+
+def _paths_expected(graph: Graph, starts: list[str], ends: list[str], include_windows: bool, max_sharing: int,
+                    max_hops: int) -> dict[str, int]:
+    """Multi-source breadth-first search over the evidence graph: hops from any start to each end, not through an end."""
+    bipartite = _evidence_graph(graph, include_windows, max_sharing)
+    targets = {("account", b) for b in ends}
+    distance = {("account", a): 0 for a in starts if ("account", a) in bipartite}
+    frontier, reached = list(distance), {}
+    while frontier:
+        following = []
+        for node in frontier:
+            if node in targets:
+                reached[node[1]] = distance[node] // 2
+                continue
+            for neighbour in bipartite[node]:
+                if neighbour not in distance and distance[node] + 1 <= 2 * max_hops:
+                    distance[neighbour] = distance[node] + 1
+                    following.append(neighbour)
+        frontier = following
+    return reached
+
+
+def test_paths_between_clusters(graph):
+    used = {(a, k, v) for a, k, v in graph.usage[["account_id", "kind", "value"]].itertuples(index=False)}
+    cluster_of, clusters = graph.cluster_of, graph.clusters
+    flagged = [c["cluster_id"] for c in graph.second["clusters"] if c["flagged"]]
+    ring, other = cluster_of[GROW_SOURCE]["cluster_id"], cluster_of[CROSS_ACCOUNT]["cluster_id"]
+    assert ring in flagged and other in flagged  # the card shared across two flagged rings joins them
+    settings = [(False, 300, 3), (True, 300, 2), (False, 3, 4), (False, 300, 1)]
+    cases = [(other, ring, *c) for c in settings] + [(ring, other, *settings[1])] + [
+        (a, b, *settings[0]) for a, b in [(a, b) for a in flagged for b in flagged if a < b][:4]]
+    found = 0
+    for source, target, include_windows, max_sharing, max_hops in cases:
+        expected = _paths_expected(graph, clusters[source]["accounts"], clusters[target]["accounts"],
+                                   include_windows, max_sharing, max_hops)
+        rows = ask(graph, "paths-between-clusters", from_cluster=source, to_cluster=target,
+                   include_windows=include_windows, max_sharing=max_sharing, max_hops=max_hops, limit=10000)
+        assert {r["to_account"]: r["hops"] for r in rows} == expected, (source, target, include_windows, max_sharing, max_hops)
+        assert len(rows) == len(expected)
+        assert [(r["hops"], r["to_account"]) for r in rows] == sorted((r["hops"], r["to_account"]) for r in rows)
+        for row in rows:
+            accounts = row["accounts"]
+            assert row["from_account"] == accounts[0] and row["to_account"] == accounts[-1]
+            assert accounts[0] in clusters[source]["accounts"] and accounts[-1] in clusters[target]["accounts"]
+            assert len(accounts) == row["hops"] + 1 and len(row["via"]) == row["hops"]
+            assert len(row["path"]["relationships"]) == 2 * row["hops"]
+            for step, identifier in enumerate(row["via"]):
+                kind, value = identifier.split(":", 1)
+                assert kind not in FEATURE_KINDS and (include_windows or kind not in WINDOW_KINDS)
+                assert (accounts[step], kind, value) in used and (accounts[step + 1], kind, value) in used
+        found += len(rows)
+    assert found > 0
+    direct = ask(graph, "paths-between-clusters", from_cluster=other, to_cluster=ring, max_hops=1)
+    on_card = set(graph.payments.loc[graph.payments["payment_fingerprint"] == CROSS_CARD, "account_id"])
+    assert on_card & set(clusters[ring]["accounts"]) <= {r["to_account"] for r in direct} and direct
+    assert len(ask(graph, "paths-between-clusters", from_cluster=other, to_cluster=ring, max_hops=4, limit=2)) == min(
+        2, len(_paths_expected(graph, clusters[other]["accounts"], clusters[ring]["accounts"], False, 300, 4)))
+    assert ask(graph, "paths-between-clusters", from_cluster=ring, to_cluster=ring) == []
+    assert ask(graph, "paths-between-clusters", from_cluster=ring, to_cluster="cl-0000000000") == []
+
+
+def _node_key(node: dict) -> tuple[str, str]:
+    labels, props = node["labels"], node["properties"]
+    for label, kind, key in (("Cluster", "cluster", "cluster_id"), ("Account", "account", "account_id"),
+                             ("PaymentMethod", "payment", "fingerprint"), ("IP", "ip", "address"),
+                             ("Subnet", "subnet", "cidr"), ("PromptTemplate", "template", "template_id")):
+        if label in labels:
+            return kind, props[key]
+    assert labels == ["Identifier"], labels
+    return props["kind"], props["value"]
+
+
+def test_cluster_subgraph(graph):
+    usage = graph.usage[~graph.usage["kind"].isin(FEATURE_KINDS | WINDOW_KINDS)]
+    links = {frozenset(pair) for pair in graph.edges[["account_a", "account_b"]].itertuples(index=False)}
+    old = next(c for c in graph.first["clusters"] if GROW_SOURCE in c["accounts"])
+    flagged = [c for c in graph.second["clusters"] if c["flagged"]]
+    cases = [(c, None, 2) for c in flagged] + [(c, None, 1) for c in flagged[:2]] + [(old, graph.first["run_id"], 2)]
+    for cluster, run_id, min_accounts in cases:
+        members = set(cluster["accounts"])
+        mine = usage[usage["account_id"].isin(members)]
+        sharing = mine.groupby(["kind", "value"])["account_id"].nunique()
+        kept = {key for key, n in sharing.items() if n >= min_accounts}
+        inside = {pair for pair in links if pair <= members} if run_id is None else set()
+        by_run = {"run_id": run_id} if run_id else {}
+        (row,) = ask(graph, "cluster-subgraph", cluster_id=cluster["cluster_id"], min_accounts=min_accounts, **by_run)
+        nodes = {n["element_id"]: _node_key(n) for n in row["nodes"]}
+        assert sorted(nodes.values()) == sorted({("cluster", cluster["cluster_id"])} | {("account", a) for a in members} | kept)
+        got: dict[str, set] = {}
+        for rel in row["relationships"]:
+            got.setdefault(rel["type"], set()).add((nodes[rel["start"]], nodes[rel["end"]]))
+        usage_pairs = {(("account", a), (k, v)) for a, k, v in mine[["account_id", "kind", "value"]].itertuples(index=False)
+                       if (k, v) in kept}
+        assert got.pop("MEMBER_OF", set()) == {(("account", a), ("cluster", cluster["cluster_id"])) for a in members}
+        assert {frozenset((a[1], b[1])) for a, b in got.pop("LINKED", set())} == inside
+        assert set().union(*got.values()) == usage_pairs
+        assert set(got) <= {"PAID_WITH", "USED_IP", "IN_SUBNET", "SENT_TEMPLATE", "HAS_IDENTIFIER"}
+        assert (row["accounts"], row["identifiers"], row["links"]) == (len(members), len(kept), len(inside))
+    assert ask(graph, "cluster-subgraph", cluster_id="cl-0000000000") == []
+
+
+def test_browser_favourites_set_the_parameters_the_queries_read(graph, tmp_path):
+    """`query favourites` writes one favourite per query; its :param lines, evaluated by the server as Browser
+    does, bind what `query run` binds (examples for required parameters, else defaults), then the query follows."""
+    import zipfile
+
+    from graphlinker.cli.query import query_app
+
+    target = tmp_path / "favourites.zip"
+    result = CliRunner().invoke(query_app, ["favourites", "--output", str(target)])
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(target) as archive:
+        files = {name: archive.read(name).decode("utf-8") for name in archive.namelist()}
+    assert set(files) == {f"graphlinker/{name}.cypher" for name in PACK}
+    for name, query in PACK.items():
+        text = files[f"graphlinker/{name}.cypher"]
+        lines = text.splitlines()
+        assert lines[0] == f"// {query.title}"
+        param_lines = [line for line in lines if line.startswith(":param ")]
+        params = {}
+        for line in param_lines:
+            match = re.fullmatch(r":param (\w+) => (.*);", line)
+            _, rows = run_cypher(graph.settings, f"RETURN {match[2]} AS value")
+            params[match[1]] = rows[0]["value"]
+        wanted = bind(query, {p.name: p.example for p in query.params if p.required})
+        assert params == wanted, name
+        body = text.split(param_lines[-1] + "\n", 1)[1] if param_lines else "\n".join(lines[2:]) + "\n"
+        assert body == query.cypher + ";\n"
+        if name in ("similar-accounts", "cluster-subgraph", "paths-between-clusters"):
+            columns, rows = run_cypher(graph.settings, body.rstrip().rstrip(";"), params)
+            assert (columns, rows) == run_query(graph.settings, query, wanted), name
+    assert _gds_graphs(graph) == []
+
+
 def _ms(value):
     """The stores keep timestamps to the millisecond."""
     return None if pd.isna(value) else pd.Timestamp(value).floor("ms")

@@ -10,6 +10,7 @@ else does; errors are one line on stderr with the exit codes of
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import sys
 from pathlib import Path
@@ -23,6 +24,7 @@ from graphlinker.errors import InputError
 from graphlinker.querypack.pack import (
     DEFAULT_QUERY_TIMEOUT,
     bind,
+    browser_favourite,
     check_statement,
     load_pack,
     parse_assignments,
@@ -185,6 +187,40 @@ def run_command(
     check_statement(query.cypher)  # refused without a server; run_query checks the server's plan too
     columns, rows = run_query(_connection(), query, params, timeout=timeout)
     render(columns, rows, fmt, title=query.title, meta={"query": query.name, "params": params}, output=output)
+
+
+@query_app.command("favourites")
+@_one_line_errors
+def favourites_command(
+    output: Path = typer.Option(
+        Path("graphlinker-queries.zip"), "--output", "-o", dir_okay=False, metavar="FILE",
+        help="The zip file to write (replaced whole).",
+    ),
+) -> None:
+    """Write the pack as Neo4j Browser favourites: a zip to drop on Browser's Favorites drawer.
+
+    One `graphlinker/NAME.cypher` per query: its title (Browser's name for it), `:param` lines
+    with an example or the default for each parameter (edit them), then the query. Clicking a
+    favourite puts it in the editor; running it sets the parameters and runs the query.
+    """
+    import os
+    import zipfile
+
+    queries = load_pack()
+    output = output.expanduser()
+    partial = output.with_name(f".{output.name}.partial-{os.getpid()}")
+    try:
+        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for query in queries.values():
+                archive.writestr(f"graphlinker/{query.name}.cypher", browser_favourite(query))
+        partial.replace(output)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG):
+            raise
+        raise InputError(f"cannot write {output}: {exc.strerror or exc}") from None
+    err.print(f"Wrote {len(queries)} queries to {output}: open Neo4j Browser's Favorites (the star), "
+              "and drop the file on its import area", highlight=False)
 
 
 @_one_line_errors

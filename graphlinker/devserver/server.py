@@ -4,8 +4,9 @@ No Docker and no neo4j.com are needed: the server's jars are resolved once by Ma
 the packaged ``graphlinker/devserver/neo4j-server/pom.xml`` into a per-user cache, and the server
 is started as a detached ``java`` process whose data lives in a *home* directory::
 
-    fetch()                      # jars -> ~/.cache/graphlinker/neo4j-5.26.24/lib (once)
+    fetch()                      # jars -> ~/.cache/graphlinker/neo4j-5.26.24/lib and .../plugins (once)
     info = start()               # ~/.local/share/graphlinker/neo4j, bolt://127.0.0.1:7687
+    info = start(http_port=0)    # ... and Neo4j Browser on http://127.0.0.1:<free port>/browser/
     connection_settings()        # {"uri", "user", "password", "database"} for the driver
     stop()
 
@@ -18,7 +19,15 @@ The home is owner-only (directories 0700, files 0600; the server runs with umask
 The server is locked down for analysts' Cypher: ``LOAD CSV`` may not read files
 (``dbms.security.allow_csv_import_from_file_urls=false``) nor reach any host
 (``internal.dbms.cypher_ip_blocklist`` blocks every IPv4 and IPv6 address); see :data:`SECURITY_SETTINGS`.
-``python -m graphlinker.devserver.server fetch`` fetches the jars (what CI runs first).
+
+Every server gets the plugins of the packaged ``neo4j-plugins/pom.xml``, pinned and cached beside
+the server's jars: Graph Data Science (GPLv3), APOC Core (Apache 2.0) and Neo4j Browser. Their jars
+are linked into ``HOME/plugins`` (where Neo4j registers their procedures) and put on the java
+classpath (both are needed). APOC reads and writes no file (``conf/apoc.conf``:
+:data:`APOC_SETTINGS`) and its URL loaders meet the same IP blocklist as ``LOAD CSV``. The HTTP
+connector (Browser and the HTTP API) is off unless ``start(http_port=...)`` (``neo4j start --browser``)
+turns it on, on 127.0.0.1 only.
+``python -m graphlinker.devserver.server fetch`` fetches the jars and the plugins (what CI runs first).
 """
 
 from __future__ import annotations
@@ -47,7 +56,12 @@ from graphlinker.errors import GraphlinkerError, StoreUnavailable
 from graphlinker.settings.environment import value as env_value
 
 NEO4J_VERSION = "5.26.24"  # keep in step with <neo4j.version> in neo4j-server/pom.xml beside this module
+# Keep these in step with neo4j-plugins/pom.xml beside this module (tests/test_neo4j_server.py checks).
+GDS_VERSION = "2.13.9"  # Graph Data Science, GPLv3; built for Neo4j 5.26.24
+APOC_VERSION = "5.26.19"  # APOC Core, Apache 2.0; the newest 5.26.x on Maven Central
+BROWSER_VERSION = "5.24.0"  # Neo4j Browser, GPLv3; the newest 5.x on Maven Central
 DEFAULT_BOLT_PORT = 7687
+DEFAULT_HTTP_PORT = 7474
 DEFAULT_USER = "neo4j"
 DEFAULT_DATABASE = "neo4j"
 JAVA_VERSIONS = (17, 21)  # what Neo4j 5.26 supports (it also started on Java 25 here; older ones fail)
@@ -57,6 +71,8 @@ STATE_FILE = "graphlinker.json"  # under HOME/run
 PASSWORD_FILE = "password"  # under HOME
 POM_RESOURCE = "neo4j-server/pom.xml"  # package data of graphlinker.devserver: the artifacts Maven fetches
 MARKER_FILE = ".complete"  # beside lib/, holds the pom's sha256 once a fetch succeeded
+PLUGINS_POM_RESOURCE = "neo4j-plugins/pom.xml"  # package data too: GDS, APOC and Browser
+PLUGINS_MARKER_FILE = ".plugins-complete"  # beside plugins/, holds the plugins pom's sha256
 PRIVATE_UMASK = 0o077  # the server and neo4j-admin create owner-only files in the home
 
 # Written into every managed server's neo4j.conf. Names as in Neo4j 5.26 (GraphDatabaseSettings /
@@ -67,6 +83,28 @@ PRIVATE_UMASK = 0o077  # the server and neo4j-admin create owner-only files in t
 SECURITY_SETTINGS = {
     "dbms.security.allow_csv_import_from_file_urls": "false",  # no file:/// URLs in LOAD CSV
     "internal.dbms.cypher_ip_blocklist": "0.0.0.0/0,::/0",  # no http(s)/ftp URL reaches any address
+}
+
+# GDS and APOC procedures use internal APIs, so Neo4j only loads them when they are unrestricted.
+PLUGIN_SETTINGS = {
+    "dbms.security.procedures.unrestricted": "gds.*,apoc.*",
+}
+
+# conf/apoc.conf (APOC 5 refuses its settings in neo4j.conf). With file import and export off,
+# apoc.load.*/apoc.import.* cannot read a file and apoc.export.* cannot write one (streaming
+# exports, ``{stream: true}``, still work); their http(s) URLs meet cypher_ip_blocklist like LOAD CSV.
+APOC_SETTINGS = {
+    "apoc.import.file.enabled": "false",
+    "apoc.export.file.enabled": "false",
+    "apoc.import.file.use_neo4j_config": "true",
+    "apoc.trigger.enabled": "false",
+}
+
+# With the HTTP connector on (Browser): Browser fetches remote content (guides) from no other host
+# and sends no product analytics (names as Neo4j 5.26 declares them: "whitelist" is its spelling).
+BROWSER_SETTINGS = {
+    "browser.remote_content_hostname_whitelist": "localhost",
+    "client.allow_telemetry": "false",
 }
 
 Log = Callable[[str], None] | None
@@ -103,10 +141,17 @@ class ServerInfo:
     auth: bool
     version: str = NEO4J_VERSION
     started_at: str = ""
+    http_port: int | None = None  # the HTTP connector (Neo4j Browser) on 127.0.0.1, when it is on
+
+    @property
+    def browser_url(self) -> str | None:
+        """Neo4j Browser's address, when the server runs with the HTTP connector on."""
+        return f"http://127.0.0.1:{self.http_port}/browser/" if self.http_port else None
 
     def to_json(self) -> dict:
         data = asdict(self)
         data["home"] = str(self.home)
+        data["browser_url"] = self.browser_url
         return data
 
 
@@ -130,6 +175,11 @@ def jars_dir() -> Path:
     return cache_root() / f"neo4j-{NEO4J_VERSION}" / "lib"
 
 
+def plugins_dir() -> Path:
+    """The plugins' jar directory (GDS, APOC, Browser): ``<cache root>/neo4j-<version>/plugins``."""
+    return cache_root() / f"neo4j-{NEO4J_VERSION}" / "plugins"
+
+
 def default_home(home: os.PathLike | str | None = None) -> Path:
     """The server home: ``home`` if given, else ``$GRAPHLINKER_NEO4J_HOME``, else ``$XDG_DATA_HOME/graphlinker/neo4j``."""
     if home is not None:
@@ -149,6 +199,11 @@ def pom_path() -> Path:
     if pom := env_value("GRAPHLINKER_NEO4J_POM"):
         return Path(pom).expanduser()
     return Path(str(resources.files(__package__ or "graphlinker.devserver").joinpath(POM_RESOURCE)))
+
+
+def plugins_pom_path() -> Path:
+    """The pom listing the plugins' artifacts (GDS, APOC, Browser), packaged beside this module."""
+    return Path(str(resources.files(__package__ or "graphlinker.devserver").joinpath(PLUGINS_POM_RESOURCE)))
 
 
 # --------------------------------------------------------------------------- prerequisites
@@ -220,63 +275,87 @@ def _pom_digest(pom: Path) -> str:
     return hashlib.sha256(pom.read_bytes()).hexdigest()
 
 
-def is_fetched() -> bool:
-    """Whether the jar cache is complete for the current pom."""
-    marker = jars_dir().parent / MARKER_FILE
-    pom = pom_path()
+def _complete(marker: Path, pom: Path) -> bool:
     return marker.is_file() and pom.is_file() and marker.read_text().strip() == _pom_digest(pom)
 
 
-def fetch(log: Log = None) -> Path:
-    """Resolve the server's jars into :func:`jars_dir` with Maven, once; returns that directory.
+def is_fetched() -> bool:
+    """Whether the jar cache is complete for the current poms: the server's jars and the plugins'."""
+    return _complete(jars_dir().parent / MARKER_FILE, pom_path()) and plugins_fetched()
 
-    Idempotent: skipped when the marker says the cache is complete for this pom. The jars are
-    copied into a scratch directory that replaces ``lib/`` only after Maven succeeded, and the
-    marker is written last, so an interrupted fetch is simply redone. ``$GRAPHLINKER_MAVEN_ARGS``
-    adds Maven options (e.g. ``-Dmaven.repo.local=...``).
+
+def plugins_fetched() -> bool:
+    """Whether the plugins' jar cache (GDS, APOC, Browser) is complete for the packaged plugins pom."""
+    return _complete(plugins_dir().parent / PLUGINS_MARKER_FILE, plugins_pom_path())
+
+
+def fetch(log: Log = None) -> Path:
+    """Resolve the server's jars into :func:`jars_dir` and the plugins' into :func:`plugins_dir`, once; returns lib.
+
+    Idempotent: each part is skipped when its marker says the cache is complete for its pom.
+    The jars are copied into a scratch directory that replaces ``lib/`` (``plugins/``) only after
+    Maven succeeded, and the marker is written last, so an interrupted fetch is simply redone.
+    ``$GRAPHLINKER_MAVEN_ARGS`` adds Maven options (e.g. ``-Dmaven.repo.local=...``).
     """
     lib = jars_dir()
     pom = pom_path()
     if not pom.is_file():
         raise StoreUnavailable(f"cannot find the Neo4j server pom at {pom} (set GRAPHLINKER_NEO4J_POM)")
+    plugins_pom = plugins_pom_path()
+    if not plugins_pom.is_file():
+        raise StoreUnavailable(f"cannot find the Neo4j plugins pom at {plugins_pom} (reinstall graphlinker)")
     with _locked(lib.parent / ".lock"):
-        if is_fetched():
-            return lib
-        mvn = maven_executable()
-        java_executable()  # Maven needs Java too; fail early with the clear message
-        if log:
-            log(f"Fetching Neo4j {NEO4J_VERSION} from Maven Central into {lib} (first time only, ~1 min)")
-        scratch = lib.parent / f"lib.partial-{os.getpid()}"
-        shutil.rmtree(scratch, ignore_errors=True)
-        marker = lib.parent / MARKER_FILE
-        marker.unlink(missing_ok=True)
-        cmd = [
-            mvn, "-B", "-q", "-Dstyle.color=never", "-f", str(pom),
-            "dependency:copy-dependencies", "-DincludeScope=runtime", f"-DoutputDirectory={scratch}",
-            *shlex.split(env_value("GRAPHLINKER_MAVEN_ARGS") or ""),
-        ]
-        try:
-            done = subprocess.run(cmd, capture_output=True, text=True)
-        except OSError as exc:
-            raise StoreUnavailable(f"cannot run Maven: {exc}") from None
-        jars = list(scratch.glob("*.jar")) if scratch.is_dir() else []
-        if done.returncode != 0 or not jars:
-            shutil.rmtree(scratch, ignore_errors=True)
-            output = re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)
-            boilerplate = ("-e switch", "-X switch", "[ERROR] [Help", "For more information", "Re-run Maven")
-            errors = [line for line in output.splitlines()
-                      if line.startswith("[ERROR]") and line.strip() != "[ERROR]" and not any(b in line for b in boilerplate)]
-            tail = "\n".join(errors[:10]) or _tail_text(output, 15)
-            raise StoreUnavailable(
-                f"fetching Neo4j {NEO4J_VERSION} from Maven Central failed (mvn exit code {done.returncode}); "
-                f"is Maven Central reachable?\n{tail}"
+        if not _complete(lib.parent / MARKER_FILE, pom):
+            _fetch_into(
+                pom, lib, lib.parent / MARKER_FILE, f"Neo4j {NEO4J_VERSION}",
+                f"Fetching Neo4j {NEO4J_VERSION} from Maven Central into {lib} (first time only, ~1 min)", log,
             )
-        shutil.rmtree(lib, ignore_errors=True)
-        scratch.rename(lib)
-        marker.write_text(_pom_digest(pom) + "\n")
-        if log:
-            log(f"Fetched {len(jars)} jars")
+        plugins = plugins_dir()
+        if not _complete(plugins.parent / PLUGINS_MARKER_FILE, plugins_pom):
+            _fetch_into(
+                plugins_pom, plugins, plugins.parent / PLUGINS_MARKER_FILE,
+                f"the Neo4j plugins (GDS {GDS_VERSION}, APOC {APOC_VERSION}, Browser {BROWSER_VERSION})",
+                f"Fetching GDS {GDS_VERSION}, APOC {APOC_VERSION} and Neo4j Browser {BROWSER_VERSION} "
+                f"from Maven Central into {plugins} (first time only)", log,
+            )
         return lib
+
+
+def _fetch_into(pom: Path, target: Path, marker: Path, what: str, announce: str, log: Log) -> None:
+    """``mvn dependency:copy-dependencies`` of ``pom`` into ``target`` (replaced whole), then ``marker``."""
+    mvn = maven_executable()
+    java_executable()  # Maven needs Java too; fail early with the clear message
+    if log:
+        log(announce)
+    scratch = target.parent / f"{target.name}.partial-{os.getpid()}"
+    shutil.rmtree(scratch, ignore_errors=True)
+    marker.unlink(missing_ok=True)
+    cmd = [
+        mvn, "-B", "-q", "-Dstyle.color=never", "-f", str(pom),
+        "dependency:copy-dependencies", "-DincludeScope=runtime", f"-DoutputDirectory={scratch}",
+        *shlex.split(env_value("GRAPHLINKER_MAVEN_ARGS") or ""),
+    ]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True)
+    except OSError as exc:
+        raise StoreUnavailable(f"cannot run Maven: {exc}") from None
+    jars = list(scratch.glob("*.jar")) if scratch.is_dir() else []
+    if done.returncode != 0 or not jars:
+        shutil.rmtree(scratch, ignore_errors=True)
+        output = re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)
+        boilerplate = ("-e switch", "-X switch", "[ERROR] [Help", "For more information", "Re-run Maven")
+        errors = [line for line in output.splitlines()
+                  if line.startswith("[ERROR]") and line.strip() != "[ERROR]" and not any(b in line for b in boilerplate)]
+        tail = "\n".join(errors[:10]) or _tail_text(output, 15)
+        raise StoreUnavailable(
+            f"fetching {what} from Maven Central failed (mvn exit code {done.returncode}); "
+            f"is Maven Central reachable?\n{tail}"
+        )
+    shutil.rmtree(target, ignore_errors=True)
+    scratch.rename(target)
+    marker.write_text(_pom_digest(pom) + "\n")
+    if log:
+        log(f"Fetched {len(jars)} jars")
 
 
 # --------------------------------------------------------------------------- process state
@@ -294,6 +373,7 @@ def _read_state(home: Path) -> ServerInfo | None:
             home=home, pid=int(data["pid"]), uri=str(data["uri"]), port=int(data["port"]),
             auth=bool(data.get("auth", True)), version=str(data.get("version", NEO4J_VERSION)),
             started_at=str(data.get("started_at", "")),
+            http_port=int(data["http_port"]) if data.get("http_port") else None,
         )
     except FileNotFoundError:
         return None
@@ -384,11 +464,20 @@ def _port_free(port: int) -> bool:
         return True
 
 
-def _write_conf(home: Path, port: int, auth: bool, pagecache: str) -> None:
+def _write_conf(home: Path, port: int, auth: bool, pagecache: str, http_port: int | None = None) -> None:
     dirs = {name: home / name for name in ("data", "logs", "run", "import", "plugins", "conf")}
     _make_private_dir(home)
     for path in dirs.values():
         _make_private_dir(path)
+    if http_port:  # Neo4j Browser and the HTTP API, on loopback only
+        http = [
+            "server.http.enabled=true",
+            f"server.http.listen_address=127.0.0.1:{http_port}",
+            f"server.http.advertised_address=127.0.0.1:{http_port}",
+            *(f"{key}={value}" for key, value in BROWSER_SETTINGS.items()),
+        ]
+    else:
+        http = ["server.http.enabled=false"]
     lines = [
         "# Written by graphlinker on every start (graphlinker/devserver/server.py); edits are overwritten.",
         "server.default_listen_address=127.0.0.1",
@@ -396,7 +485,7 @@ def _write_conf(home: Path, port: int, auth: bool, pagecache: str) -> None:
         f"server.bolt.listen_address=127.0.0.1:{port}",
         f"server.bolt.advertised_address=127.0.0.1:{port}",
         "server.bolt.enabled=true",
-        "server.http.enabled=false",
+        *http,
         "server.https.enabled=false",
         f"dbms.security.auth_enabled={'true' if auth else 'false'}",
         f"server.directories.data={dirs['data']}",
@@ -413,8 +502,30 @@ def _write_conf(home: Path, port: int, auth: bool, pagecache: str) -> None:
         "internal.server.bolt.connection_shutdown_wait_time=1s",
         # analysts' Cypher may not read files or reach hosts (see SECURITY_SETTINGS)
         *(f"{key}={value}" for key, value in SECURITY_SETTINGS.items()),
+        # GDS and APOC (plugins/; see PLUGIN_SETTINGS)
+        *(f"{key}={value}" for key, value in PLUGIN_SETTINGS.items()),
     ]
     _write_private(dirs["conf"] / "neo4j.conf", "\n".join(lines) + "\n")
+    apoc = ["# Written by graphlinker on every start (graphlinker/devserver/server.py); edits are overwritten.",
+            *(f"{key}={value}" for key, value in APOC_SETTINGS.items())]
+    _write_private(dirs["conf"] / "apoc.conf", "\n".join(apoc) + "\n")
+
+
+def _link_plugins(home: Path, plugins: Path) -> None:
+    """Link the cached plugin jars into ``HOME/plugins`` (replacing links to other versions); other files stay.
+
+    Neo4j registers procedures only from jars in its plugins directory, and they must be on the
+    classpath too (:func:`_launch` puts ``HOME/plugins/*`` first on it).
+    """
+    target = home / "plugins"
+    wanted = {jar.name: jar for jar in plugins.glob("*.jar")}
+    for entry in target.iterdir():
+        if entry.is_symlink() and (entry.name not in wanted or Path(os.readlink(entry)) != wanted[entry.name]):
+            entry.unlink()
+    for name, jar in wanted.items():
+        link = target / name
+        if not link.is_symlink() and not link.exists():
+            link.symlink_to(jar)
 
 
 def _password_path(home: Path) -> Path:
@@ -576,11 +687,15 @@ def start(
     pagecache: str = "512m",
     timeout: float = 180,
     log: Log = None,
+    http_port: int | None = None,
 ) -> ServerInfo:
     """Start a Neo4j server in ``home`` (detached) and wait until Bolt answers; returns its info.
 
     Already running: returns the running server's info unchanged. ``bolt_port`` None means 7687,
-    0 means a free port. Fetches the jars first if needed.
+    0 means a free port. ``http_port`` None leaves the HTTP connector off; a port turns it on with
+    Neo4j Browser at ``http://127.0.0.1:PORT/browser/`` (0: a free port; the CLI's default is 7474).
+    Both listen on 127.0.0.1 only. Fetches the jars and the plugins first if needed; every server
+    gets GDS and APOC.
     """
     home = default_home(home)
     _make_private_dir(home)
@@ -590,6 +705,8 @@ def start(
         if running is not None:
             if log:
                 log(f"Neo4j is already running in {home} (pid {running.pid})")
+                if http_port is not None and running.http_port is None:
+                    log("It runs without Neo4j Browser: stop it and start it again with --browser to have Browser")
             return running
         java = java_executable(log)
         lib = fetch(log)
@@ -600,7 +717,17 @@ def start(
             raise StoreUnavailable(
                 f"port {port} on 127.0.0.1 is already in use (another Neo4j?); pass --port N, or --port 0 for a free one"
             )
-        _write_conf(home, port, auth, pagecache)
+        http = None if http_port is None else int(http_port)
+        if http == 0:
+            http = _free_port()
+            while http == port:
+                http = _free_port()
+        elif http is not None and (http == port or not _port_free(http)):
+            raise StoreUnavailable(
+                f"port {http} on 127.0.0.1 is already in use (another Neo4j?); pass --http-port N, or --http-port 0 for a free one"
+            )
+        _write_conf(home, port, auth, pagecache, http)
+        _link_plugins(home, plugins_dir())
         password = _read_or_create_password(home) if auth else None
         if auth and _first_start(home):
             if log:
@@ -614,7 +741,7 @@ def start(
         proc = _launch(java, lib, home, heap)
         info = ServerInfo(
             home=home, pid=proc.pid, uri=f"bolt://127.0.0.1:{port}", port=port, auth=auth,
-            started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            started_at=datetime.now(UTC).isoformat(timespec="seconds"), http_port=http,
         )
         _write_state(info)
         deadline = began + timeout
@@ -626,9 +753,34 @@ def start(
         except BaseException:
             _terminate(info, 30)
             raise
+        if http is not None:
+            _wait_http(info, deadline, offset)
         if log:
             log(f"Neo4j is up after {time.monotonic() - began:.0f} s")
         return info
+
+
+def _wait_http(info: ServerInfo, deadline: float, console_offset: int) -> None:
+    """Wait until Neo4j Browser answers on the HTTP connector (it comes up with Bolt; this is a check)."""
+    import urllib.error
+    import urllib.request
+
+    url = info.browser_url or ""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: never through a proxy
+    while True:
+        try:
+            with opener.open(url, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        if time.monotonic() > deadline:
+            _terminate(info, 30)
+            raise StoreUnavailable(
+                f"Neo4j Browser did not answer on {url} in time; the end of {info.home / 'logs' / 'console.log'}:\n"
+                + _console_tail(info.home, console_offset)
+            )
+        time.sleep(0.5)
 
 
 def _terminate(info: ServerInfo, timeout: float) -> None:
@@ -718,9 +870,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         lib = fetch(log=lambda message: print(message, file=sys.stderr))
     except GraphlinkerError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)  # one line, as the CLI prints it
         return int(exc.exit_code)
-    print(lib)
+    print(lib)  # .ci/fetch-neo4j reads this line; the plugins are in plugins_dir(), beside it
     return 0
 
 

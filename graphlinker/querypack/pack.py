@@ -42,7 +42,10 @@ Rules (anything else is a :class:`~graphlinker.errors.ConfigError` naming the fi
   are never formatted into Cypher text. It contains no write clause (``CREATE``, ``MERGE``,
   ``SET``, ``DELETE``, ``REMOVE``, ``DROP``, ``FOREACH``, ``LOAD CSV``, ``IN TRANSACTIONS``,
   procedure ``CALL``s ...) outside strings and comments; and it runs in a READ transaction,
-  so the server refuses writes regardless.
+  so the server refuses writes regardless. The only procedures it may ``CALL`` are the read-only
+  ones of :data:`PACK_PROCEDURES` (GDS streaming algorithms and ``gds.graph.drop``, APOC's path
+  expanders and ``apoc.algo.cover``); a query that projects a GDS graph (``gds.graph.project``)
+  must drop it (``CALL gds.graph.drop``) before it returns, and sets the algorithm's concurrency.
 
 Running a query (``graphlinker query run`` and ``graphlinker cypher``)
 --------------------------------------------------------------------------
@@ -179,6 +182,42 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
+def cypher_literal(value: Any) -> str:
+    """A parameter value as a Cypher literal (for Neo4j Browser's ``:param name => literal``)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{value} has no Cypher literal")
+        return repr(value)
+    if isinstance(value, str):
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    if isinstance(value, list):
+        return "[" + ", ".join(cypher_literal(v) for v in value) + "]"
+    raise ValueError(f"{value!r} has no Cypher literal")
+
+
+def browser_favourite(query: Query) -> str:
+    """One query as a Neo4j Browser favourite: a title line, ``:param`` lines, then the Cypher.
+
+    Browser names a favourite by its first comment line and runs the whole text in its
+    multi-statement editor, so the ``:param`` lines (a required parameter's example, else its
+    default) set the parameters the Cypher reads; the analyst edits them before running it.
+    """
+    lines = [f"// {query.title}", f"// graphlinker query {query.name}: {query.description}"]
+    for param in query.params:
+        note = "required, an example" if param.required else "the default"
+        lines.append(f"// {param.name}: {param.type}, {param.doc} ({note}; edit it)")
+    lines += [f":param {p.name} => {cypher_literal(convert(p.type, p.example, p.name) if p.required else p.default)};"
+              for p in query.params]
+    lines.append(query.cypher + ";")
+    return "\n".join(lines) + "\n"
+
+
 # --- static checks over Cypher text ----------------------------------------------------------
 
 def strip_literals(cypher: str) -> str:
@@ -210,18 +249,34 @@ def strip_literals(cypher: str) -> str:
     return "".join(out)
 
 
+# Procedures a pack query may CALL: they only read the graph. GDS's streaming algorithms run on an
+# in-memory graph the query projects itself (the gds.graph.project aggregation function) and drops
+# with gds.graph.drop before it returns (parse_query checks that it does); APOC's path expanders
+# and cover read. Every other CALL of a procedure is refused in a pack file.
+PACK_PROCEDURES = r"gds\.(?:\w+\.)+stream|gds\.graph\.drop|apoc\.path\.\w+|apoc\.algo\.cover"
 _WRITE_RE = re.compile(
     r"(?<![.$:\w])(?:CREATE|MERGE|SET|DELETE|DETACH|REMOVE|DROP|FOREACH|ALTER|GRANT|DENY|REVOKE|RENAME"
     r"|LOAD\s+CSV|IN\s+TRANSACTIONS|USING\s+PERIODIC\s+COMMIT|TERMINATE|ENABLE|DEALLOCATE|REALLOCATE)(?!\w)(?!\s*:)"
-    r"|(?<![.$:\w])CALL\s+(?=[A-Za-z_`])",
+    rf"|(?<![.$:\w])CALL\s+(?!(?:{PACK_PROCEDURES})\s*\()(?=[A-Za-z_`])",
     re.IGNORECASE,
 )
+_PROJECT_RE = re.compile(r"(?<![\w$.])gds\.graph\.project(?:\.\w+)*\s*\(", re.IGNORECASE)
+_DROP_RE = re.compile(r"(?<![.$:\w])CALL\s+gds\.graph\.drop\s*\(", re.IGNORECASE)
 _PARAM_USE_RE = re.compile(r"\$(?:([A-Za-z_][A-Za-z0-9_]*)|`([^`]*)`)")
 
 
 def write_clauses(cypher: str) -> list[str]:
-    """Write (or procedure) clauses found outside strings and comments; empty for a read-only query."""
+    """Write (or procedure) clauses found outside strings and comments; empty for a read-only query.
+
+    A ``CALL`` of a procedure counts, except of the read-only ones of :data:`PACK_PROCEDURES`.
+    """
     return [" ".join(m.group(0).split()).upper() for m in _WRITE_RE.finditer(strip_literals(cypher))]
+
+
+def leaves_projection(cypher: str) -> bool:
+    """Whether the Cypher projects a GDS in-memory graph (``gds.graph.project``) but never drops one."""
+    text = strip_literals(cypher)
+    return bool(_PROJECT_RE.search(text)) and not _DROP_RE.search(text)
 
 
 def parameters_used(cypher: str) -> set[str]:
@@ -531,6 +586,8 @@ def parse_query(text: str, path: Path) -> Query:
     writes = write_clauses(cypher)
     if writes:
         raise ConfigError(f"{path.name}: the pack is read-only, but the Cypher has {', '.join(sorted(set(writes)))}")
+    if leaves_projection(cypher):
+        raise ConfigError(f"{path.name}: the Cypher projects a GDS graph (gds.graph.project) but never drops it (CALL gds.graph.drop)")
     return Query(
         name=name,
         title=fields["title"],

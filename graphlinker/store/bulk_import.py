@@ -177,13 +177,15 @@ def _history_files(files: ImportFiles, history: History) -> None:
         files.nodes.append((label, _write(directory / name, header, columns)))
 
 
-def import_and_restart(home: Path, files: ImportFiles, database: str, log=None) -> None:
+def import_and_restart(home: Path, files: ImportFiles, database: str, log=None) -> dict[str, float]:
     """Stop the managed server in ``home``, import ``files`` over ``database``, start it again as it ran.
 
     Raises StoreUnavailable (exit 5) with the importer's last lines when the import fails; the server
     is started again either way, so a failed import leaves a running server (with the old database
-    when the importer stopped before replacing it).
+    when the importer stopped before replacing it). Returns the seconds of each step.
     """
+    import time
+
     from graphlinker.devserver import server
 
     info = server.status(home)
@@ -193,14 +195,22 @@ def import_and_restart(home: Path, files: ImportFiles, database: str, log=None) 
     pagecache = _conf_value(home / "conf" / "neo4j.conf", "server.memory.pagecache.size") or "512m"
     restart = {"bolt_port": info.port, "auth": info.auth, "heap": heap, "pagecache": pagecache,
                "http_port": getattr(info, "http_port", None)}
+    seconds = {}
+    clock = time.perf_counter()
     server.stop(home)
+    seconds["stop"] = time.perf_counter() - clock
     failure = None
     try:
+        clock = time.perf_counter()
         failure = _run_import(home, files, database)
+        seconds["import"] = time.perf_counter() - clock
     finally:
+        clock = time.perf_counter()
         server.start(home, timeout=300, log=log, **restart)
+        seconds["start"] = time.perf_counter() - clock
     if failure:
         raise StoreUnavailable(failure)
+    return seconds
 
 
 def _run_import(home: Path, files: ImportFiles, database: str) -> str | None:

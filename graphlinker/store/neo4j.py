@@ -101,6 +101,7 @@ class Neo4jStore(Store):
         self._bulk = settings.get("bulk") or "auto"
         if self._bulk not in BULK_MODES:
             raise ConfigError(f"bulk must be one of {', '.join(BULK_MODES)}, got {self._bulk!r}")
+        self.bulk_seconds: dict[str, float] = {}  # the steps of the last bulk import (for benchmarks)
         self._reset_deferred = False  # a rebuild whose deletes wait: a bulk import may replace the database instead
         self._auth = auth
         self.uri = settings["uri"]
@@ -172,6 +173,7 @@ class Neo4jStore(Store):
 
         from graphlinker.store import bulk_import
 
+        clock = time.perf_counter()
         tables = _as_stored(rows)
         runs, clusters, memberships = bulk_import.history_rows(self._read)
         lock = self._read(cypher.READ_LOCK, name="refresh")
@@ -180,15 +182,19 @@ class Neo4jStore(Store):
                                       pending={"name": "graph", "batch": self._batch, "rebuild": True})
         home = Path(self._home)
         files = bulk_import.write_import_files(bulk_import.staging_directory(home), *tables, history, self._batch or "")
+        seconds = {"files": time.perf_counter() - clock}
         try:
             self.driver.close()
-            bulk_import.import_and_restart(home, files, self.database or "neo4j")
+            seconds.update(bulk_import.import_and_restart(home, files, self.database or "neo4j"))
         finally:
             bulk_import.remove(files)
             self.driver = GraphDatabase.driver(self.uri, auth=self._auth, notifications_min_severity="OFF")
         self._mirror = None  # a new database: a new id, a new mirror directory
+        clock = time.perf_counter()
         self.init_schema()
         self._auto(cypher.RESTORE_EMPTY_LISTS)
+        seconds["schema"] = time.perf_counter() - clock
+        self.bulk_seconds = {k: round(v, 2) for k, v in {**seconds, "relationships": files.relationship_count}.items()}
         self._graph = _empty_tables().upsert(*tables)
 
     def _stored_rows(self, accounts, usage, stats, templates) -> GraphRows:
