@@ -13,6 +13,14 @@ canonical partition, so each time covers the same work (edge frame in, partition
   seed (``nk.setSeed`` is still called): on one thread every seed gives the same partition, on more the
   partition depends on thread timing.
 
+* ``gds-louvain-Nt`` / ``gds-leiden-Nt`` (with ``--gds``): Louvain / Leiden inside Neo4j by its Graph Data
+  Science library on N threads (``--gds-threads``, default 1 and the automatic choice), through
+  :mod:`graphlinker.analysis.gds_communities` exactly as ``[detection] engine = "gds"`` runs them
+  (``gds_algorithm``: louvain by default). The server is the one ``--store neo4j`` uses
+  (``$NEO4J_URI`` …, else the managed ``graphlinker neo4j start`` server), with GDS installed. ``s`` includes
+  sending the links and projecting them; ``algo s`` is the algorithm alone on the projected graph. Each engine's
+  NMI against igraph at the same seed is printed too: the requirement is that GDS agrees with the embedded engine.
+
 Graphs: every LFR graph in ``--lfr`` (NMI against the planted partition; the networkx-Louvain reference
 NMI of the folder's ``reference_table.txt`` is printed beside it), and the weighted account projection of
 simulated scenarios (``graphlinker simulate --seed 1 --scale S``, loaded into an embedded store by the real
@@ -31,6 +39,7 @@ own seeds differ by more than 0.01.
 
     python bench/bench_community.py --json bench-community.json
     python bench/bench_community.py --scales 1 --engines louvain,leiden,plm
+    python bench/bench_community.py --engines louvain --gds --gds-threads 1,2 --work /tmp/gl-community
 
 Not a test: it asserts nothing.
 """
@@ -46,6 +55,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,7 +65,7 @@ import numpy as np
 import pandas as pd
 
 from graphlinker import pipeline
-from graphlinker.analysis import detection
+from graphlinker.analysis import detection, gds_communities
 from graphlinker.analysis.linking import link_accounts
 from graphlinker.errors import ConfigError
 from graphlinker.ingest.readers import Quarantine
@@ -66,6 +76,7 @@ from graphlinker.store import open_store
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_LFR = REPO.parent / "shared" / "data" / "lfr"
 EQUAL = 0.01  # NMI within this of the best on a graph counts as equal quality
+AGREE = 0.98  # issue 14: the GDS engine's partition should reach this NMI against the embedded engine's
 QUALITY_MU = 0.6  # quality verdicts use LFR graphs up to this mixing; above it the seed-to-seed spread exceeds EQUAL
 
 
@@ -73,20 +84,32 @@ QUALITY_MU = 0.6  # quality verdicts use LFR graphs up to this mixing; above it 
 class Engine:
     """One engine: ``detect(edges, seed)`` is the timed path; ``build`` and ``algo`` time the algorithm alone."""
 
-    def __init__(self, name: str, label: str, threads: int = 1, refine: bool = False):
+    def __init__(self, name: str, label: str, threads: int = 1, refine: bool = False, neo4j=None, algorithm: str = ""):
         self.name, self.label, self.threads, self.refine = name, label, threads, refine
+        self.neo4j, self.algorithm = neo4j, algorithm  # GDS engines: (driver, database) and leiden | louvain
 
     @property
     def graphlinker_engine(self) -> str | None:
-        return self.name if self.name in detection.ENGINES else None
+        # GDS engines run through the same module as engine "gds", but on the bench's server connection
+        return self.name if self.name in detection.ENGINES and self.name != "gds" else None
 
     def detect(self, edges: pd.DataFrame, seed: int) -> pd.DataFrame:
         if self.graphlinker_engine:
             return detection.detect_communities(edges, engine=self.name, seed=seed)
         nodes, src, dst, weights = _index(edges)
-        return detection.canonical(nodes, self.algo(self.build(len(nodes), src, dst, weights), seed))
+        if self.name == "gds":
+            labels = gds_communities.gds_labels(*self.neo4j, src, dst, weights, seed, 1.0, self.threads, self.algorithm)
+            return detection.canonical(nodes, labels)
+        graph = self.build(len(nodes), src, dst, weights, seed)
+        try:
+            return detection.canonical(nodes, self.algo(graph, seed))
+        finally:
+            self.release(graph)
 
-    def build(self, n: int, src: np.ndarray, dst: np.ndarray, weights: np.ndarray):
+    def build(self, n: int, src: np.ndarray, dst: np.ndarray, weights: np.ndarray, seed: int = 0):
+        if self.name == "gds":  # the projected graph's name, node count and node numbering, as gds_labels makes them
+            name, order = f"graphlinker-bench-{uuid.uuid4().hex}", gds_communities.seeded_order(n, seed)
+            return name, gds_communities.project(*self.neo4j, name, order[src], order[dst], weights), order
         if self.name == "louvain-reference":
             return (n, src, dst, weights)
         if self.graphlinker_engine:  # as detect_communities builds it
@@ -104,11 +127,19 @@ class Engine:
             return np.asarray(detection._leiden(graph, seed, 1.0))
         if self.name == "louvain-reference":
             return np.asarray(detection._python_louvain(*graph, seed, 1.0))
+        if self.name == "gds":
+            config = gds_communities.algorithm_config(self.algorithm, seed, 1.0, self.threads)
+            return gds_communities.stream(*self.neo4j, graph[0], graph[1], self.algorithm, config)[graph[2]]
         import networkit as nk
 
         nk.setSeed(seed, False)
         nk.setNumberOfThreads(self.threads)
         return np.asarray(nk.community.PLM(graph, refine=self.refine, gamma=1.0).run().getPartition().getVector())
+
+    def release(self, graph) -> None:
+        """Free what ``build`` made outside this process (a GDS projection)."""
+        if self.name == "gds":
+            gds_communities.drop(*self.neo4j, graph[0])
 
 
 def _index(edges: pd.DataFrame):
@@ -123,6 +154,8 @@ def engines_to_run(names: list[str], threads: int) -> list[Engine]:
     """The engines asked for whose packages import; a one-line skip for each that does not."""
     out = []
     for name in names:
+        if name == "gds":
+            raise SystemExit("GDS engines are chosen with --gds (and --gds-threads, --gds-algorithms), not --engines")
         if name in detection.ENGINES:
             try:
                 detection.require_engine(name)
@@ -142,6 +175,32 @@ def engines_to_run(names: list[str], threads: int) -> list[Engine]:
         else:
             raise SystemExit(f"unknown engine '{name}' (choose from {', '.join(detection.ENGINES)}, plm, plm-refine)")
     return out
+
+
+def gds_engines(threads: list[int] | None, algorithms: list[str]) -> tuple[list[Engine], object]:
+    """The GDS engines on the server ``--store neo4j`` would use (exits with one line if it has no GDS); and its driver."""
+    from neo4j import GraphDatabase
+
+    from graphlinker.devserver.server import connection_settings
+    from graphlinker.store.failures import redact
+
+    settings = connection_settings()
+    auth = (settings["user"], settings["password"]) if settings.get("password") else None
+    driver = GraphDatabase.driver(settings["uri"], auth=auth, notifications_min_severity="OFF")
+    database = settings.get("database") or None
+    try:
+        driver.verify_connectivity()
+        gds_communities.require_gds(driver, database, redact(settings["uri"]))
+    except Exception as exc:
+        driver.close()
+        raise SystemExit(f"--gds: {' '.join(str(exc).split())}") from None
+    auto = gds_communities.server_concurrency(driver, database)
+    with driver.session(database=database) as session:
+        version = session.run("RETURN gds.version() AS v").single()["v"]
+    print(f"GDS {version} at {redact(settings['uri'])}; automatic concurrency {auto}")
+    engines = [Engine("gds", f"gds-{algorithm}-{t}t", threads=t, neo4j=(driver, database), algorithm=algorithm)
+               for algorithm in algorithms for t in (threads or sorted({1, auto}))]
+    return engines, driver
 
 
 # --- scores --------------------------------------------------------------------------------------
@@ -213,10 +272,13 @@ def measure(engines: list[Engine], edges: pd.DataFrame, seeds: list[int]) -> dic
             start = time.perf_counter()
             partition = engine.detect(edges, seed)
             row["s"] = min(row["s"], time.perf_counter() - start)
-            graph = engine.build(len(nodes), src, dst, weights)
-            start = time.perf_counter()
-            engine.algo(graph, seed)
-            row["algo_s"] = min(row["algo_s"], time.perf_counter() - start)
+            graph = engine.build(len(nodes), src, dst, weights, seed)
+            try:
+                start = time.perf_counter()
+                engine.algo(graph, seed)
+                row["algo_s"] = min(row["algo_s"], time.perf_counter() - start)
+            finally:
+                engine.release(graph)
             row["memberships"].append(scored.membership(partition))
     for row in out.values():
         memberships = row["memberships"]
@@ -267,29 +329,57 @@ def lfr_bench(engines: list[Engine], lfr: Path, seeds: list[int]) -> list[dict]:
         figures = measure(engines, edges, seeds)
         planted = truth.set_index("node")["community"].reindex(Scored(edges).nodes).to_numpy()
         row = {"graph": name, "nodes": int(len(planted)), "edges": len(edges), "reference_nmi": reference.get(name), "engines": {}}
+        agreement = nmi_vs_igraph(figures)
         for label, f in figures.items():
             scores = [nmi(planted, m) for m in f.pop("memberships")]
-            row["engines"][label] = {**f, "nmi": float(np.mean(scores)), "nmi_min": float(np.min(scores))}
+            row["engines"][label] = {**f, "nmi": float(np.mean(scores)), "nmi_min": float(np.min(scores)),
+                                     "nmi_vs_igraph": agreement.get(label)}
         rows.append(row)
         print(f"  {name}: " + ", ".join(f"{k} {v['nmi']:.3f}/{v['s'] * 1000:.0f}ms" for k, v in row["engines"].items()),
               file=sys.stderr)
     return rows
 
 
+def nmi_vs_igraph(figures: dict[str, dict]) -> dict[str, float | None]:
+    """Per engine, the mean NMI of its partition against igraph's at the same seed (igraph: between its own seeds)."""
+    base = figures.get("igraph")
+    if base is None:
+        return {}
+    out: dict[str, float | None] = {}
+    for label, f in figures.items():
+        ms, bs = f["memberships"], base["memberships"]
+        if label == "igraph":
+            pairs = [nmi(ms[i], ms[j]) for i in range(len(ms)) for j in range(i + 1, len(ms))]
+            out[label] = float(np.mean(pairs)) if pairs else None
+        else:
+            out[label] = float(np.mean([nmi(m, b) for m, b in zip(ms, bs, strict=True)]))
+    return out
+
+
 def print_lfr(rows: list[dict], labels: list[str]) -> None:
     def block(title: str, field: str, fmt: str, with_reference: bool = False) -> None:
         print(title)
-        print(f"{'graph':<22}" + (f"{'nx ref':>7}" if with_reference else "") + "".join(f"{label:>10}" for label in labels))
+        print(f"{'graph':<22}" + (f"{'nx ref':>7}" if with_reference else "") + "".join(f"{label:>{_width(label)}}" for label in labels))
         for r in rows:
             ref = r["reference_nmi"]
             line = f"{r['graph'][4:]:<22}" + ((f"{ref:>7.3f}" if ref is not None else f"{'-':>7}") if with_reference else "")
-            print(line + "".join(f"{format(r['engines'][label][field], fmt):>10}" for label in labels))
+            print(line + "".join(f"{_fmt(r['engines'][label][field], fmt):>{_width(label)}}" for label in labels))
         print()
 
     block("LFR: NMI against the planted partition (mean over seeds; nx ref = networkx Louvain, seeds 1-3)", "nmi", ".3f", True)
+    if "igraph" in labels:
+        block("LFR: NMI against igraph's partition at the same seed (igraph column: between its own seeds)", "nmi_vs_igraph", ".3f")
     block("LFR: seconds, edge frame to partition (best over seeds)", "s", ".4f")
     block("LFR: seconds, the algorithm alone on a built graph (best over seeds)", "algo_s", ".4f")
     block("LFR: modularity (igraph, resolution 1; mean over seeds)", "modularity", ".4f")
+
+
+def _width(label: str) -> int:
+    return max(10, len(label) + 2)
+
+
+def _fmt(value, fmt: str) -> str:
+    return "-" if value is None else format(value, fmt)
 
 
 def lfr_summary(rows: list[dict], labels: list[str]) -> dict:
@@ -307,7 +397,15 @@ def lfr_summary(rows: list[dict], labels: list[str]) -> dict:
 
         gaps = np.array([r["engines"][label]["nmi"] - r["engines"][base]["nmi"] for r in rows])
         low = np.array([float(r["graph"].rsplit("mu", 1)[1]) <= QUALITY_MU for r in rows])
+        agreement = np.array([r["engines"][label].get("nmi_vs_igraph") or np.nan for r in rows], dtype=float)
+        # graphs whose partition igraph itself finds again from another seed (NMI >= AGREE): agreement is meaningful there
+        stable = np.array([(r["engines"][base].get("nmi_vs_igraph") or 0.0) >= AGREE for r in rows], dtype=bool)
         out[label] = {"time_ratio": ratio("s"), "algo_ratio": ratio("algo_s"), "nmi_gap_mean": float(gaps.mean()),
+                      "nmi_vs_igraph_low_mu": float(np.nanmean(agreement[low])) if low.any() and not np.isnan(agreement[low]).all() else None,
+                      "nmi_vs_igraph_min_low_mu": float(np.nanmin(agreement[low])) if low.any() and not np.isnan(agreement[low]).all() else None,
+                      "agree_098_low_mu": int((agreement[low] >= AGREE).sum()),
+                      "stable_graphs": int(stable.sum()), "agree_098_stable": int((agreement[stable] >= AGREE).sum()),
+                      "nmi_vs_igraph_min_stable": float(np.nanmin(agreement[stable])) if stable.any() else None,
                       "nmi_gap_mean_low_mu": float(gaps[low].mean()) if low.any() else None,
                       "worse": int((gaps[low] < -EQUAL).sum()), "better": int((gaps[low] > EQUAL).sum()),
                       "equal_quality": int((np.abs(gaps[low]) <= EQUAL).sum()),
@@ -321,13 +419,22 @@ def print_lfr_summary(summary: dict) -> None:
     print(f"LFR summary over {summary['graphs']} graphs, against {summary['baseline']} in this process "
           "(time ratios: geometric means of engine/igraph; NMI gap: engine - igraph)")
     mu = summary["quality_mu"]
-    print(f"{'engine':<10}{'s ratio':>9}{'algo ratio':>11}{'NMI gap':>9}{f'gap mu<={mu:g}':>12}"
+    print(f"{'engine':<16}{'s ratio':>9}{'algo ratio':>11}{'NMI gap':>9}{f'gap mu<={mu:g}':>12}"
           f"{'worse':>7}{'equal':>7}{'better':>7}{f'mu>{mu:g} worse/better':>21}{'fastest at equal NMI':>22}")
     for label, e in summary["engines"].items():
         low = "-" if e["nmi_gap_mean_low_mu"] is None else f"{e['nmi_gap_mean_low_mu']:+.4f}"
         high = f"{e['worse_high_mu']}/{e['better_high_mu']}"
-        print(f"{label:<10}{e['time_ratio']:>9.2f}{e['algo_ratio']:>11.2f}{e['nmi_gap_mean']:>+9.4f}{low:>12}"
+        print(f"{label:<16}{e['time_ratio']:>9.2f}{e['algo_ratio']:>11.2f}{e['nmi_gap_mean']:>+9.4f}{low:>12}"
               f"{e['worse']:>7}{e['equal_quality']:>7}{e['better']:>7}{high:>21}{e['fastest_at_equal_quality']:>22}")
+    if any(e["nmi_vs_igraph_low_mu"] is not None for e in summary["engines"].values()):
+        print(f"NMI against igraph at the same seed (igraph: between its own seeds), on the {summary['low_mu_graphs']} graphs with mu <= {mu:g}:")
+        for label, e in summary["engines"].items():
+            if e["nmi_vs_igraph_low_mu"] is not None:
+                stable = "" if not e["stable_graphs"] else (
+                    f"; on the {e['stable_graphs']} graphs where igraph's own seeds agree to >= {AGREE}: "
+                    f">= {AGREE} on {e['agree_098_stable']}, min {e['nmi_vs_igraph_min_stable']:.4f}")
+                print(f"  {label:<16} mean {e['nmi_vs_igraph_low_mu']:.4f}, min {e['nmi_vs_igraph_min_low_mu']:.4f}, "
+                      f">= {AGREE} on {e['agree_098_low_mu']} of {summary['low_mu_graphs']}{stable}")
     print(f"(worse/equal/better: of the {summary['low_mu_graphs']} graphs with mu <= {mu:g}, those where the NMI is below/within/above "
           f"igraph's by {EQUAL}; mu > {mu:g}: the same count on the rest, where one engine's seeds already differ by more; "
           f"last column: graphs on which the engine is the fastest of those within {EQUAL} of the best NMI)")
@@ -335,12 +442,14 @@ def print_lfr_summary(summary: dict) -> None:
 
 
 # --- the account projection ------------------------------------------------------------------------
-def projection_bench(engines: list[Engine], scales: list[float], seeds: list[int], work: Path, f1: bool) -> list[dict]:
+def projection_bench(engines: list[Engine], scales: list[float], seeds: list[int], work: Path, f1: bool,
+                     scenarios: list[Path] | None = None) -> list[dict]:
+    """The account projection of ``simulate --seed 1 --scale S`` per scale, then of each directory of ``scenarios``."""
     settings = Settings.load()
     rows = []
-    for scale in scales:
-        scenario = work / f"s1-x{scale:g}"
-        if not (scenario / "truth.csv").exists():
+    todo = [(f"x{scale:g}", scale, work / f"s1-x{scale:g}") for scale in scales] + [(p.name, None, p) for p in scenarios or []]
+    for name, scale, scenario in todo:
+        if scale is not None and not (scenario / "truth.csv").exists():
             subprocess.run([sys.executable, "-m", "graphlinker", "simulate", str(scenario), "--seed", "1", "--scale", f"{scale:g}"],
                            check=True, capture_output=True)
         truth = pd.read_csv(scenario / "truth.csv", dtype=str)
@@ -350,9 +459,11 @@ def projection_bench(engines: list[Engine], scales: list[float], seeds: list[int
                 pipeline.run(scenario, store, settings, Quarantine(None))
                 edges = link_accounts(store.usage(), settings).edges
                 figures = measure(engines, edges, seeds)
+                agreement = nmi_vs_igraph(figures)
                 base = figures.get("igraph")
                 for label, f in figures.items():
                     memberships = f["memberships"]
+                    f["nmi_vs_igraph"] = agreement.get(label)
                     if base is None:
                         f["ari_vs_igraph"] = None
                     elif label == "igraph":  # seed-to-seed agreement of igraph itself
@@ -361,19 +472,30 @@ def projection_bench(engines: list[Engine], scales: list[float], seeds: list[int
                     else:
                         f["ari_vs_igraph"] = float(np.mean([ari(m, b) for m, b in zip(memberships, base["memberships"], strict=True)]))
                     if f1:
-                        f["f1"] = pipeline_f1(store, settings, next(e for e in engines if e.label == label), truth)
+                        f["f1"], f["clusters"] = pipeline_f1(store, settings, next(e for e in engines if e.label == label), truth)
+                nodes = Scored(edges).nodes
                 for f in figures.values():
                     f.pop("memberships", None)
+                    if f1 and "igraph" in figures:  # the published clusters (after fragment merging), as igraph's
+                        f["final_nmi_vs_igraph"] = nmi(_cluster_labels(f["clusters"], nodes), _cluster_labels(figures["igraph"]["clusters"], nodes))
+                for f in figures.values():
+                    f.pop("clusters", None)
             finally:
                 store.close()
-        rows.append({"scale": scale, "accounts": int(len(pd.unique(edges[["account_a", "account_b"]].to_numpy().ravel()))),
+        rows.append({"scale": scale, "name": name, "accounts": int(len(pd.unique(edges[["account_a", "account_b"]].to_numpy().ravel()))),
                      "edges": len(edges), "engines": figures})
-        print(f"  projection x{scale:g}: {len(edges):,} edges", file=sys.stderr)
+        print(f"  projection {name}: {len(edges):,} edges", file=sys.stderr)
     return rows
 
 
-def pipeline_f1(store, settings: Settings, engine: Engine, truth: pd.DataFrame) -> float:
-    """F1 of the whole analysis (linking, detection, fragment merging, scoring) with ``engine`` detecting, at the settings' seed."""
+def _cluster_labels(clusters: dict[str, str], nodes: pd.Index) -> list[str]:
+    """Each linked account's published cluster id; an account in no cluster is a cluster of its own."""
+    return [clusters.get(a, f"solo:{a}") for a in nodes]
+
+
+def pipeline_f1(store, settings: Settings, engine: Engine, truth: pd.DataFrame) -> tuple[float, dict[str, str]]:
+    """F1 of the whole analysis (linking, detection, fragment merging, scoring) with ``engine`` detecting, at the settings' seed;
+    and the account -> cluster id map of the report."""
     started = datetime.now(UTC)
     run_id = f"run-bench-{engine.label}"
     if engine.graphlinker_engine:
@@ -386,22 +508,23 @@ def pipeline_f1(store, settings: Settings, engine: Engine, truth: pd.DataFrame) 
             report = pipeline.analyse(store, settings, pipeline.SilentProgress(), run_id, started, {})
         finally:
             pipeline.detect_communities = original
-    return float(evaluate(report, truth).f1)
+    clusters = {a: c["cluster_id"] for c in report["clusters"] for a in c["accounts"]}
+    return float(evaluate(report, truth).f1), clusters
 
 
 def print_projection(rows: list[dict]) -> None:
-    print("Account projection (simulate --seed 1): seconds best over seeds; modularity, communities, ARI means over seeds;")
-    print("ARI vs igraph at the same seed (igraph row: between its own seeds); F1 of the pipeline at the shipped seed")
-    print(f"{'scale':>5}{'accts':>7}{'edges':>8}  {'engine':<10}{'s':>8}{'algo s':>8}{'s ratio':>9}{'modularity':>11}"
-          f"{'comms':>8}{'ARI':>7}{'F1':>7}")
+    print("Account projection (simulate --seed 1 --scale S, or --scenario DIR): seconds best over seeds; modularity, communities,")
+    print("ARI and NMI means over seeds; ARI/NMI vs igraph at the same seed (igraph row: between its own seeds);")
+    print("F1 of the pipeline at the shipped seed, and final NMI: its published clusters against igraph's pipeline's")
+    print(f"{'graph':>14}{'accts':>7}{'edges':>8}  {'engine':<16}{'s':>8}{'algo s':>8}{'s ratio':>9}{'modularity':>11}"
+          f"{'comms':>8}{'ARI':>7}{'NMI':>7}{'F1':>7}{'final NMI':>10}")
     for r in rows:
         base = r["engines"].get("igraph")
         for label, f in r["engines"].items():
             ratio = f"{f['s'] / base['s']:.2f}" if base else "-"
-            a = "-" if f.get("ari_vs_igraph") is None else f"{f['ari_vs_igraph']:.3f}"
-            f1 = "-" if f.get("f1") is None else f"{f['f1']:.3f}"
-            print(f"{r['scale']:>5g}{r['accounts']:>7}{r['edges']:>8}  {label:<10}{f['s']:>8.4f}{f['algo_s']:>8.4f}{ratio:>9}"
-                  f"{f['modularity']:>11.4f}{f['communities']:>8.1f}{a:>7}{f1:>7}")
+            print(f"{r['name']:>14}{r['accounts']:>7}{r['edges']:>8}  {label:<16}{f['s']:>8.4f}{f['algo_s']:>8.4f}{ratio:>9}"
+                  f"{f['modularity']:>11.4f}{f['communities']:>8.1f}{_fmt(f.get('ari_vs_igraph'), '.3f'):>7}"
+                  f"{_fmt(f.get('nmi_vs_igraph'), '.4f'):>7}{_fmt(f.get('f1'), '.3f'):>7}{_fmt(f.get('final_nmi_vs_igraph'), '.4f'):>10}")
     print()
 
 
@@ -429,9 +552,10 @@ def verdict(summary: dict | None, projection: list[dict]) -> list[str]:
         if not base:
             continue
         parts = [f"{k} {f['s'] / base['s']:.2f}x (modularity {f['modularity'] - base['modularity']:+.4f}"
+                 + (f", NMI vs igraph {f['nmi_vs_igraph']:.4f}" if f.get("nmi_vs_igraph") is not None else "")
                  + (f", F1 {f['f1']:.3f}" if f.get("f1") is not None else "") + ")"
                  for k, f in r["engines"].items() if k != "igraph"]
-        lines.append(f"projection x{r['scale']:g}: time against igraph: " + "; ".join(parts)
+        lines.append(f"projection {r['name']}: time against igraph: " + "; ".join(parts)
                      + (f"; igraph F1 {base['f1']:.3f}" if base.get("f1") is not None else "") + ".")
     return lines
 
@@ -449,9 +573,29 @@ def main() -> None:
                         help="scales of the simulated scenarios for the projection (default 1,3; empty for none)")
     parser.add_argument("--no-f1", action="store_true", help="skip the pipeline F1 per engine on the projection")
     parser.add_argument("--work", type=Path, default=None, help="where scenarios are written and reused (default: a temp dir)")
+    parser.add_argument("--scenario", type=Path, action="append", default=[],
+                        help="also an existing scenario directory (with truth.csv) for the projection; repeatable")
     parser.add_argument("--json", type=Path, default=None, help="also write every figure to this file")
+    parser.add_argument("--gds", action="store_true",
+                        help="also GDS Leiden/Louvain inside Neo4j (the server --store neo4j uses, with GDS installed)")
+    parser.add_argument("--gds-threads", type=lambda s: [int(x) for x in s.split(",") if x], default=None,
+                        help="GDS concurrency values to run (default: 1 and the automatic choice for the server)")
+    parser.add_argument("--gds-algorithms", type=lambda s: [x for x in s.split(",") if x], default=["leiden", "louvain"],
+                        help="GDS algorithms (default leiden,louvain; engine \"gds\" runs louvain unless gds_algorithm says leiden)")
     args = parser.parse_args()
     engines = engines_to_run([e for e in args.engines.split(",") if e], max(args.threads, 1))
+    driver = None
+    if args.gds:
+        extra, driver = gds_engines(args.gds_threads, args.gds_algorithms)
+        engines += extra
+    try:
+        run_bench(args, engines)
+    finally:
+        if driver is not None:
+            driver.close()
+
+
+def run_bench(args: argparse.Namespace, engines: list[Engine]) -> None:
     if not engines:
         raise SystemExit("no engine to run")
     labels = [e.label for e in engines]
@@ -472,11 +616,11 @@ def main() -> None:
             print_lfr_summary(summary)
             result["lfr"], result["lfr_summary"] = rows, summary
     projection = []
-    if args.scales:
+    if args.scales or args.scenario:
         with tempfile.TemporaryDirectory(prefix="gl-scenarios-") as tmp:
             work = args.work or Path(tmp)
             work.mkdir(parents=True, exist_ok=True)
-            projection = projection_bench(engines, args.scales, args.seeds, work, not args.no_f1)
+            projection = projection_bench(engines, args.scales, args.seeds, work, not args.no_f1, args.scenario)
         print_projection(projection)
         result["projection"] = projection
     result["verdict"] = verdict(summary, projection)

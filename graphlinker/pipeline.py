@@ -77,7 +77,8 @@ def analyse(store: Store, settings: Settings, progress: Progress, run_id: str, s
     detection = settings.detection
     with progress.stage("detecting communities"):
         communities = detect_communities(
-            linkage.edges, engine=detection.engine, seed=detection.seed, resolution=detection.resolution
+            linkage.edges, engine=detection.engine, seed=detection.seed, resolution=detection.resolution,
+            store=store, gds_algorithm=detection.gds_algorithm, gds_concurrency=detection.gds_concurrency,  # engine "gds"
         )
         if detection.merge_fragments and linkage.vectors is not None:
             communities = merge_fragments(communities, linkage.touching(), linkage.similarity,

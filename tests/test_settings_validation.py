@@ -66,7 +66,7 @@ BAD_SETTINGS = [
     ("linking-method-typo", '[linking]\nmethod = "hubcaps"\n',
      'linking.method: must be one of "coherence", "hub_caps", got "hubcaps" (did you mean "hub_caps"?)'),
     ("detection-engine-unknown", '[detection]\nengine = "fast"\n',
-     'detection.engine: must be one of "louvain", "louvain-reference", "leiden", got "fast"'),
+     'detection.engine: must be one of "louvain", "louvain-reference", "leiden", "gds", got "fast"'),
     ("templates-grouping-unknown", '[templates]\ngrouping = "fuzzy"\n',
      'templates.grouping: must be one of "minhash", "exact", got "fuzzy"'),
     ("templates-linkage-unknown", '[templates]\nlinkage = "complete"\n',

@@ -109,6 +109,8 @@ class DetectionSettings(Section):
     seed: int
     merge_fragments: bool
     fragment_ratio: float
+    gds_algorithm: str
+    gds_concurrency: int
 
 
 @dataclass(frozen=True, eq=True)

@@ -161,6 +161,7 @@ SEED = Integer(0, 2**31 - 1)
 def schema() -> Table:
     """Every setting of ``defaults.toml`` with its type and range."""
     from graphlinker.analysis.detection import ENGINES
+    from graphlinker.analysis.gds_communities import ALGORITHMS as GDS_ALGORITHMS
     from graphlinker.analysis.linking import METHODS
     from graphlinker.analysis.scoring import REASONS
 
@@ -207,6 +208,8 @@ def schema() -> Table:
             "seed": SEED,
             "merge_fragments": Boolean(),
             "fragment_ratio": FRACTION,
+            "gds_algorithm": Choice(GDS_ALGORITHMS),
+            "gds_concurrency": Integer(0, note=" (0 chooses for the server's CPUs)"),
         }),
         "scoring": Table({
             "flag_threshold": FRACTION,
