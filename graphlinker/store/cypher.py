@@ -104,6 +104,22 @@ MERGE_IDENTIFIER_USAGE = (
     "MERGE (a)-[r:HAS_IDENTIFIER]->(t)" + _USAGE_SET
 )
 
+# A full rebuild emptied the graph: every usage relationship is new, so it is created without MERGE's
+# check for an existing one (an interrupted rebuild is never undone, only run again; no prev_* needed).
+_USAGE_NEW = """ CREATE (a)-[r:{rel} {{count: row.count, batch: $batch,
+    first_seen: CASE WHEN row.first_ms IS NULL THEN null ELSE datetime({{epochMillis: row.first_ms}}) END,
+    last_seen: CASE WHEN row.last_ms IS NULL THEN null ELSE datetime({{epochMillis: row.last_ms}}) END}}]->(t)"""
+CREATE_USAGE = {
+    name: "UNWIND $rows AS row MATCH (a:Account {account_id: row.account_id}) "
+    f"MERGE (t:{node.label} {{{node.key}: row.value}})" + _USAGE_NEW.format(rel=node.relationship)
+    for name, node in _NODES.items()
+}
+CREATE_IDENTIFIER_USAGE = (
+    "UNWIND $rows AS row MATCH (a:Account {account_id: row.account_id}) "
+    "MERGE (t:Identifier {key: row.kind + ':' + row.value}) ON CREATE SET t.kind = row.kind, t.value = row.value"
+    + _USAGE_NEW.format(rel="HAS_IDENTIFIER")
+)
+
 MERGE_TEMPLATES = """
 UNWIND $rows AS row
 MERGE (t:PromptTemplate {template_id: row.template_id})

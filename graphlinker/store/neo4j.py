@@ -102,6 +102,7 @@ class Neo4jStore(Store):
         if self._bulk not in BULK_MODES:
             raise ConfigError(f"bulk must be one of {', '.join(BULK_MODES)}, got {self._bulk!r}")
         self.bulk_seconds: dict[str, float] = {}  # the steps of the last bulk import (for benchmarks)
+        self._emptied = False  # the graph was just deleted and nothing written since
         self._reset_deferred = False  # a rebuild whose deletes wait: a bulk import may replace the database instead
         self._auth = auth
         self.uri = settings["uri"]
@@ -157,6 +158,7 @@ class Neo4jStore(Store):
 
     def _delete_graph(self) -> None:
         self._reset_deferred = False
+        self._emptied = True
         self._auto(cypher.DELETE_USAGE)
         self._auto(cypher.DELETE_IDENTIFIER_NODES)
         self._auto(cypher.DEACTIVATE_ACCOUNTS)
@@ -256,8 +258,12 @@ class Neo4jStore(Store):
     def _write_usage(self, usage: pd.DataFrame) -> None:
         frame = usage.assign(first_ms=_millis(usage["first_seen"]), last_ms=_millis(usage["last_seen"]))
         frame = frame.drop(columns=["first_seen", "last_seen"])
+        fresh, self._emptied = self._emptied, False  # the first write after a reset: nothing is stored, create
         for kind, rows in frame.groupby("kind", sort=True):
-            statement = cypher.MERGE_USAGE.get(kind, cypher.MERGE_IDENTIFIER_USAGE)
+            if fresh:
+                statement = cypher.CREATE_USAGE.get(kind, cypher.CREATE_IDENTIFIER_USAGE)
+            else:
+                statement = cypher.MERGE_USAGE.get(kind, cypher.MERGE_IDENTIFIER_USAGE)
             self._write_batches(statement, _records(rows), batch=self._batch)
 
     def _write_templates(self, templates: pd.DataFrame) -> None:
@@ -333,6 +339,7 @@ class Neo4jStore(Store):
         self._graph = None
         self._mirror_tried = False
         self._reset_deferred = False
+        self._emptied = False
 
     def _mirror_dir(self) -> Mirror | None:
         """Where this database's mirror lives (one directory per database, named by Neo4j's database id); None when off."""
