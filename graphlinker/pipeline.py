@@ -59,6 +59,16 @@ class RunOutcome:
     skipped_files: int = 0
 
 
+def _check_engine(store: Store, settings: Settings) -> None:
+    """A detection engine the store or settings cannot serve fails before anything is loaded, not after."""
+    detection = settings.detection
+    if detection.engine == "gds":
+        from graphlinker.analysis import gds_communities
+
+        gds_communities.algorithm_config(detection.gds_algorithm, detection.seed, detection.resolution, detection.gds_concurrency)
+        gds_communities.gds_of(store)
+
+
 def new_run_id(now: datetime) -> str:
     return f"run-{now.strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:6]}"
 
@@ -130,6 +140,7 @@ def refresh(paths: list[Path], store: Store, settings: Settings, quarantine: Qua
 
 
 def _load_and_analyse(inputs, store: Store, settings: Settings, quarantine: Quarantine, progress, command: str, rebuild: bool) -> RunOutcome:
+    _check_engine(store, settings)
     progress = progress or SilentProgress()
     started = datetime.now(UTC)
     run_id = new_run_id(started)

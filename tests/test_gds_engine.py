@@ -116,3 +116,28 @@ def test_gds_labels_follow_the_ids_given(neo4j_clean):
         labels = gds_communities.gds_labels(driver, neo4j_clean["database"], src, dst, weights, 1, 1.0, 1, "louvain")
     assert labels[0] == labels[1] == labels[2] != labels[3] == labels[4] == labels[5]
 
+
+def test_gds_on_the_embedded_store_is_refused_before_loading(tmp_path):
+    """Minutes of loading must not come before a refusal the settings already imply."""
+    from contextlib import contextmanager
+
+    from graphlinker.ingest.readers import Quarantine
+    from graphlinker.pipeline import run
+    from graphlinker.settings import Settings
+
+    class Stages:
+        def __init__(self):
+            self.started = []
+
+        @contextmanager
+        def stage(self, name, total=None):
+            self.started.append(name)
+            yield lambda advance=1: None
+
+    config = tmp_path / "gds.toml"
+    config.write_text('[detection]\nengine = "gds"\n')
+    stages = Stages()
+    with pytest.raises(ConfigError, match="runs inside Neo4j"):
+        run(DEMO, LocalStore(tmp_path / "ws"), Settings.load(config), Quarantine(None), stages)
+    assert stages.started == []
+
