@@ -359,7 +359,7 @@ def open_workspace(path: PathLike | None = None) -> Workspace:
 
 
 def open_neo4j(uri: str | None = None, user: str | None = None, password: str | None = None, database: str | None = None,
-               *, home: PathLike | None = None, workspace: PathLike | None = None) -> Workspace:
+               *, home: PathLike | None = None, workspace: PathLike | None = None, bulk: str = "auto") -> Workspace:
     """Open a Neo4j database as a :class:`Workspace` (raises StoreUnavailable when it cannot be reached).
 
     With no ``uri``, the connection comes from ``NEO4J_URI``, ``NEO4J_USER``, ``NEO4J_PASSWORD`` and
@@ -367,15 +367,19 @@ def open_neo4j(uri: str | None = None, user: str | None = None, password: str | 
     ``$GRAPHLINKER_NEO4J_HOME`` or the per-user data directory), exactly as the CLI's ``--store neo4j``.
     With a ``uri``, ``user``, ``password`` and ``database`` default to those variables (``neo4j``/``neo4j``
     database). ``workspace``: a directory for quarantined rows of :meth:`Workspace.run` (default: none,
-    bad rows are only counted).
+    bad rows are only counted). ``bulk`` (the managed server only, as ``graphlinker run --bulk``): how
+    :meth:`Workspace.run` writes the graph — ``auto`` (neo4j-admin's importer when the database is empty
+    and the graph large), ``on`` (always; the server restarts) or ``off`` (batched MERGE).
     """
-    from graphlinker.devserver.server import DEFAULT_DATABASE, DEFAULT_USER, connection_settings
+    from graphlinker.devserver.server import DEFAULT_DATABASE, DEFAULT_USER, connection_settings, default_home
     from graphlinker.store.neo4j import Neo4jStore
 
     if uri is None:
         settings = connection_settings(home)
         overrides = {"user": user, "password": password, "database": database}
         settings.update({k: v for k, v in overrides.items() if v is not None})
+        if not env_value("NEO4J_URI"):  # the managed server: a bulk import may stop and start it
+            settings["home"] = str(default_home(home))
     else:
         settings = {
             "uri": uri,
@@ -383,7 +387,7 @@ def open_neo4j(uri: str | None = None, user: str | None = None, password: str | 
             "password": password if password is not None else env_value("NEO4J_PASSWORD") or "",
             "database": database if database is not None else env_value("NEO4J_DATABASE") or DEFAULT_DATABASE,
         }
-    return Workspace(workspace, store=Neo4jStore(settings))
+    return Workspace(workspace, store=Neo4jStore({**settings, "bulk": bulk}))
 
 
 def _table(frame: pd.DataFrame, arrow: bool, run_id: str | None = None) -> pd.DataFrame | pa.Table:

@@ -100,3 +100,17 @@ def test_cli_bulk_option(neo4j_clean, neo4j_home, tmp_path):
     done = subprocess.run([*command, "--bulk", "on"], capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stderr
     assert len(graph_directly(neo4j_clean)["usage"]) > 0
+
+
+def test_python_api_bulk_option(neo4j_clean, neo4j_home, monkeypatch):
+    import graphlinker as gl
+    from graphlinker.errors import ConfigError
+
+    for name in ("NEO4J_URI", "NEO4J_USER", "NEO4J_PASSWORD", "NEO4J_DATABASE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GRAPHLINKER_NEO4J_MIRROR", "off")
+    with pytest.raises(ConfigError, match="bulk must be one of"):
+        gl.open_neo4j(home=neo4j_home, bulk="sometimes")
+    with gl.open_neo4j(home=neo4j_home, bulk="on") as ws:
+        ws.run(DEMO)
+        assert ws.store.bulk_seconds["relationships"] == len(ws.store.usage()) > 0  # it went through the importer
