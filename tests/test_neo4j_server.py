@@ -345,22 +345,25 @@ def test_missing_maven_is_a_clear_error(tmp_path, monkeypatch):
         server.fetch()
 
 
-def test_failed_fetch_is_redone(tmp_path, monkeypatch):
-    """The marker is written only after Maven succeeded, so an interrupted or failed fetch runs again."""
+def fake_maven(tmp_path, monkeypatch, script: str) -> None:
+    """An ``mvn`` on PATH that runs ``script`` (sh) instead of Maven, and an empty jar cache."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    calls = tmp_path / "calls"
     fake = bin_dir / "mvn"
-    fake.write_text(
-        "#!/bin/sh\n"
-        f"echo run >> {calls}\n"
-        'for a in "$@"; do case "$a" in -DoutputDirectory=*) out="${a#-DoutputDirectory=}";; esac; done\n'
-        'mkdir -p "$out" && touch "$out/partial.jar"\n'
-        'if [ -n "$FAKE_MVN_FAIL" ]; then echo "[ERROR] Could not transfer artifact" >&2; exit 1; fi\n'
-    )
+    fake.write_text("#!/bin/sh\n" + script)
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("GRAPHLINKER_CACHE", str(tmp_path / "cache"))
+
+
+def test_failed_fetch_is_redone(tmp_path, monkeypatch):
+    """The marker is written only after Maven succeeded, so an interrupted or failed fetch runs again."""
+    calls = tmp_path / "calls"
+    fake_maven(tmp_path, monkeypatch,
+               f"echo run >> {calls}\n"
+               'for a in "$@"; do case "$a" in -DoutputDirectory=*) out="${a#-DoutputDirectory=}";; esac; done\n'
+               'mkdir -p "$out" && touch "$out/partial.jar"\n'
+               'if [ -n "$FAKE_MVN_FAIL" ]; then echo "[ERROR] Could not transfer artifact" >&2; exit 1; fi\n')
     monkeypatch.setenv("FAKE_MVN_FAIL", "1")
     with pytest.raises(StoreUnavailable, match="(?s)Maven Central failed.*Could not transfer"):
         server.fetch()
@@ -374,19 +377,11 @@ def test_failed_fetch_is_redone(tmp_path, monkeypatch):
 
 def test_failed_plugin_fetch_is_exit_5_with_one_line(tmp_path, monkeypatch):
     """The server's jars are cached, the plugins' fetch fails: `neo4j start` and `fetch` say so in one line, exit 5."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    fake = bin_dir / "mvn"
-    fake.write_text(
-        "#!/bin/sh\n"
-        'for a in "$@"; do case "$a" in -DoutputDirectory=*) out="${a#-DoutputDirectory=}";; -f) ;; esac; done\n'
-        'case "$*" in *neo4j-plugins*) echo "[ERROR] Failed to collect dependencies: Could not transfer artifact '
-        'org.neo4j.gds:proc:pom:2.13.9" >&2; exit 1;; esac\n'
-        'mkdir -p "$out" && touch "$out/server.jar"\n'
-    )
-    fake.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("GRAPHLINKER_CACHE", str(tmp_path / "cache"))
+    fake_maven(tmp_path, monkeypatch,
+               'for a in "$@"; do case "$a" in -DoutputDirectory=*) out="${a#-DoutputDirectory=}";; -f) ;; esac; done\n'
+               'case "$*" in *neo4j-plugins*) echo "[ERROR] Failed to collect dependencies: Could not transfer artifact '
+               'org.neo4j.gds:proc:pom:2.13.9" >&2; exit 1;; esac\n'
+               'mkdir -p "$out" && touch "$out/server.jar"\n')
     result, output = cli("start", "--home", str(tmp_path / "home"), "--port", "0")
     assert result.exit_code == int(ExitCode.STORE_UNAVAILABLE), output
     (line,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
