@@ -105,32 +105,3 @@ def test_mirror_off_writes_nothing(neo4j_clean, slices, tmp_path, monkeypatch):
     with Neo4jStore(neo4j_clean) as store:
         run(slices[0], store, Settings.load(), Quarantine(None))
     assert not (tmp_path / "cache").exists()
-
-
-def test_a_refresh_writes_only_the_links_that_changed(neo4j_clean, slices, tmp_path):
-    """Links equal to the previous run's are adopted in the flip, not written again; the result is the run's links."""
-    settings = {**neo4j_clean, "mirror": str(tmp_path / "mirror")}
-    with Neo4jStore(settings) as writer:
-        run(slices[0], writer, Settings.load(), Quarantine(None))
-    with Recording(settings) as later:
-        created: list[int] = []
-        write = later._write_batches
-
-        def counting(statement, rows, **params):
-            if statement == cypher.CREATE_LINKS:
-                created.append(len(rows))
-            return write(statement, rows, **params)
-
-        later._write_batches = counting  # type: ignore[method-assign]
-        report = refresh([slices[1]], later, Settings.load(), Quarantine(None)).report
-        expected = later._links[1]  # the refresh's links, as computed and rounded for storage
-    stored = Neo4jStore({**neo4j_clean, "mirror": "off"}).run_links(report["run_id"])
-    got = stored.rename(columns=str).sort_values(["account_a", "account_b"], ignore_index=True)
-    want = expected.sort_values(["account_a", "account_b"], ignore_index=True)
-    assert len(got) == len(want) > 0
-    pd.testing.assert_frame_equal(got[list(want.columns)].astype({"account_a": str, "account_b": str}), want, check_dtype=False)
-    assert 0 < sum(created) < len(want)  # some links changed, most were adopted
-    with GraphDatabase.driver(neo4j_clean["uri"], auth=(neo4j_clean["user"], neo4j_clean["password"])) as driver:
-        records = driver.execute_query("MATCH ()-[l:LINKED]->() RETURN count(l) AS n, count(l.retired) AS retired",
-                                       database_=neo4j_clean["database"]).records[0]
-    assert records["n"] == len(want) and records["retired"] == 0  # nothing of the previous run is left

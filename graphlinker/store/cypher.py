@@ -37,7 +37,6 @@ SCHEMA = [
     "CREATE INDEX grouper_part_run IF NOT EXISTS FOR (n:GrouperPart) ON (n.run_id)",
     "CREATE INDEX account_batch IF NOT EXISTS FOR (n:Account) ON (n.batch)",
     "CREATE INDEX template_batch IF NOT EXISTS FOR (n:PromptTemplate) ON (n.batch)",
-    "CREATE INDEX linked_run IF NOT EXISTS FOR ()-[l:LINKED]-() ON (l.run_id)",
 ]
 
 # --- reset ----------------------------------------------------------------------------------
@@ -363,23 +362,6 @@ WITH r
 OPTIONAL MATCH (p:Pending {name: 'graph'})
 SET p.batch = null, p.rebuild = false
 """
-# A run whose links mostly equal the previous run's writes only the difference: the previous run's links
-# that changed or went are marked retired (by this run), the new ones created; the flip then adopts the
-# rest in its own transaction (readers see the previous run's links, whole, until it commits), and the
-# retired ones, still under the previous run's id, are deleted after it.
-RETIRE_LINKS = """
-UNWIND $rows AS row
-MATCH (:Account {account_id: row.account_a})-[l:LINKED {run_id: $previous}]->(:Account {account_id: row.account_b})
-SET l.retired = $run_id
-"""
-ADOPT_LINKS = """
-MATCH ()-[l:LINKED {run_id: $previous}]->() WHERE coalesce(l.retired, '') <> $run_id
-SET l.run_id = $run_id, l.retired = null
-"""
-DELETE_RETIRED_LINKS = """
-MATCH ()-[l:LINKED {run_id: $previous}]->()
-CALL (l) { DELETE l } IN TRANSACTIONS OF 20000 ROWS
-"""
 DELETE_STALE_LINKS = """
 MATCH (:Account)-[l:LINKED]->(:Account) WHERE l.run_id <> $run_id
 CALL (l) { DELETE l } IN TRANSACTIONS OF 20000 ROWS
@@ -410,14 +392,14 @@ RETURN NOT EXISTS { MATCH (:Account) } AND NOT EXISTS { MATCH (:Run) } AS empty
 """
 
 # --- the columnar mirror of the usage graph (graphlinker.store.mirror) ---------------------------------
-READ_MIRROR_TOKEN = "MATCH (r:Run {latest: true}) WHERE r.published RETURN r.mirror_token AS token, r.run_id AS run_id"
+READ_MIRROR_TOKEN = "MATCH (r:Run {latest: true}) WHERE r.published RETURN r.mirror_token AS token"
 READ_DATABASE_ID = "CALL db.info() YIELD id RETURN id"
 # what a mirror must still match: node and relationship counts of the usage graph (each answered from
 # Neo4j's count store, without reading the graph)
 GRAPH_COUNTS = {
     "accounts": "MATCH (n:Account) RETURN count(n) AS n",
     "templates": "MATCH (n:PromptTemplate) RETURN count(n) AS n",
-    **{rel: f"MATCH ()-[r:{rel}]->() RETURN count(r) AS n" for rel in [*_USAGE_RELATIONSHIPS.split("|"), "LINKED"]},
+    **{rel: f"MATCH ()-[r:{rel}]->() RETURN count(r) AS n" for rel in _USAGE_RELATIONSHIPS.split("|")},
 }
 READ_REPORT = "MATCH (r:Run {run_id: $run_id}) WHERE r.published RETURN r.report AS report"
 READ_RUNS = """

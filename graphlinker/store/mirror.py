@@ -106,14 +106,7 @@ class Mirror:
             return None
         return GraphTables(**frames)
 
-    def links(self, token: str) -> pd.DataFrame | None:
-        """The links of the run saved under ``token`` (call after :meth:`load` accepted the token), or None."""
-        try:
-            return pd.read_parquet(self.directory / token / "links.parquet")
-        except (OSError, ValueError):
-            return None
-
-    def save(self, tables: GraphTables, token: str, counts: dict, links: pd.DataFrame | None = None) -> None:
+    def save(self, tables: GraphTables, token: str, counts: dict) -> None:
         """Write the tables under ``token``, then point the manifest at them, then drop older copies.
 
         A process that dies part-way leaves the previous manifest (whose token no longer matches
@@ -124,8 +117,6 @@ class Mirror:
         folder.mkdir(exist_ok=True, mode=0o700)
         for name in TABLES:
             getattr(tables, name).to_parquet(folder / f"{name}.parquet", index=False)
-        if links is not None:  # the run's LINKED relationships as stored: the next run writes only what changed
-            links.to_parquet(folder / "links.parquet", index=False)
         staged = self.directory / f".{MANIFEST}.{uuid.uuid4().hex}"
         staged.write_text(json.dumps({"token": token, "counts": counts}))
         os.replace(staged, self.directory / MANIFEST)

@@ -97,7 +97,6 @@ class Neo4jStore(Store):
         self._mirror_setting = settings.get("mirror")  # a directory, "off", or None for $GRAPHLINKER_NEO4J_MIRROR
         self._mirror: Mirror | None = None
         self._mirror_tried = False  # the mirror was checked since the graph was last forgotten
-        self._links: tuple[str, pd.DataFrame] | None = None  # the latest run's id and its links as Neo4j holds them
         self._home = settings.get("home")  # the managed server's home: it can be stopped for a bulk import
         self._bulk = settings.get("bulk") or "auto"
         if self._bulk not in BULK_MODES:
@@ -152,7 +151,6 @@ class Neo4jStore(Store):
         self._begin_batch(rebuild=True)
         self._rebuilding = True
         self._graph = _empty_tables()
-        self._links = None  # emptying the graph drops accounts, and their links with them
         if self._bulk_possible():
             self._reset_deferred = True  # the import replaces the database, or _delete_graph runs before the first write
         else:
@@ -194,7 +192,6 @@ class Neo4jStore(Store):
             bulk_import.remove(files)
             self.driver = GraphDatabase.driver(self.uri, auth=self._auth, notifications_min_severity="OFF")
         self._mirror = None  # a new database: a new id, a new mirror directory
-        self._links = None  # the import kept no links
         clock = time.perf_counter()
         self.init_schema()
         self._auto(cypher.RESTORE_EMPTY_LISTS)
@@ -334,16 +331,12 @@ class Neo4jStore(Store):
         """The whole usage graph when this process knows it: written or read by it, or a mirror that still matches."""
         if self._graph is None and not self._mirror_tried and (mirror := self._mirror_dir()) is not None:
             self._mirror_tried = True
-            latest = self._read(cypher.READ_MIRROR_TOKEN)
-            token = None if latest.empty else latest["token"].iloc[0]
-            self._graph = mirror.load(token, self._graph_counts())
-            if self._graph is not None and (links := mirror.links(token)) is not None:
-                self._links = (str(latest["run_id"].iloc[0]), links)
+            token = self._read(cypher.READ_MIRROR_TOKEN)
+            self._graph = mirror.load(None if token.empty else token["token"].iloc[0], self._graph_counts())
         return self._graph
 
     def _forget_graph(self) -> None:
         self._graph = None
-        self._links = None
         self._mirror_tried = False
         self._reset_deferred = False
         self._emptied = False
@@ -372,7 +365,7 @@ class Neo4jStore(Store):
         if mirror is None or self._graph is None:
             return
         try:
-            mirror.save(self._graph, token, self._graph_counts(), links=None if self._links is None else self._links[1])
+            mirror.save(self._graph, token, self._graph_counts())
         except OSError:
             mirror.clear()  # Neo4j holds the run; the next process reads it from there
 
@@ -422,32 +415,15 @@ class Neo4jStore(Store):
         self._write_batches(cypher.MERGE_CLUSTERS, clusters, run_id=run_id)
         self._write_batches(cypher.MERGE_MEMBERSHIP, _records(membership[["account_id", "cluster_id"]]), run_id=run_id)
         self._auto(cypher.DELETE_RUN_LINKS, run_id=run_id)
-        links = _stored_links(edges)
-        previous = self._links if self._links is not None and _comparable(self._links[1], links) else None
-        if previous is None:
-            self._write_batches(cypher.CREATE_LINKS, list(_link_rows(links)), run_id=run_id)
-        else:
-            created, retired = _link_changes(previous[1], links)
-            self._write_batches(cypher.RETIRE_LINKS, _records(retired), previous=previous[0], run_id=run_id)
-            self._write_batches(cypher.CREATE_LINKS, list(_link_rows(created)), run_id=run_id)
+        self._write_batches(cypher.CREATE_LINKS, list(_link_rows(edges)), run_id=run_id)
         if commit is not None:
             self._write_commit(run_id, commit)
-
-        def flip(tx) -> None:
-            tx.run(cypher.MARK_LATEST, run_id=run_id).consume()
-            if previous is not None:
-                tx.run(cypher.ADOPT_LINKS, previous=previous[0], run_id=run_id).consume()
-
         with self.driver.session(database=self.database) as session:
-            session.execute_write(flip)
+            session.execute_write(lambda tx: tx.run(cypher.MARK_LATEST, run_id=run_id).consume())
         self._batch = None
         self._rebuilding = False
         self._unpublished = False
-        if previous is None:
-            self._auto(cypher.DELETE_STALE_LINKS, run_id=run_id)
-        else:
-            self._auto(cypher.DELETE_RETIRED_LINKS, previous=previous[0])
-        self._links = (run_id, links)
+        self._auto(cypher.DELETE_STALE_LINKS, run_id=run_id)
         self._save_mirror(token)
 
     def _write_commit(self, run_id: str, commit: Commit) -> None:
@@ -623,32 +599,12 @@ def _usage_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(["account_id", "kind", "value"], ignore_index=True)
 
 
-_LINK_KEY = ["account_a", "account_b"]
-
-
-def _stored_links(edges: pd.DataFrame) -> pd.DataFrame:
-    """A run's links as ``LINKED`` relationships hold them: ids as strings, every signal rounded to 6 places."""
-    signals = [c for c in edges.columns if c not in _LINK_KEY]
-    return pd.concat([edges[_LINK_KEY].astype(str), edges[signals].astype("float64").round(6)], axis=1).reset_index(drop=True)
-
-
-def _comparable(old: pd.DataFrame, new: pd.DataFrame) -> bool:
-    """Two runs' links can be diffed when they carry the same signals."""
-    return list(old.columns) == list(new.columns)
-
-
-def _link_changes(old: pd.DataFrame, new: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The new links to create (new pairs, or any signal changed) and the old pairs to retire (changed or gone)."""
-    same = new.merge(old, on=list(new.columns), how="inner")[_LINK_KEY]  # equal in every column
-    kept = pd.MultiIndex.from_frame(same)
-    created = new[~pd.MultiIndex.from_frame(new[_LINK_KEY]).isin(kept)]
-    retired = old[~pd.MultiIndex.from_frame(old[_LINK_KEY]).isin(kept)][_LINK_KEY]
-    return created.reset_index(drop=True), retired.reset_index(drop=True)
-
-
-def _link_rows(links: pd.DataFrame) -> Iterable[dict]:
-    """CREATE_LINKS rows from :func:`_stored_links` (already rounded: what is sent is what is stored)."""
-    signals = [c for c in links.columns if c not in _LINK_KEY]
-    for row in links.itertuples(index=False):
+def _link_rows(edges: pd.DataFrame) -> Iterable[dict]:
+    signals = [c for c in edges.columns if c not in ("account_a", "account_b")]
+    for row in edges.itertuples(index=False):
         values = row._asdict()
-        yield {"account_a": values["account_a"], "account_b": values["account_b"], "props": {k: float(values[k]) for k in signals}}
+        yield {
+            "account_a": values["account_a"],
+            "account_b": values["account_b"],
+            "props": {k: round(float(values[k]), 6) for k in signals},
+        }
