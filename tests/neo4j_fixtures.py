@@ -71,3 +71,15 @@ def wait_until_rewriting(settings: dict, process, loaded: int, timeout: float = 
         if seen_reset and 0 < count < loaded:
             return
         time.sleep(0.05)
+
+
+USAGE_TABLES = ("accounts", "stats", "usage", "templates")
+
+
+def tables_in_neo4j(settings: dict) -> dict:
+    """Every usage-graph table as Neo4j holds it, read through the store with its local mirror off."""
+    from graphlinker.store.neo4j import Neo4jStore
+
+    with Neo4jStore({**settings, "mirror": "off"}) as store:
+        return {name: getattr(store, name)() for name in USAGE_TABLES}
+

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from neo4j import GraphDatabase
+from neo4j_fixtures import USAGE_TABLES, tables_in_neo4j
 
 from graphlinker.devserver import server
 from graphlinker.errors import StoreUnavailable
@@ -26,7 +27,6 @@ from graphlinker.store.neo4j import Neo4jStore
 pytestmark = pytest.mark.neo4j
 
 DEMO = Path(__file__).resolve().parents[1] / "fixtures" / "demo"
-TABLES = ("accounts", "stats", "usage", "templates")
 
 
 @pytest.fixture(scope="module")
@@ -36,11 +36,6 @@ def slices(tmp_path_factory) -> list[Path]:
 
 def clusters(report: dict) -> dict:
     return {frozenset(c["accounts"]): (c["risk_score"], c["flagged"]) for c in report["clusters"]}
-
-
-def graph_directly(settings: dict) -> dict[str, pd.DataFrame]:
-    with Neo4jStore({**settings, "mirror": "off"}) as store:
-        return {name: getattr(store, name)() for name in TABLES}
 
 
 def history(settings: dict) -> tuple[list, list]:
@@ -56,10 +51,10 @@ def test_a_bulk_run_gives_the_graph_and_clusters_of_the_embedded_store(neo4j_cle
     settings = {**neo4j_clean, "home": str(neo4j_home), "bulk": "on", "mirror": str(tmp_path / "mirror")}
     with Neo4jStore(settings) as store:
         report = run(DEMO, store, Settings.load(), Quarantine(None)).report
-        in_memory = {name: getattr(store, name)() for name in TABLES}
+        in_memory = {name: getattr(store, name)() for name in USAGE_TABLES}
     local = run(DEMO, LocalStore(tmp_path / "ws"), Settings.load(), Quarantine(None)).report
     assert clusters(report) == clusters(local)
-    for name, frame in graph_directly(neo4j_clean).items():
+    for name, frame in tables_in_neo4j(neo4j_clean).items():
         pd.testing.assert_frame_equal(in_memory[name], frame, obj=name)
 
 
@@ -99,7 +94,7 @@ def test_cli_bulk_option(neo4j_clean, neo4j_home, tmp_path):
     assert bad.returncode == 2 and "--bulk must be auto, on or off" in bad.stderr
     done = subprocess.run([*command, "--bulk", "on"], capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stderr
-    assert len(graph_directly(neo4j_clean)["usage"]) > 0
+    assert len(tables_in_neo4j(neo4j_clean)["usage"]) > 0
 
 
 def test_python_api_bulk_option(neo4j_clean, neo4j_home, monkeypatch):

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from neo4j import GraphDatabase
+from neo4j_fixtures import tables_in_neo4j
 
 from graphlinker.ingest.readers import Quarantine
 from graphlinker.pipeline import refresh, run
@@ -21,7 +22,6 @@ from graphlinker.store.neo4j import Neo4jStore
 pytestmark = pytest.mark.neo4j
 
 DEMO = Path(__file__).resolve().parents[1] / "fixtures" / "demo"
-TABLES = ("accounts", "stats", "usage", "templates")
 
 
 @pytest.fixture(scope="module")
@@ -41,14 +41,8 @@ class Recording(Neo4jStore):
         return super()._read(statement, **params)
 
 
-def read_directly(settings: dict) -> dict[str, pd.DataFrame]:
-    """Every table as Neo4j holds it, read with the mirror off."""
-    with Neo4jStore({**settings, "mirror": "off"}) as store:
-        return {name: getattr(store, name)() for name in TABLES}
-
-
 def assert_same_as_neo4j(store: Neo4jStore, settings: dict) -> None:
-    for name, expected in read_directly(settings).items():
+    for name, expected in tables_in_neo4j(settings).items():
         pd.testing.assert_frame_equal(getattr(store, name)(), expected, obj=name)
 
 
@@ -84,7 +78,7 @@ def test_a_graph_changed_by_hand_is_read_from_neo4j(neo4j_clean, slices, tmp_pat
         usage = later.usage()
         assert cypher.READ_USAGE in later.statements  # the counts no longer match: not trusted
     assert len(usage) == before - 1
-    pd.testing.assert_frame_equal(usage, read_directly(neo4j_clean)["usage"])
+    pd.testing.assert_frame_equal(usage, tables_in_neo4j(neo4j_clean)["usage"])
 
 
 def test_a_run_published_without_the_mirror_makes_it_stale(neo4j_clean, slices, tmp_path):
