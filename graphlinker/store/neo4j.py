@@ -44,7 +44,11 @@ from graphlinker.store.mirror import GraphTables, Mirror
 from graphlinker.templates.table import conform, empty_templates, sort_templates
 
 BATCH_ROWS = 10_000
-BULK_MIN_ROWS = 100_000  # "auto" bulk-loads an empty database from this many usage rows (restarting costs ~20 s)
+# "auto" bulk-loads an empty database from this many usage rows. Measured (bench_neo4j.py, 2 cores): the import
+# costs ~15 s of stopping and starting plus ~100k rows/s, creating rows into an empty graph ~22-33k rows/s, so
+# the importer wins from ~0.6M rows (at 0.33M rows creating took 12.3-15.0 s, the importer's steps 25.8 s;
+# at 1.7M rows the importer 35-41 s, creating 51 s).
+BULK_MIN_ROWS = 750_000
 BULK_MODES = ("auto", "on", "off")
 LEASE_SECONDS = 60  # a crashed writer's lock expires this long after its last heartbeat ($GRAPHLINKER_LOCK_TTL)
 KEYS_PER_NODE = 200_000  # event keys per (:EventKeys) node
