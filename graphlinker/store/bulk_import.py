@@ -83,39 +83,34 @@ def write_import_files(directory: Path, accounts: pd.DataFrame, stats: pd.DataFr
     node and relationship of this rebuild as its MERGE writes would.
     """
     files = ImportFiles(directory)
-    merged = accounts.merge(stats, on="account_id", how="outer")
     totals = ["requests", "input_tokens", "output_tokens"]
-    merged[totals] = merged[totals].fillna(0).astype("int64")
-    members = history.memberships["account_id"].astype(str)
-    inactive = pd.Index(members.unique()).difference(pd.Index(merged["account_id"].astype(str)))
+    people = accounts.merge(stats, on="account_id", how="outer")
+    people = people.assign(account_id=people["account_id"].astype(str), active="true", batch=batch)
+    members = pd.Index(history.memberships["account_id"].astype(str).unique())
+    inactive = members.difference(pd.Index(people["account_id"]))  # members of earlier runs only: kept, inactive
+    if len(inactive):
+        people = pd.concat([people, pd.DataFrame({"account_id": inactive, "active": "false", "batch": None})], ignore_index=True)
+    people[totals] = people[totals].fillna(0).astype("int64")
     files.nodes.append(("Account", _write(
         directory / "accounts.csv",
         ["account_id:ID(Account)", "created_at:datetime", "email_domain", "country", "org_id",
          "requests:long", "input_tokens:long", "output_tokens:long", "active:boolean", "batch"],
-        [pd.concat([merged["account_id"].astype(str), pd.Series(inactive, dtype=object)], ignore_index=True),
-         np.concatenate([_times(merged["created_at"]), np.full(len(inactive), "", dtype=object)]),
-         pd.concat([_strings(merged["email_domain"]), pd.Series([None] * len(inactive), dtype=object)], ignore_index=True),
-         pd.concat([_strings(merged["country"]), pd.Series([None] * len(inactive), dtype=object)], ignore_index=True),
-         pd.concat([_strings(merged["org_id"]), pd.Series([None] * len(inactive), dtype=object)], ignore_index=True),
-         *[np.concatenate([merged[c].to_numpy(), np.zeros(len(inactive), dtype=np.int64)]) for c in totals],
-         np.concatenate([np.full(len(merged), "true"), np.full(len(inactive), "false")]),
-         np.concatenate([np.full(len(merged), batch, dtype=object), np.full(len(inactive), "", dtype=object)])])))
+        [people["account_id"], _times(people["created_at"]), _strings(people["email_domain"]), _strings(people["country"]),
+         _strings(people["org_id"]), *(people[c] for c in totals), people["active"], _strings(people["batch"])])))
 
-    template_ids = pd.Index(templates["template_id"].astype(str))
-    sent = pd.Index(usage.loc[usage["kind"] == "template", "value"].astype(str).unique()).difference(template_ids)
+    table = templates.assign(template_id=templates["template_id"].astype(str))
+    sent = pd.Index(usage.loc[usage["kind"] == "template", "value"].astype(str).unique()).difference(pd.Index(table["template_id"]))
+    if len(sent):  # sent but not in the table: a node with its id only, as MERGE creates it
+        table = pd.concat([table, pd.DataFrame({"template_id": sent})], ignore_index=True)
     files.nodes.append(("PromptTemplate", _write(
         directory / "templates.csv",
         ["template_id:ID(PromptTemplate)", "exemplar", "extraction_tags:string[]", "prompt_count:long", "account_count:long",
          "first_seen:datetime", "last_seen:datetime", "signature:long[]", "batch"],
-        [pd.concat([pd.Series(template_ids, dtype=object), pd.Series(sent, dtype=object)], ignore_index=True),
-         pd.concat([_strings(templates["exemplar"]), pd.Series([None] * len(sent), dtype=object)], ignore_index=True),
-         [*templates["extraction_tags"].fillna("").astype(str), *[""] * len(sent)],
-         [*templates["prompt_count"].astype("int64"), *[None] * len(sent)],
-         [*templates["account_count"].astype("int64"), *[None] * len(sent)],
-         np.concatenate([_times(templates["first_seen"]), np.full(len(sent), "", dtype=object)]),
-         np.concatenate([_times(templates["last_seen"]), np.full(len(sent), "", dtype=object)]),
-         [*(";".join(map(str, s)) for s in templates["signature"]), *[""] * len(sent)],
-         np.full(len(template_ids) + len(sent), batch, dtype=object)])))
+        [table["template_id"], _strings(table["exemplar"]), table["extraction_tags"].fillna("").astype(str),
+         table["prompt_count"].astype("Int64"), table["account_count"].astype("Int64"),
+         _times(table["first_seen"]), _times(table["last_seen"]),
+         [";".join(map(str, sig)) if isinstance(sig, (list, np.ndarray)) else "" for sig in table["signature"]],
+         np.full(len(table), batch, dtype=object)])))
 
     for name, rows in usage.groupby("kind", sort=True):
         node = _NODES.get(name)

@@ -21,7 +21,7 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -175,8 +175,6 @@ class Neo4jStore(Store):
 
     def _bulk_load(self, rows: GraphRows) -> None:
         """Write the rebuilt graph with neo4j-admin's importer (:mod:`graphlinker.store.bulk_import`)."""
-        from datetime import timedelta
-
         from graphlinker.store import bulk_import
 
         clock = time.perf_counter()
