@@ -339,6 +339,15 @@ def test_default_workspace_is_the_clis(tmp_path, monkeypatch):
 
 # --- Neo4j: the same tables from a real server ---------------------------------------------------------
 
+def _stored_zero_signals(settings: dict) -> int:
+    from neo4j import GraphDatabase
+
+    with GraphDatabase.driver(settings["uri"], auth=(settings["user"], settings["password"])) as driver:
+        records = driver.execute_query("MATCH ()-[l:LINKED]->() UNWIND keys(l) AS k WITH l[k] AS v WHERE v = 0 "
+                                       "RETURN count(*) AS n", database_=settings["database"]).records
+    return records[0]["n"]
+
+
 def _comparable(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
@@ -355,6 +364,9 @@ def test_the_api_on_neo4j_gives_the_embedded_stores_tables(neo4j_clean, local_ws
         ours, theirs = ws.links(), local.links()
         assert list(ours.columns) == list(theirs.columns)
         pd.testing.assert_frame_equal(ours, theirs, atol=1e-6, rtol=0)  # Neo4j keeps similarities to 6 places
+        signals = [c for c in theirs.columns if c not in ("account_a", "account_b", "weight", "cluster_id")]
+        assert (theirs[signals] == 0).any().any()  # links with a zero signal exist, so the next line can fail
+        assert _stored_zero_signals(neo4j_clean) == 0  # Neo4j stores only a link's non-zero signals
         pd.testing.assert_frame_equal(ws.templates(accounts=True), local.templates(accounts=True))
         cid = _first_flagged(ws)
         ours, theirs = ws.subgraph(cid), local.subgraph(cid)

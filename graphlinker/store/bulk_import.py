@@ -143,9 +143,10 @@ def _history_files(files: ImportFiles, history: History) -> None:
         files.nodes.append(("Run", _write(
             directory / "runs.csv",
             ["run_id:ID(Run)", "started_at:datetime", "finished_at:datetime", "params", "counts", "outcome", "report",
-             "record", "base", "mirror_token", "latest:boolean", "published:boolean"],
+             "record", "base", "mirror_token", "link_signals:string[]", "latest:boolean", "published:boolean"],
             [runs["run_id"], _times(runs["started_at"]), _times(runs["finished_at"]), runs["params"], runs["counts"],
              runs["outcome"], runs["report"], runs["record"], _strings(runs["base"]), _strings(runs["mirror_token"]),
+             [";".join(names) if isinstance(names, (list, np.ndarray)) else "" for names in runs["link_signals"]],
              runs["latest"].map({True: "true", False: "false"}), ["true"] * len(runs)])))
     clusters = history.clusters
     if len(clusters):

@@ -19,7 +19,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -400,6 +400,7 @@ class Neo4jStore(Store):
                     record=json.dumps(record),
                     base=base,
                     mirror_token=token,
+                    link_signals=_signals(edges) or None,  # Neo4j stores no empty list
                 ).consume()
             )
         clusters = [
@@ -415,7 +416,7 @@ class Neo4jStore(Store):
             for c in report["clusters"]
         ]
         self._write_batches(cypher.MERGE_CLUSTERS, clusters, run_id=run_id)
-        self._write_batches(cypher.MERGE_MEMBERSHIP, _records(membership[["account_id", "cluster_id"]]), run_id=run_id)
+        self._write_batches(cypher.CREATE_MEMBERSHIP, _records(membership[["account_id", "cluster_id"]]), run_id=run_id)
         self._auto(cypher.DELETE_RUN_LINKS, run_id=run_id)
         self._write_batches(cypher.CREATE_LINKS, list(_link_rows(edges)), run_id=run_id)
         if commit is not None:
@@ -551,9 +552,11 @@ class Neo4jStore(Store):
         if frame.empty:
             return None  # not the latest published run: its links are gone
         links = frame.dropna(subset=["account_a"])
+        named = frame["signals"].iloc[0]  # None for a run published before links became sparse
         props = pd.DataFrame([{k: v for k, v in p.items() if k != "run_id"} for p in links["props"]], index=links.index)
-        signals = sorted(c for c in props.columns if c != "weight")
-        out = pd.concat([links[["account_a", "account_b"]].astype("string"), props.reindex(columns=["weight", *signals])], axis=1)
+        signals = list(named) if named is not None else sorted(c for c in props.columns if c != "weight")
+        props = props.reindex(columns=["weight", *signals]).fillna(0.0)  # a link stores its non-zero signals only
+        out = pd.concat([links[["account_a", "account_b"]].astype("string"), props], axis=1)
         return out.astype({c: "float64" for c in ["weight", *signals]}).reset_index(drop=True)
 
 
@@ -601,12 +604,14 @@ def _usage_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(["account_id", "kind", "value"], ignore_index=True)
 
 
-def _link_rows(edges: pd.DataFrame) -> Iterable[dict]:
-    signals = [c for c in edges.columns if c not in ("account_a", "account_b")]
-    for row in edges.itertuples(index=False):
-        values = row._asdict()
-        yield {
-            "account_a": values["account_a"],
-            "account_b": values["account_b"],
-            "props": {k: round(float(values[k]), 6) for k in signals},
-        }
+def _signals(edges: pd.DataFrame) -> list[str]:
+    return [c for c in edges.columns if c not in ("account_a", "account_b", "weight")]
+
+
+def _link_rows(edges: pd.DataFrame) -> list[dict]:
+    """One row per link: its weight and its non-zero signals, rounded to 6 places."""
+    names = ["weight", *_signals(edges)]
+    values = edges[names].astype("float64").round(6).to_numpy().tolist()
+    props = [{k: v for k, v in zip(names, row) if v != 0 or k == "weight"} for row in values]
+    return [{"account_a": a, "account_b": b, "props": p}
+            for a, b, p in zip(edges["account_a"].astype(str).tolist(), edges["account_b"].astype(str).tolist(), props)]
