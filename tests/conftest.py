@@ -1,8 +1,16 @@
-"""Shared fixtures: paths to committed fixtures and the shared LFR data."""
+"""Shared fixtures: paths to committed fixtures and the shared LFR data.
+
+Every test that needs a Neo4j server is marked ``neo4j`` here, at collection, whatever its file says,
+so ``-m "not neo4j"`` is a loop that never starts one (see ``pytest_collection_modifyitems``); a test
+the marking missed fails loudly the moment it starts a server (see ``_starting_a_server_needs_the_mark``).
+"""
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -23,6 +31,7 @@ def lfr_dir() -> Path:
 
 
 # The real Neo4j server fixtures (a throwaway server per test session; never skipped).
+import neo4j_fixtures  # noqa: E402
 from neo4j_fixtures import *  # noqa: E402,F401,F403
 
 
@@ -37,3 +46,97 @@ def hand_settings():
 
     shipped = Settings.load()
     return replace(shipped, scoring={**shipped.scoring, "weights": dict(HAND_SET_WEIGHTS), "flag_threshold": 0.6})
+
+
+# --------------------------------------------------------------------------- the neo4j marker, structurally
+
+TESTS = Path(__file__).resolve().parent
+# A parametrised fixture whose param is this string opens the session server with request.getfixturevalue
+# (tests/test_store_contract.py, test_refresh.py, test_event_keys.py, test_refresh_crash.py): invisible
+# to the fixture closure, so the param is what says so.
+SERVER_PARAM = "neo4j"
+# The `neo4j start` command: ``[exe, "neo4j", "start"``, ``cli("neo4j", "start"``, and
+# tests/test_neo4j_server.py's ``cli("start"``, whose helper invokes the neo4j sub-app.
+CLI_START = r"""["']neo4j["']\s*,\s*["']start["']|\bcli\(\s*["']start["']"""
+
+
+@functools.cache
+def _start_pattern(module) -> re.Pattern:
+    """devserver.server.start( under any name ``module`` binds the module to (server, neo4j_server, ...), or the CLI."""
+    from graphlinker.devserver import server
+
+    names = {"server"} | {name for name, value in vars(module).items() if value is server}
+    return re.compile(rf"\b(?:{'|'.join(sorted(map(re.escape, names)))})\.start\(|{CLI_START}")
+
+
+@functools.cache
+def _source(function) -> str:
+    """The source of a test or fixture function written in tests/ ('' for pytest's own fixtures)."""
+    try:
+        function = inspect.unwrap(function)
+        if not Path(inspect.getsourcefile(function) or "").resolve().is_relative_to(TESTS):
+            return ""
+        return inspect.getsource(function)
+    except (OSError, TypeError):
+        return ""
+
+
+def needs_neo4j(item: pytest.Item) -> str | None:
+    """Why ``item`` needs a Neo4j server, or None: it uses (directly or through other fixtures) a fixture of
+    tests/neo4j_fixtures.py, is the "neo4j" variant of a store fixture, or starts a server itself."""
+    definitions = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+    used = sorted(name for name, defs in definitions.items() if name in getattr(item, "fixturenames", ())
+                  and any(getattr(inspect.unwrap(d.func), "__module__", None) == neo4j_fixtures.__name__ for d in defs))
+    if used:
+        return f"uses {', '.join(used)}"
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and any(value == SERVER_PARAM for value in callspec.params.values() if isinstance(value, str)):
+        return f"is the {SERVER_PARAM!r} variant of a store fixture"
+    module = getattr(item, "module", None)
+    if module is None:
+        return None
+    pattern = _start_pattern(module)
+    for function in [item.function, *(d.func for defs in definitions.values() for d in defs)]:
+        if pattern.search(_source(function)):
+            return f"starts a server in {function.__name__}"
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's own -m deselection reads the markers
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("neo4j") is None and needs_neo4j(item):
+            item.add_marker(pytest.mark.neo4j)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem):
+    """Remember whose setup, call and teardown is running, for neo4j_fixtures.refuse_unmarked."""
+    neo4j_fixtures.RUNNING.append(item)
+    try:
+        return (yield)
+    finally:
+        neo4j_fixtures.RUNNING.pop()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every Neo4j JVM this process starts goes through devserver.server._launch (the session server,
+    `neo4j start` through CliRunner, a test's own server.start, a bulk import's restart): refuse it
+    for a test not marked neo4j. Servers a subprocess starts (the wheel's `neo4j start` in
+    tests/test_packaging.py) are out of reach here; the source scan in needs_neo4j marks those."""
+    from graphlinker.devserver import server
+
+    launch = server._launch
+
+    def guarded(*args, **kwargs):
+        neo4j_fixtures.refuse_unmarked("starts a Neo4j server")
+        return launch(*args, **kwargs)
+
+    guarded.unguarded = launch
+    server._launch = guarded
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    from graphlinker.devserver import server
+
+    server._launch = getattr(server._launch, "unguarded", server._launch)

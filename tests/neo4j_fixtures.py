@@ -5,6 +5,10 @@ there, from any working directory; ``"tests.neo4j_fixtures"`` only works when py
 server per test session in a temporary home on a free port (fetching the jars first if needed) and
 stops it at the end; if it cannot start, every test using it FAILS — tests needing Neo4j are never
 skipped. ``neo4j_clean`` gives the same settings with every node deleted (indexes and constraints kept).
+
+Every test using these fixtures is marked ``neo4j`` by tests/conftest.py, so ``-m "not neo4j"`` never
+starts a server; ``neo4j_server`` refuses (fails the test, loudly) when a test without the marker asks
+for it, so a marking the conftest missed cannot go unnoticed.
 """
 
 from __future__ import annotations
@@ -13,6 +17,17 @@ import pytest
 
 from graphlinker.devserver import server as neo4j_server_module
 from graphlinker.errors import GraphlinkerError
+
+RUNNING: list[pytest.Item] = []  # the test whose setup, call or teardown is running (kept by tests/conftest.py)
+
+
+def refuse_unmarked(what: str) -> None:
+    """Fail the running test, loudly, if it is not marked ``neo4j`` but is about to start a Neo4j server:
+    under ``-m "not neo4j"`` no server may start, and this is what makes a missed mark visible."""
+    item = RUNNING[-1] if RUNNING else None
+    if item is not None and item.get_closest_marker("neo4j") is None:
+        pytest.fail(f"{item.nodeid} {what} but is not marked neo4j, so -m 'not neo4j' would start a server "
+                    "(tests/conftest.py needs_neo4j decides the mark)", pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -24,6 +39,7 @@ def neo4j_home(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="session")
 def neo4j_server(neo4j_home) -> dict:
     """Connection settings ``{uri, user, password, database}`` of the session's throwaway server (auth on)."""
+    refuse_unmarked("asks for the session's Neo4j server")
     try:
         neo4j_server_module.start(neo4j_home, bolt_port=0, auth=True, heap="1g", pagecache="256m", timeout=300)
         settings = neo4j_server_module.server_settings(neo4j_home)  # never $NEO4J_URI: neo4j_clean wipes it
