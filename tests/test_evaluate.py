@@ -150,14 +150,71 @@ def test_matches_sklearn(labels):
     assert result.tp + result.fn == sum(y_true) and result.tp + result.fp == sum(y_pred)
 
 
-def test_perfect_report_on_a_simulated_scenario():
+def test_split_operation_false_cluster_and_flagged_lookalikes_by_hand(truth):
+    # c3 (risk 0.95, flagged): x1 x2 x3        a false cluster of unlisted accounts
+    # c1 (0.9, flagged):       a1 a2 a3        op-a, split in two ...
+    # c2 (0.85, flagged):      a4              ... its fourth member alone
+    # c4 (0.8, flagged):       l1 l2           the whole look-alike family flagged
+    # c5 (0.2, not flagged):   b1 b2           op-b clustered but missed
+    # flagged = 3 + 3 + 1 + 2 = 9 accounts in 4 clusters; positives (role != lookalike) = a1..a4 b1 b2 = 6
+    # tp = 4 (a1..a4), fp = 5 (x1 x2 x3 unlisted + l1 l2 look-alikes), fn = 2 (b1 b2)
+    # precision = 4/9, recall = 4/6 = 2/3, F1 = 2tp / (2tp + fp + fn) = 8/15
+    #   (the same as 2PR / (P + R) = 2 (4/9)(2/3) / (4/9 + 2/3) = (16/27) / (10/9) = 8/15)
+    result = evaluate(report(cluster("c3", ["x1", "x2", "x3"], risk=0.95), cluster("c1", ["a1", "a2", "a3"], risk=0.9),
+                             cluster("c2", ["a4"], risk=0.85), cluster("c4", ["l1", "l2"], risk=0.8),
+                             cluster("c5", ["b1", "b2"], flagged=False, risk=0.2)), truth)
+    assert (result.tp, result.fp, result.fn) == (4, 5, 2)
+    assert result.precision == pytest.approx(4 / 9)
+    assert result.recall == pytest.approx(2 / 3)
+    assert result.f1 == pytest.approx(8 / 15)
+    assert (result.fp_lookalike, result.fp_unlisted) == (2, 3)
+    assert (result.flagged_accounts, result.flagged_clusters) == (9, 4)
+    # op-a: all 4 flagged over 2 clusters, best c1 (3 of its 4, nothing else in it): recall 1.0, one cluster 3/4,
+    # so not recovered (needs >= 0.8); op-b: nothing flagged, but all of it in one (unflagged) cluster
+    ops = {op.op_id: op for op in result.operations}
+    a, b = ops["op-a-1"], ops["op-b-1"]
+    assert (a.size, a.flagged, a.clusters, a.best_cluster, a.purity) == (4, 4, 2, "c1", 1.0)
+    assert (a.recall, a.one_cluster_share, a.largest_cluster_share) == (1.0, 3 / 4, 3 / 4)
+    assert (b.size, b.flagged, b.clusters, b.best_cluster, b.purity) == (2, 0, 0, None, None)
+    assert (b.recall, b.one_cluster_share, b.largest_cluster_share) == (0.0, 0.0, 1.0)
+    assert (result.operations_recovered, result.operations_total) == (0, 2)
+    # look-alikes: the family 2 of 2 flagged, the university 0 of 3 -> 2 of 5 look-alike accounts, 1 group
+    groups = {g.op_id: g for g in result.lookalikes}
+    assert groups["lookalike-family-1"].share_flagged == 1.0 and groups["lookalike-university-1"].flagged == 0
+    assert (result.lookalike_share_flagged, result.lookalike_groups_flagged) == (pytest.approx(2 / 5), 1)
+    # ranking by risk: c3 N, c1 P (3/3 op-a), c2 P (1/1 op-a), c4 N (look-alikes), c5 P (2/2 op-b, ranked though
+    # unflagged): AP = (1/2 + 2/3 + 3/5) / 3 = 53/90; 5 clusters, so precision@10 = 3/5
+    assert (result.ranked_clusters, result.positive_clusters) == (5, 3)
+    assert result.average_precision == pytest.approx(53 / 90)
+    assert result.precision_at_10 == pytest.approx(3 / 5)
+
+
+def test_simulated_truth_with_one_member_missed_and_one_lookalike_group_flagged():
+    """evaluate() reads the simulator's truth as it is written (several operations, payers, many look-alike
+    groups); the report flags every planted account but one and a whole look-alike group, so the expected
+    numbers follow from the truth's counts (n planted accounts, g in the flagged group), not from a run."""
     truth = generate(seed=0, scale=0.05).truth
-    ops = truth[truth["role"] != "lookalike"]
-    clusters = [cluster(op_id, group["account_id"].tolist()) for op_id, group in ops.groupby("op_id")]
-    result = evaluate(report(*clusters), truth)
-    assert (result.precision, result.recall, result.f1) == (1.0, 1.0, 1.0)
-    assert len(result.operations) == 5 and all(op.purity == 1.0 and op.clusters == 1 for op in result.operations)
-    assert result.lookalike_groups_flagged == 0 and len(result.lookalikes) >= 7
+    assert truth["account_id"].is_unique
+    planted = truth[truth["role"] != "lookalike"]
+    lookalikes = truth[truth["role"] == "lookalike"]
+    op_ids = sorted(planted["op_id"].unique())
+    missed = planted.loc[planted["op_id"] == op_ids[0], "account_id"].iloc[-1]
+    group_id = sorted(lookalikes["op_id"].unique())[0]
+    group = lookalikes.loc[lookalikes["op_id"] == group_id, "account_id"].tolist()
+    clusters = [cluster(op_id, [a for a in planted.loc[planted["op_id"] == op_id, "account_id"] if a != missed])
+                for op_id in op_ids]
+    result = evaluate(report(*clusters, cluster("false", group), cluster("missed", [missed], flagged=False)), truth)
+    n, g = len(planted), len(group)
+    assert n >= 10 and g >= 2 and len(op_ids) >= 2  # so the expectations below are not degenerate
+    # tp = n - 1 (all planted accounts but `missed`), fp = g (the flagged group), fn = 1 (`missed`)
+    assert (result.tp, result.fp, result.fn) == (n - 1, g, 1)
+    assert result.precision == pytest.approx((n - 1) / (n - 1 + g))
+    assert result.recall == pytest.approx((n - 1) / n)
+    assert result.f1 == pytest.approx(2 * (n - 1) / (2 * (n - 1) + g + 1))
+    assert (result.fp_lookalike, result.fp_unlisted, result.lookalike_groups_flagged) == (g, 0, 1)
+    recall = {op.op_id: op.recall for op in result.operations}
+    first_size = (planted["op_id"] == op_ids[0]).sum()
+    assert recall == pytest.approx({op_id: (first_size - 1) / first_size if op_id == op_ids[0] else 1.0 for op_id in op_ids})
 
 
 # ---- ranking quality: AP and precision@k over all clusters ordered by risk ----

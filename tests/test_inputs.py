@@ -6,6 +6,7 @@ import csv
 import gzip
 import io
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from graphlinker.errors import ExitCode, InputError
+from graphlinker.errors import ConfigError, ExitCode, InputError
 from graphlinker.ingest.quarantine import _truncate_partial_line
 from graphlinker.ingest.readers import KINDS, SPECS, ExportReader, Quarantine, discover
 
@@ -622,11 +623,21 @@ def test_empty_csv_without_header(tmp_path):
         ExportReader(directory, Quarantine(None))
 
 
-def test_bad_settings_are_config_errors(tmp_path):
+@pytest.mark.parametrize(
+    "option, value, message",
+    [
+        ("chunk_rows", 0, "chunk_rows must be a positive integer, got 0"),
+        ("chunk_rows", -3, "chunk_rows must be a positive integer, got -3"),
+        ("max_prompt_chars", 0, "max_prompt_chars must be a positive integer, got 0"),
+    ],
+)
+def test_bad_settings_are_config_errors(tmp_path, option, value, message):
+    """ExportReader refuses a reader option below 1 with a ConfigError (exit 2) naming the option and value."""
     directory = make_export(tmp_path / "in")
-    with pytest.raises(Exception) as caught:
-        ExportReader(directory, Quarantine(None), chunk_rows=0)
+    with pytest.raises(ConfigError, match=f"^{re.escape(message)}$") as caught:
+        ExportReader(directory, Quarantine(None), **{option: value})
     assert caught.value.exit_code == ExitCode.BAD_INPUT
+    ExportReader(directory, Quarantine(None), **{option: 1})  # 1 is the smallest valid value
 
 
 # ---------------------------------------------------------------- chunking

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
+from collections import Counter
+from itertools import combinations
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -25,16 +30,42 @@ def settings():
     return Settings.load()
 
 
+# Linking settings written out here, unlike the defaults, so the expected weights below come from these
+# numbers and not from the code that reads settings: device is deliberately absent from the weights and the
+# floors, so it takes default_identifier_weight and default_min_similarity ("generic identifier kinds not listed").
+WEIGHTS = {"payment": 0.8, "ip": 0.45, "subnet": 0.2, "template": 0.35}
+DEFAULT_WEIGHT = 0.3
+FLOORS = {"payment": 0.2, "ip": 0.05, "subnet": 0.1, "template": 0.05}
+DEFAULT_FLOOR = 0.15
+MIN_SHARED = {"template": 2}
+MIN_EDGE_WEIGHT = 0.12
+_defaults = Settings.load()
+WRITTEN_OUT = dataclasses.replace(_defaults, linking={
+    **_defaults.linking, "weights": WEIGHTS, "default_identifier_weight": DEFAULT_WEIGHT, "min_similarity": FLOORS,
+    "default_min_similarity": DEFAULT_FLOOR, "min_shared": MIN_SHARED, "min_edge_weight": MIN_EDGE_WEIGHT,
+    # the property test below has at most 10 accounts: below these, no identifier is "popular" and no account
+    # has links pruned, so its expected links need neither coherence nor pruning
+    "method": "coherence", "expand_limit": 32, "max_links_per_account": 25})
+
+
+def documented_weight(similarities: dict[str, float]) -> float:
+    """The link weight as README ("Linking") and analysis/linking.py document it: sum over kinds of
+    weight(kind) x similarity(kind), weight(kind) from [linking.weights], else default_identifier_weight."""
+    return sum(WEIGHTS.get(kind, DEFAULT_WEIGHT) * similarity for kind, similarity in similarities.items())
+
+
 def edge(linkage, a, b):
     found = linkage.edges[(linkage.edges["account_a"] == min(a, b)) & (linkage.edges["account_b"] == max(a, b))]
     return None if found.empty else found.iloc[0]
 
 
-def test_shared_card_links_with_payment_evidence(settings):
-    linkage = link_accounts(usage([("a", "payment", "card1", 1), ("b", "payment", "card1", 1), ("c", "payment", "card2", 1)]), settings)
+def test_shared_card_links_with_payment_evidence():
+    linkage = link_accounts(usage([("a", "payment", "card1", 1), ("b", "payment", "card1", 1), ("c", "payment", "card2", 1)]),
+                            WRITTEN_OUT)
     ab = edge(linkage, "a", "b")
+    # a and b used one card each, the same one: identical payment vectors, cosine 1; weight = 0.8 (payment) x 1
     assert ab is not None and ab["payment"] == pytest.approx(1.0)
-    assert ab["weight"] == pytest.approx(settings.signal_weight("payment"))
+    assert ab["weight"] == pytest.approx(0.8)
     assert edge(linkage, "a", "c") is None
 
 
@@ -93,35 +124,101 @@ def test_weak_single_subnet_share_stays_below_edge_threshold(settings):
     assert linkage.edges.empty
 
 
+POOL = [f"acc{i}" for i in range(8)]
+KINDS = ["payment", "ip", "subnet", "template", "device"]
+VALUES = ["v1", "v2", "v3", "v4"]
+
+
+@st.composite
+def usage_with_a_linked_pair(draw):
+    """Random usage of eight accounts, plus ring0 and ring1, who share a card nobody else has and no other
+    card (payment cosine exactly 1, so a link of weight >= 0.8 > MIN_EDGE_WEIGHT: every example has an edge),
+    share identifiers of some other kinds too (one or two templates: min_shared is 2 there), and use other
+    identifiers from the eight accounts' values, which dilutes their similarities and links them to the eight."""
+    rows = draw(st.lists(st.tuples(st.sampled_from(POOL), st.sampled_from(KINDS), st.sampled_from(VALUES), st.integers(1, 50)),
+                         min_size=10, max_size=60, unique_by=lambda r: r[:3]))
+    ring = draw(st.lists(st.tuples(st.sampled_from(["ring0", "ring1"]), st.sampled_from(KINDS[1:]), st.sampled_from(VALUES),
+                                   st.integers(1, 50)), max_size=12, unique_by=lambda r: r[:3]))
+    shared = [("payment", "card-ring")]
+    for kind in sorted(draw(st.sets(st.sampled_from(KINDS[1:])))):
+        copies = draw(st.integers(1, 2)) if kind == "template" else 1
+        shared += [(kind, f"ring-{kind}-{i}") for i in range(copies)]
+    ring += [(account, kind, value, draw(st.integers(1, 50))) for account in ("ring0", "ring1") for kind, value in shared]
+    return rows + ring
+
+
+def documented_links(rows) -> dict[tuple[str, str], dict[str, float] | None]:
+    """The links every pair of accounts should get, per kind, by the documented formula (README "Linking",
+    analysis/account_vectors.py): an account's vector for a kind weighs each identifier by its share of the
+    account's usage of that kind times log(1 + N/d), d = accounts that used it, N = accounts that used any
+    identifier of that kind; similarity = cosine, counted 0 below the kind's floor or with fewer shared
+    identifiers than min_shared; a pair links when the weight (documented_weight) reaches MIN_EDGE_WEIGHT.
+    (No identifier here has more than expand_limit users, and no account more than max_links_per_account
+    partners, so coherence and pruning leave these links alone.) None for a pair with a cosine within 1e-9
+    of its floor, which rounding could put on either side."""
+    used: dict[tuple[str, str], dict[str, int]] = {}
+    for account, kind, value, count in rows:
+        used.setdefault((account, kind), {})[value] = count
+    users = Counter((kind, value) for (_, kind), values in used.items() for value in values)
+    users_of_kind = Counter(kind for _, kind in used)
+
+    def vector(account, kind):
+        values = used.get((account, kind), {})
+        total = sum(values.values())
+        return {v: c / total * math.log(1 + users_of_kind[kind] / users[(kind, v)]) for v, c in values.items()}
+
+    links = {}
+    for a, b in combinations(sorted({row[0] for row in rows}), 2):
+        similarities = {}
+        for kind in KINDS:
+            left, right = vector(a, kind), vector(b, kind)
+            shared = left.keys() & right.keys()
+            if not shared:
+                continue
+            cosine = sum(left[v] * right[v] for v in shared) / math.sqrt(
+                sum(x * x for x in left.values()) * sum(x * x for x in right.values()))
+            floor = FLOORS.get(kind, DEFAULT_FLOOR)
+            if abs(cosine - floor) < 1e-9:
+                similarities = None
+                break
+            if cosine > floor and len(shared) >= MIN_SHARED.get(kind, 1):
+                similarities[kind] = min(cosine, 1.0)
+        links[(a, b)] = similarities
+    return links
+
+
 @hsettings(max_examples=40, deadline=None)
-@given(
-    st.lists(
-        st.tuples(
-            st.sampled_from([f"acc{i}" for i in range(8)]),
-            st.sampled_from(["payment", "ip", "subnet", "template", "device"]),
-            st.sampled_from(["v1", "v2", "v3", "v4"]),
-            st.integers(1, 50),
-        ),
-        min_size=1,
-        max_size=60,
-        unique_by=lambda r: r[:3],
-    ),
-    st.randoms(use_true_random=False),
-)
+@given(usage_with_a_linked_pair(), st.randoms(use_true_random=False))
 def test_linking_properties(rows, rnd):
-    settings = Settings.load()
-    first = link_accounts(usage(rows), settings)
+    first = link_accounts(usage(rows), WRITTEN_OUT)
     shuffled = list(rows)
     rnd.shuffle(shuffled)
-    second = link_accounts(usage(shuffled), settings)
+    second = link_accounts(usage(shuffled), WRITTEN_OUT)
     pd.testing.assert_frame_equal(first.edges, second.edges, check_exact=False)
     edges = first.edges
     kinds = list(first.kinds)
+    ring = edge(first, "ring0", "ring1")
+    assert ring is not None and ring["payment"] == pytest.approx(1.0)  # so the checks below never run on no edge
     assert (edges["account_a"] < edges["account_b"]).all()
     assert ((edges[kinds] >= 0) & (edges[kinds] <= 1.0 + 1e-9)).all().all()
-    expected = edges[kinds].to_numpy() @ np.array([settings.signal_weight(k) for k in kinds])
-    np.testing.assert_allclose(edges["weight"], expected)
-    assert (edges["weight"] >= settings.linking["min_edge_weight"]).all()
+    for row in edges.itertuples(index=False):
+        evidence = {kind: getattr(row, kind) for kind in kinds}
+        assert row.weight == pytest.approx(documented_weight(evidence), abs=1e-9)
+    assert (edges["weight"] >= MIN_EDGE_WEIGHT).all()
+    # every link, and every similarity on it, is the documented one; a pair within 1e-9 of a floor or of
+    # MIN_EDGE_WEIGHT could go either way on rounding and is left out of the comparison
+    expected = documented_links(rows)
+    found = {(row.account_a, row.account_b): row for row in edges.itertuples(index=False)}
+    assert set(found) <= set(expected)
+    for pair, similarities in expected.items():
+        if similarities is None or abs(documented_weight(similarities) - MIN_EDGE_WEIGHT) < 1e-9:
+            continue
+        weight = documented_weight(similarities)
+        assert (pair in found) == (weight > MIN_EDGE_WEIGHT), (pair, similarities, weight)
+        if pair in found:
+            got = {kind: getattr(found[pair], kind) for kind in kinds if getattr(found[pair], kind) > 0}
+            assert got.keys() == similarities.keys() and got == pytest.approx(similarities, abs=1e-9), pair
+            assert found[pair].weight == pytest.approx(weight, abs=1e-9)
 
 
 def _strangers(n, prefix, rng):

@@ -35,9 +35,38 @@ ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "fixtures" / "demo"
 PACK = load_pack(ROOT / "graphlinker" / "querypack" / "queries")
 
-GROW_SOURCE = "acct_477897c83465"  # a member of the demo's naive ring, cl-1a8c3c5a62 in run 1
-GROW_CARD, GROW_DEVICE = "card_24c679dfec95fd2a", "dev_2a6d98945a29cf46"  # that ring's card and device
-CROSS_ACCOUNT, CROSS_CARD = "acct_023e9f8709e4", "card_62a29d7843377c99"  # a member of another ring; the naive ring's other card
+
+def _picked_from_the_demo() -> tuple[list[str], str, str, str, str, str, pd.Timestamp, pd.Timestamp]:
+    """The demo accounts, card and device the second export builds on, picked by rule from the fixture's own
+    files (truth.csv says who is in which operation), so they cannot go stale when fixtures/demo is regenerated.
+
+    The naive ring (op-naive-1) pays with two cards and uses two devices, one of each per half of the ring.
+    GROW_SOURCE is its first-created member; GROW_CARD that member's card; GROW_DEVICE the ring's other device
+    (the other half's), so the members who join use both halves' identifiers; CROSS_CARD the ring's other
+    card, which CROSS_ACCOUNT, the first worker (by id) of another ring (op-reseller-1), also pays with in
+    run 2. Also returned: the end of the ring's creation burst and the first request on model-x (the new model).
+    """
+    truth = pd.read_csv(DEMO / "truth.csv", dtype=str)
+    accounts = pd.read_csv(DEMO / "accounts.csv", dtype=str, keep_default_na=False)
+    payments = pd.read_csv(DEMO / "payments.csv", dtype=str)
+    identifiers = pd.read_csv(DEMO / "identifiers.csv", dtype=str)
+    requests = pd.read_csv(DEMO / "requests.csv.gz", usecols=["ts", "model"])
+    ring = sorted(truth.loc[truth["op_id"] == "op-naive-1", "account_id"])
+    created = accounts[accounts["account_id"].isin(ring)].sort_values(["created_at", "account_id"])["created_at"]
+    source = accounts.loc[created.index[0], "account_id"]
+    cards = payments[payments["account_id"].isin(ring)]
+    (card,) = cards.loc[cards["account_id"] == source, "payment_fingerprint"]
+    (other_card,) = set(cards["payment_fingerprint"]) - {card}
+    devices = identifiers[(identifiers["kind"] == "device") & identifiers["account_id"].isin(ring)]
+    (other_device,) = set(devices["value"]) - set(devices.loc[devices["account_id"] == source, "value"])
+    reseller = truth[(truth["op_id"] == "op-reseller-1") & (truth["role"] == "worker")]
+    cross = min(reseller["account_id"])
+    assert cross not in set(payments.loc[payments["payment_fingerprint"] == other_card, "account_id"])
+    model_x = pd.to_datetime(requests.loc[requests["model"] == "model-x", "ts"], utc=True).min()
+    return ring, source, card, other_device, cross, other_card, pd.Timestamp(created.iloc[-1]), model_x
+
+
+NAIVE_RING, GROW_SOURCE, GROW_CARD, GROW_DEVICE, CROSS_ACCOUNT, CROSS_CARD, RING_CREATED, MODEL_X_SINCE = _picked_from_the_demo()
 GROWN = [f"acct_grow_{i:04d}" for i in range(1, 4)]
 NEW_RING = [f"acct_newring_{i:02d}" for i in range(1, 5)]
 NEW_RING_CARD, NEW_RING_IP = "card_newring_0001", "198.51.100.23"
@@ -52,8 +81,12 @@ def build_second_export(out: Path) -> Path:
     payments = pd.read_csv(DEMO / "payments.csv", dtype=str, keep_default_na=False)
     identifiers = pd.read_csv(DEMO / "identifiers.csv", dtype=str, keep_default_na=False)
     requests = pd.read_csv(DEMO / "requests.csv.gz", dtype=str, keep_default_na=False)
+    # the grown members are created one a minute right after the ring's creation burst; the new ring appears
+    # on 2026-09-24 and works on model-x, which the demo's requests use from its release on
+    assert MODEL_X_SINCE < pd.Timestamp("2026-09-24T00:00:00Z")
     new_accounts = [
-        {"account_id": a, "created_at": f"2026-08-30T14:{55 + i}:00Z", "email_domain": "gmail.com", "country": "US", "org_id": ""}
+        {"account_id": a, "created_at": (RING_CREATED.ceil("min") + pd.Timedelta(minutes=1 + i)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+         "email_domain": "gmail.com", "country": "US", "org_id": ""}
         for i, a in enumerate(GROWN)
     ] + [
         {"account_id": a, "created_at": f"2026-09-24T10:{10 * i:02d}:00Z", "email_domain": "proton.me", "country": "SG", "org_id": ""}
@@ -175,6 +208,8 @@ def usage_kind_value(graph: Graph) -> pd.DataFrame:
 
 def test_second_run_has_a_grown_ring_a_new_ring_and_a_shared_card(graph):
     grown = graph.cluster_of[GROWN[0]]
+    ring_in_run_1 = next(c for c in graph.first["clusters"] if GROW_SOURCE in c["accounts"])
+    assert set(ring_in_run_1["accounts"]) == set(NAIVE_RING)  # the ring the picks were made from, whole, in run 1
     assert set(GROWN) | {GROW_SOURCE} <= set(grown["accounts"])
     assert set(graph.cluster_of[NEW_RING[0]]["accounts"]) == set(NEW_RING)
     assert graph.cluster_of[CROSS_ACCOUNT]["cluster_id"] != grown["cluster_id"]

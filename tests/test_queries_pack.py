@@ -153,9 +153,73 @@ def test_returns_header_matches_the_final_return(name):
     assert columns == PACK[name].returns
 
 
-def test_list_parameters_are_documented_in_the_pack():
-    """Every parameter type the format allows is a real type of bind()."""
-    assert set(PARAM_TYPES) == {"str", "int", "float", "bool", "list[str]"}
+# One row per TYPE of the header format (querypack/pack.py's docstring: "TYPE is one of str, int, float,
+# bool, list[str]; in LO..HI bounds an int or float (inclusive) ... DEFAULT and VALUE are written as on
+# the command line: lists comma-separated, booleans true/false"). Each row: the declaration after
+# "p: ", the example, (given, bound) pairs, the default bound when p is not given, and refused values with
+# the message bind() must give. Values arrive as command-line text (--param) or already typed (the API).
+TYPED_BINDS = [
+    ("str", 'str = ""', "acct_1",
+     [("acct_1", "acct_1"), ("two words", "two words"), ("42", "42"), ("", "")],  # a digit string stays a string
+     "",
+     [(42, "parameter 'p' must be str, not 42"), (None, "parameter 'p' must be str, not None")]),
+    ("int", "int in -5..100 = 20", "3",
+     [("7", 7), (" -5 ", -5), ("+100", 100), (12, 12)],  # both bounds are inclusive
+     20,
+     [("7.0", "parameter 'p' must be an integer, not '7.0'"), ("seven", "parameter 'p' must be an integer, not 'seven'"),
+      ("101", "parameter 'p' must be between -5 and 100, not 101"), ("-6", "parameter 'p' must be between -5 and 100, not -6"),
+      (101, "parameter 'p' must be between -5 and 100, not 101"), (True, "parameter 'p' must be int, not True"),
+      (7.0, "parameter 'p' must be int, not 7.0")]),
+    ("float", "float in 0..2.5 = 0.5", "0.1",
+     [("0.25", 0.25), ("1", 1.0), ("1e-1", 0.1), ("2.5", 2.5), (0, 0.0), (2, 2.0)],  # whole numbers become floats
+     0.5,
+     [("half", "parameter 'p' must be a number, not 'half'"), ("inf", "parameter 'p' must be a finite number, not 'inf'"),
+      ("2.51", "parameter 'p' must be between 0 and 2.5, not 2.51"), (-1, "parameter 'p' must be between 0 and 2.5, not -1.0"),
+      (False, "parameter 'p' must be float, not False")]),
+    ("bool", "bool = true", "false",
+     [("false", False), ("No", False), ("OFF", False), ("0", False), ("true", True), (" yes ", True), ("On", True),
+      ("1", True), (False, False)],
+     True,
+     [("2", "parameter 'p' must be true or false, not '2'"), ("", "parameter 'p' must be true or false, not ''"),
+      (1, "parameter 'p' must be bool, not 1")]),
+    ("list[str]", "list[str] = ip,payment", "ip",
+     [("card, ip ,,subnet", ["card", "ip", "subnet"]), ("one", ["one"]), ("", []), (["a b", "c"], ["a b", "c"])],
+     ["ip", "payment"],
+     [(["a", 1], "parameter 'p' must be a list of strings, not ['a', 1]"), (5, "parameter 'p' must be list[str], not 5")]),
+]
+
+
+def one_param_query(declaration: str, example: str) -> object:
+    return parse(f"// name: one\n// title: One\n// description: One parameter.\n"
+                 f"// param: p: {declaration} — the value (example: {example})\n// returns: p\nRETURN $p AS p\n", "one")
+
+
+def test_every_parameter_type_has_a_bind_case():
+    """A type added to the format must come with its conversions in TYPED_BINDS below."""
+    assert [row[0] for row in TYPED_BINDS] == list(PARAM_TYPES)
+
+
+@pytest.mark.parametrize("type_, declaration, example, accepted, default, refused", TYPED_BINDS,
+                         ids=[row[0] for row in TYPED_BINDS])
+def test_bind_converts_each_parameter_type(type_, declaration, example, accepted, default, refused):
+    query = one_param_query(declaration, example)
+    (param,) = query.params
+    assert param.type == type_ and not param.required
+    for given, expected in accepted:
+        bound = bind(query, {"p": given})
+        # the type matters as much as the value: 1 == 1.0 == True in Python, but not to Cypher
+        assert bound == {"p": expected} and type(bound["p"]) is type(expected), (given, bound)
+    defaulted = bind(query, {})
+    assert defaulted == {"p": default} and type(defaulted["p"]) is type(default)
+    for given, message in refused:
+        with pytest.raises(InputError, match=re.escape(f"query 'one': {message}")) as caught:
+            bind(query, {"p": given})
+        assert caught.value.exit_code == ExitCode.BAD_INPUT
+    required = one_param_query(declaration.split(" =")[0], example)
+    assert required.params[0].required
+    assert bind(required, {"p": example})["p"] == bind(query, {"p": example})["p"]
+    with pytest.raises(InputError, match=re.escape(f"query 'one' needs --param p=VALUE ({type_}: the value; e.g. p={example})")):
+        bind(required, {})
 
 
 # --- the header parser ---------------------------------------------------------------------------

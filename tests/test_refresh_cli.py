@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -73,19 +74,82 @@ def test_bad_use_exits_2(tmp_path, args, code, message):
     assert result.returncode == code and message in result.stderr
 
 
-def test_lock_held_exits_4_and_wait_waits(tmp_path):
+def _has_open(pid: int, path: Path) -> bool:
+    """Whether process ``pid`` holds ``path`` open (Linux /proc): a refresh opens the lock file, then tries to lock it."""
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            if os.readlink(fd) == str(path):
+                return True
+        except OSError:  # the descriptor closed meanwhile
+            continue
+    return False
+
+
+def _until(condition, timeout: float = 120, what: str = "") -> None:
+    """Poll ``condition`` until it holds (an event); fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def start_waiting_refresh():
+    """start(ws, wait): `graphlinker refresh DEMO -w WS --wait WAIT`, returned once it has opened the workspace's lock
+    file (an event: it has hashed its inputs and now tries the lock) or has ended. Killed at teardown if still running."""
+    children: list[subprocess.Popen] = []
+
+    def start(ws: Path, wait: str) -> subprocess.Popen:
+        child = subprocess.Popen([sys.executable, "-m", "graphlinker", "refresh", str(DEMO), "-w", str(ws), "--wait", wait],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        children.append(child)
+        _until(lambda: child.poll() is not None or _has_open(child.pid, ws / "refresh.lock"), what="the lock attempt")
+        return child
+
+    yield start
+    for child in children:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        child.stderr.close()
+
+
+needs_proc = pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="watches the child's open files in /proc")
+
+
+@needs_proc
+def test_lock_held_exits_4_at_once_or_after_its_wait(tmp_path, start_waiting_refresh):
     ws = tmp_path / "ws"
     store = LocalStore(ws)
     with store.lock("holder under test"):
+        # each command returns while this test still holds the lock: it did not wait for the lock to be released
         refused = cli("refresh", str(DEMO), "-w", str(ws))
         assert refused.returncode == 4 and "holder under test" in refused.stderr
         run = cli("run", str(DEMO), "-w", str(ws))
-        assert run.returncode == 4
-    waited = subprocess.Popen([sys.executable, "-m", "graphlinker", "refresh", str(DEMO), "-w", str(ws), "--wait", "30"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    with store.lock("second holder"):
-        time.sleep(2)  # the refresh started meanwhile and is waiting
-    assert waited.wait(timeout=120) == 0, waited.stderr.read()
+        assert run.returncode == 4 and "holder under test" in run.stderr
+        waiting = start_waiting_refresh(ws, "2")
+        reached = time.monotonic()  # seen a poll late at most (more on a busy machine): hence 1 s below, not 2
+        assert waiting.wait(timeout=120) == 4, waiting.stderr.read()
+        # a lower bound, which no slowness can break: from its first try of the lock it waited ~2 s, then gave up
+        assert time.monotonic() - reached >= 1.0
+        assert "holder under test" in waiting.stderr.read()
+        assert store.runs() == [] and not (ws / "HEAD").exists()  # nothing was written
+
+
+@needs_proc
+def test_refresh_with_wait_blocks_until_the_lock_is_released(tmp_path, start_waiting_refresh):
+    ws = tmp_path / "ws"
+    store = LocalStore(ws)
+    with store.lock("holder under test"):
+        waiting = start_waiting_refresh(ws, "120")
+        assert waiting.poll() is None, waiting.stderr.read()  # it reached the lock and was not refused: it waits
+        assert json.loads((ws / "refresh.lock").read_text())["command"] == "holder under test"  # the lock is still ours
+        assert not (ws / "HEAD").exists()  # ... and the refresh has published nothing
+        released = datetime.now(UTC)
+    assert waiting.wait(timeout=300) == 0, waiting.stderr.read()
+    runs = store.runs()
+    assert [r["command"] for r in runs] == ["refresh"]
+    assert datetime.fromisoformat(runs[0]["started_at"]) >= released  # its work began only after the release
 
 
 def test_schedule_runs_refresh_on_a_cadence(slices, tmp_path):
@@ -96,6 +160,17 @@ def test_schedule_runs_refresh_on_a_cadence(slices, tmp_path):
     assert len(LocalStore(Path(ws)).runs()) == 1
 
 
+def _lease(settings: dict) -> dict:
+    """The Neo4j store's lock node as the server sees it, with the server's clock (milliseconds since the epoch)."""
+    from neo4j import GraphDatabase
+
+    with GraphDatabase.driver(settings["uri"], auth=(settings["user"], settings["password"])) as driver:
+        records, _, _ = driver.execute_query(
+            "MATCH (l:Lock {name: 'refresh'}) RETURN l.holder AS holder, l.expires_at.epochMillis AS expires, "
+            "datetime().epochMillis AS now", database_=settings["database"])
+    return dict(records[0])
+
+
 def test_neo4j_lease_expires_after_its_holder_dies(neo4j_clean):
     from graphlinker.store.neo4j import Neo4jStore
 
@@ -104,15 +179,29 @@ def test_neo4j_lease_expires_after_its_holder_dies(neo4j_clean):
             "with store.lock('doomed holder'):\n"
             "    print('held', flush=True); time.sleep(120)\n")
     child = subprocess.Popen([sys.executable, "-c", code, json.dumps(neo4j_clean)], stdout=subprocess.PIPE, text=True)
-    assert child.stdout.readline().strip() == "held"
-    time.sleep(5)  # longer than the TTL: only the heartbeat keeps the lease
-    with Neo4jStore(neo4j_clean, lease_seconds=4) as store:
-        with pytest.raises(LockHeld, match="doomed holder"):
-            with store.lock("parent"):
-                pass
+    try:
+        assert child.stdout.readline().strip() == "held"
+        first = _lease(neo4j_clean)
+        assert "doomed holder" in first["holder"]
+        # the event: the server's clock passes the lease's first expiry; only the heartbeat can have kept it since
+        _until(lambda: _lease(neo4j_clean)["now"] > first["expires"], timeout=60, what="the first lease to run out")
+        renewed = _lease(neo4j_clean)
+        assert renewed["expires"] > renewed["now"] and "doomed holder" in renewed["holder"]
+        with Neo4jStore(neo4j_clean, lease_seconds=4) as store:
+            with pytest.raises(LockHeld, match="doomed holder"):
+                with store.lock("parent"):
+                    pass
+            child.kill()
+            child.wait()
+            last = _lease(neo4j_clean)  # no heartbeat after this: the lease ends at last["expires"]
+            assert last["now"] < last["expires"]  # a beat is at most 4/3 s old, so the lease has seconds left ...
+            with pytest.raises(LockHeld, match="doomed holder"):  # ... and the dead holder still holds it
+                with store.lock("parent"):
+                    pass
+            with store.lock("parent", wait_seconds=30):
+                taken = _lease(neo4j_clean)
+        assert "parent" in taken["holder"]
+        assert taken["now"] >= last["expires"]  # taken only once the dead holder's lease had run out, not before
+    finally:
         child.kill()
         child.wait()
-        started = time.monotonic()
-        with store.lock("parent", wait_seconds=30):
-            waited = time.monotonic() - started
-    assert 0 < waited <= 10  # the dead holder's lease ran out within its TTL (plus polling)
