@@ -194,17 +194,44 @@ class Workspace:
 
         Raises NoRunYet when the store has no run, InputError for an unknown ``run_id``.
         """
+        from graphlinker.analysis.verdicts import show_verdicts
+
         store = self._open_store()
         if run_id is None:
             latest = store.latest_report()
             if latest is None:
                 raise NoRunYet("no run yet in this store; call Workspace.run(EXPORT_DIR) "
                                "(or `graphlinker run EXPORT_DIR`) first")
-            return latest
+            return show_verdicts(latest, store.verdicts())
         found = store.report_of(run_id)
         if found is None:
             raise InputError(f"unknown run {run_id!r}; Workspace.runs() lists them")
-        return found
+        return show_verdicts(found, store.verdicts())
+
+    # --- analysts' verdicts --------------------------------------------------------------------
+    def verdict(self, cluster_id: str, verdict: str, *, note: str | None = None, by: str | None = None,
+                run_id: str | None = None) -> dict:
+        """Keep an analyst's verdict on a cluster of the latest run (or of ``run_id``): ``graphlinker verdict``.
+
+        ``verdict``: ``confirmed``, ``benign`` or ``unsure``; ``by`` defaults to the login name. Later runs
+        apply it as :mod:`graphlinker.analysis.verdicts` documents. Returns the record kept.
+        """
+        from graphlinker.analysis.verdicts import new_verdict
+
+        cluster = self.cluster(cluster_id, run_id)  # InputError for an unknown cluster or run
+        record = new_verdict(cluster, self.report(run_id)["run_id"], verdict, note=note, by=by or _login())
+        self._open_store().add_verdict(record)
+        return record
+
+    def verdicts(self, *, history: bool = False, arrow: bool = False) -> pd.DataFrame | pa.Table:
+        """Each cluster's current verdict (``history=True``: every verdict ever given), newest first.
+
+        Columns: ``cluster_id, verdict, by, at, note, run_id`` (the run judged), ``size`` and ``members`` (the
+        cluster as judged), ``reason_codes``.
+        """
+        from graphlinker.analysis.verdicts import verdicts_frame
+
+        return _table(verdicts_frame(self._open_store().verdicts(), history=history), arrow, None)
 
     def cluster(self, cluster_id: str, run_id: str | None = None) -> dict:
         """One cluster of the report as a dict: scores, members, reasons and evidence (InputError if absent)."""
@@ -220,7 +247,8 @@ class Workspace:
         """One row per cluster of two or more accounts, most risky first (``graphlinker report``).
 
         Columns: ``cluster_id, size, risk_score, flagged, reason_codes`` (list), ``requests, output_tokens``
-        (members' totals), ``links`` (links inside it), ``accounts`` (sorted ids, a list). ``min_risk``,
+        (members' totals), ``links`` (links inside it), ``accounts`` (sorted ids, a list), ``verdict`` (an
+        analyst's, else <NA>). ``min_risk``,
         ``top`` and ``flagged_only`` filter as the CLI's options do.
         """
         from graphlinker.report.render import clusters_frame, select_clusters
@@ -414,3 +442,13 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "item"):
         return value.item()
     return value
+
+
+def _login() -> str | None:
+    """Who gives a verdict when ``by`` is not named: the login name, if the system knows one."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None

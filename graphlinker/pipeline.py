@@ -27,6 +27,7 @@ from graphlinker.analysis.features import cluster_features
 from graphlinker.analysis.fragments import merge_fragments
 from graphlinker.analysis.linking import link_accounts, linking_steps
 from graphlinker.analysis.scoring import score_clusters
+from graphlinker.analysis.verdicts import apply_verdicts
 from graphlinker.errors import NothingNew, StoreUnavailable
 from graphlinker.ingest.ledger import export_inputs, resolve_inputs
 from graphlinker.ingest.load import load_new
@@ -102,6 +103,7 @@ def analyse(store: Store, settings: Settings, progress: Progress, run_id: str, s
         evidence = cluster_evidence(membership, usage, linkage.edges, templates, accounts, features, linkage.kinds)
     report, cluster_ids = build_report(run_id, membership=membership, scores=scores, evidence=evidence, hubs=linkage.hubs,
                                        accounts=accounts, quarantined=int(extra.get("quarantined", 0)), previous=previous)
+    report = apply_verdicts(report, store.verdicts())  # analysts' verdicts on the stable ids just assigned
     record = run_record(run_id, command=extra.get("command", "run"), started=started, finished=datetime.now(UTC),
                         inputs=extra.get("inputs", []), settings=settings.as_dict(),
                         counts={**extra.get("counts", {}), **report["summary"]})

@@ -342,6 +342,10 @@ def diff_runs(old_report: dict | None, new_report: dict, flag_threshold: float |
     kept = dict(zip(same["new"].tolist(), same["overlap"].tolist()))
     changes = sorted((_entry(change, cid, old, new, related, kept.get(cid, 0)) for change, cid, related in rows), key=_order)
     counts = Counter(e["change"] for e in changes)
+    judged = {str(c["cluster_id"]): c["verdict"] for c in new_report.get("clusters", []) if c.get("verdict")}
+    for entry in changes:  # a verdict's effect on this run (graphlinker.analysis.verdicts), e.g. why a benign group is raised
+        if (verdict := judged.get(entry["cluster_id"])) is not None:
+            entry["verdict"] = f"{verdict['verdict']} ({verdict['effect']}): {verdict['why']}"
     return {
         "from_run": old_report.get("run_id") if old_report else None,
         "to_run": new_report.get("run_id"),
@@ -366,7 +370,8 @@ def format_diff_table(diff: dict, limit: int | None = 50) -> Table:
     """A compact rich table for the CLI: one row per change, the most urgent first."""
     counts = ", ".join(f"{k} {v}" for k, v in diff["counts"].items() if v)
     table = Table(title=f"{diff['from_run'] or '(none)'} → {diff['to_run']}", caption=counts or "no changes")
-    for column in ("change", "cluster", "size", "risk", "flagged", "+/-", "related"):
+    judged = any("verdict" in e for e in diff["changes"][:limit])
+    for column in ("change", "cluster", "size", "risk", "flagged", "+/-", "related", *(["verdict"] if judged else [])):
         table.add_column(column, justify="right" if column in ("size", "risk", "+/-") else "left")
     for e in diff["changes"][:limit]:
         related = ", ".join(e["related"][:3]) + (" …" if len(e["related"]) > 3 else "")
@@ -378,6 +383,7 @@ def format_diff_table(diff: dict, limit: int | None = 50) -> Table:
             _span(e["flagged_before"], e["flagged_after"]),
             f"+{e['accounts_added']}/-{e['accounts_removed']}",
             related,
+            *([e.get("verdict", "")] if judged else []),
         )
     return table
 

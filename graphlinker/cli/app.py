@@ -142,6 +142,10 @@ def report(
     else:
         with open_store(store, workspace) as target:
             latest = target.latest_report()
+            if latest is not None:
+                from graphlinker.analysis.verdicts import show_verdicts
+
+                latest = show_verdicts(latest, target.verdicts())  # verdicts given since the run, beside its clusters
     if latest is None:
         raise NoRunYet("no run yet in this store; run `graphlinker run EXPORT_DIR` first")
     _emit(latest, fmt, min_risk, top, flagged_only, output)
@@ -307,6 +311,10 @@ app.command()(refresh_cli.refresh)
 app.command()(refresh_cli.diff)
 app.command("runs")(refresh_cli.runs_command)
 app.command()(refresh_cli.schedule)
+from graphlinker.cli import verdicts as verdicts_cli  # noqa: E402
+
+app.command()(verdicts_cli.verdict)
+app.command("verdicts")(verdicts_cli.verdicts_command)
 from graphlinker.cli.config import config_app  # noqa: E402
 
 app.add_typer(config_app, name="config")

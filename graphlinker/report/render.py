@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, TextIO
 from rich.console import Console
 from rich.table import Table
 
+from graphlinker.analysis.verdicts import verdict_label
 from graphlinker.errors import InputError
 
 if TYPE_CHECKING:  # pandas and pyarrow are imported where a table is built, not by every command
@@ -65,21 +66,23 @@ def render_json(report: dict) -> str:
 def render_csv(report: dict) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["cluster_id", "size", "risk_score", "flagged", "reason_codes", "accounts"])
+    writer.writerow(["cluster_id", "size", "risk_score", "flagged", "reason_codes", "accounts", "verdict"])
     for c in report["clusters"]:
         writer.writerow(
             [spreadsheet_safe(c["cluster_id"]), c["size"], f"{c['risk_score']:.4f}", str(c["flagged"]).lower(),
-             spreadsheet_safe(";".join(r["code"] for r in c["reasons"])), spreadsheet_safe(";".join(c["accounts"]))]
+             spreadsheet_safe(";".join(r["code"] for r in c["reasons"])), spreadsheet_safe(";".join(c["accounts"])),
+             spreadsheet_safe(verdict_label(c))]
         )
     return out.getvalue()
 
 
 def render_markdown(report: dict) -> str:
     lines = [f"# graphlinker report `{report['run_id']}`", "", f"Generated {report['generated_at']}.", ""]
-    lines += ["| cluster | size | risk | flagged | top reasons |", "|---|---:|---:|:---:|---|"]
+    lines += ["| cluster | size | risk | flagged | top reasons | verdict |", "|---|---:|---:|:---:|---|---|"]
     for c in report["clusters"]:
         reasons = "; ".join(r["detail"] for r in c["reasons"][:3]).replace("|", "\\|")
-        lines.append(f"| `{c['cluster_id']}` | {c['size']} | {c['risk_score']:.2f} | {'yes' if c['flagged'] else 'no'} | {reasons} |")
+        verdict = verdict_label(c).replace("|", "\\|")
+        lines.append(f"| `{c['cluster_id']}` | {c['size']} | {c['risk_score']:.2f} | {'yes' if c['flagged'] else 'no'} | {reasons} | {verdict} |")
     return "\n".join(lines) + "\n"
 
 
@@ -91,10 +94,12 @@ def render_table(report: dict, console: Console) -> None:
     table.add_column("risk", justify="right")
     table.add_column("flagged", justify="center")
     table.add_column("top reasons")
+    table.add_column("verdict")
     for c in report["clusters"]:
         reasons = "\n".join(f"{r['code']} (+{r['weight']:.2f})" for r in c["reasons"][:3])
         style = "bold red" if c["flagged"] else None
-        table.add_row(c["cluster_id"], str(c["size"]), f"{c['risk_score']:.2f}", "yes" if c["flagged"] else "no", reasons, style=style)
+        table.add_row(c["cluster_id"], str(c["size"]), f"{c['risk_score']:.2f}", "yes" if c["flagged"] else "no", reasons,
+                      verdict_label(c), style=style)
     console.print(table)
 
 
@@ -120,7 +125,8 @@ def render(report: dict, fmt: str, console: Console) -> None:
 
 # --- tables: the report, its evidence and the run history as DataFrames (API and --format parquet) ---
 
-CLUSTER_COLUMNS = ["cluster_id", "size", "risk_score", "flagged", "reason_codes", "requests", "output_tokens", "links", "accounts"]
+CLUSTER_COLUMNS = ["cluster_id", "size", "risk_score", "flagged", "reason_codes", "requests", "output_tokens", "links", "accounts",
+                   "verdict"]
 EVIDENCE_COLUMNS = ["cluster_id", "section", "kind", "value", "number", "accounts", "requests", "extraction_tags", "detail"]
 RUN_COLUMNS = ["run_id", "command", "started_at", "finished_at", "duration_s", "outcome", "inputs", "input_files", "new_rows"]
 
@@ -130,7 +136,7 @@ def clusters_frame(report: dict) -> pd.DataFrame:
 
     ``cluster_id, size, risk_score, flagged`` as in the JSON report; ``reason_codes`` (list of codes,
     strongest first), ``requests`` and ``output_tokens`` (the members' totals), ``links`` (account links
-    inside the cluster) and ``accounts`` (sorted member ids, a list).
+    inside the cluster), ``accounts`` (sorted member ids, a list) and ``verdict`` (the analyst's, or <NA>).
     """
     import pandas as pd
 
@@ -147,10 +153,11 @@ def clusters_frame(report: dict) -> pd.DataFrame:
             "output_tokens": int(evidence.get("output_tokens", 0) or 0),
             "links": int((evidence.get("links") or {}).get("edges", 0) or 0),
             "accounts": [str(a) for a in c["accounts"]],
+            "verdict": (c.get("verdict") or {}).get("verdict"),
         })
     frame = pd.DataFrame(rows, columns=CLUSTER_COLUMNS)
     return frame.astype({"cluster_id": "string", "size": "int64", "risk_score": "float64", "flagged": "bool",
-                         "requests": "int64", "output_tokens": "int64", "links": "int64"})
+                         "requests": "int64", "output_tokens": "int64", "links": "int64", "verdict": "string"})
 
 
 def evidence_frame(report: dict, cluster_id: str | None = None) -> pd.DataFrame:

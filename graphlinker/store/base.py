@@ -150,6 +150,14 @@ class Store(ABC):
         """Run records, oldest first."""
 
     @abstractmethod
+    def add_verdict(self, record: dict) -> None:
+        """Keep an analyst's verdict (:func:`graphlinker.analysis.verdicts.new_verdict`); verdicts are never rewritten."""
+
+    @abstractmethod
+    def verdicts(self) -> list[dict]:
+        """Every verdict kept, oldest first (a cluster's verdict is its latest: ``verdicts.current``)."""
+
+    @abstractmethod
     def run_links(self, run_id: str) -> pd.DataFrame | None:
         """The account links a published run computed: ``account_a, account_b, weight`` and one similarity per
         signal, as published. None when the store does not keep them: an unknown run, or on Neo4j any run but

@@ -30,6 +30,9 @@ from graphlinker.errors import StoreUnavailable
 from graphlinker.kinds import KINDS
 
 _NODES = {name: kind.node for name, kind in KINDS.items() if kind.node is not None}
+# between array elements (--array-delimiter=U+001F): ingest quarantines ids with control characters, so no
+# account id, tag or reason code can hold it (";" could be inside an account id a verdict lists)
+ARRAY = "\x1f"
 
 
 @dataclass
@@ -48,13 +51,15 @@ class ImportFiles:
 
 @dataclass
 class History:
-    """What a rebuild keeps: published runs, their clusters and memberships, the lock and the pending marker."""
+    """What a rebuild keeps: published runs, their clusters and memberships, analysts' verdicts, the lock and
+    the pending marker."""
 
     runs: pd.DataFrame
     clusters: pd.DataFrame
     memberships: pd.DataFrame  # account_id, key (the cluster's)
     lock: dict | None
     pending: dict
+    verdicts: pd.DataFrame | None = None  # cypher.READ_VERDICTS rows
 
 
 def _times(values: pd.Series) -> np.ndarray:
@@ -106,10 +111,10 @@ def write_import_files(directory: Path, accounts: pd.DataFrame, stats: pd.DataFr
         directory / "templates.csv",
         ["template_id:ID(PromptTemplate)", "exemplar", "extraction_tags:string[]", "prompt_count:long", "account_count:long",
          "first_seen:datetime", "last_seen:datetime", "signature:long[]", "batch"],
-        [table["template_id"], _strings(table["exemplar"]), table["extraction_tags"].fillna("").astype(str),
+        [table["template_id"], _strings(table["exemplar"]), table["extraction_tags"].fillna("").astype(str).str.replace(";", ARRAY, regex=False),
          table["prompt_count"].astype("Int64"), table["account_count"].astype("Int64"),
          _times(table["first_seen"]), _times(table["last_seen"]),
-         [";".join(map(str, sig)) if isinstance(sig, (list, np.ndarray)) else "" for sig in table["signature"]],
+         [ARRAY.join(map(str, sig)) if isinstance(sig, (list, np.ndarray)) else "" for sig in table["signature"]],
          np.full(len(table), batch, dtype=object)])))
 
     for name, rows in usage.groupby("kind", sort=True):
@@ -146,7 +151,7 @@ def _history_files(files: ImportFiles, history: History) -> None:
              "record", "base", "mirror_token", "link_signals:string[]", "latest:boolean", "published:boolean"],
             [runs["run_id"], _times(runs["started_at"]), _times(runs["finished_at"]), runs["params"], runs["counts"],
              runs["outcome"], runs["report"], runs["record"], _strings(runs["base"]), _strings(runs["mirror_token"]),
-             [";".join(names) if isinstance(names, (list, np.ndarray)) else "" for names in runs["link_signals"]],
+             [ARRAY.join(names) if isinstance(names, (list, np.ndarray)) else "" for names in runs["link_signals"]],
              runs["latest"].map({True: "true", False: "false"}), ["true"] * len(runs)])))
     clusters = history.clusters
     if len(clusters):
@@ -156,13 +161,22 @@ def _history_files(files: ImportFiles, history: History) -> None:
              "reason_codes:string[]", "reasons", "evidence"],
             [clusters["key"], clusters["cluster_id"], clusters["run_id"], clusters["size"].astype("int64"),
              clusters["risk_score"].astype(float), clusters["flagged"].map({True: "true", False: "false"}),
-             [";".join(codes or []) for codes in clusters["reason_codes"]], clusters["reasons"], clusters["evidence"]])))
+             [ARRAY.join(codes or []) for codes in clusters["reason_codes"]], clusters["reasons"], clusters["evidence"]])))
         files.relationships.append(("IN_RUN", _write(directory / "in-run.csv", [":START_ID(Cluster)", ":END_ID(Run)"],
                                                      [clusters["key"], clusters["run_id"]])))
     if len(history.memberships):
         files.relationships.append(("MEMBER_OF", _write(
             directory / "member-of.csv", [":START_ID(Account)", ":END_ID(Cluster)"],
             [history.memberships["account_id"].astype(str), history.memberships["key"]])))
+    verdicts = history.verdicts
+    if verdicts is not None and len(verdicts):
+        files.nodes.append(("Verdict", _write(
+            directory / "verdicts.csv",
+            ["verdict_id:ID(Verdict)", "cluster_id", "verdict", "note", "by", "at", "run_id", "size:long",
+             "members:string[]", "reason_codes:string[]"],
+            [verdicts["verdict_id"], verdicts["cluster_id"], verdicts["verdict"], _strings(verdicts["note"]),
+             _strings(verdicts["by"]), verdicts["at"], verdicts["run_id"], verdicts["size"].astype("int64"),
+             [ARRAY.join(m) for m in verdicts["members"]], [ARRAY.join(r) for r in verdicts["reason_codes"]]])))
     markers = [("Pending", "pending.csv", ["name:ID(Pending)", "batch", "rebuild:boolean"],
                 [[history.pending["name"]], [history.pending["batch"]], ["true" if history.pending["rebuild"] else "false"]])]
     if history.lock is not None:
@@ -217,7 +231,7 @@ def _run_import(home: Path, files: ImportFiles, database: str) -> str | None:
     lib = server.jars_dir()
     report = files.directory / "import.report"
     cmd = [java, "-Xms256m", "-Xmx1g", *server.JVM_FLAGS[-3:], "-cp", str(lib / "*"), server.ADMIN_TOOL,
-           "database", "import", "full", *files.arguments(), "--overwrite-destination=true", "--multiline-fields=true",
+           "database", "import", "full", *files.arguments(), "--overwrite-destination=true", "--multiline-fields=true", "--array-delimiter=U+001F",
            "--skip-duplicate-nodes=false", f"--report-file={report}", "--max-off-heap-memory=1g", database]
     env = dict(os.environ, NEO4J_HOME=str(home), NEO4J_CONF=str(home / "conf"))
     try:

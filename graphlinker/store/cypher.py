@@ -37,6 +37,8 @@ SCHEMA = [
     "CREATE INDEX grouper_part_run IF NOT EXISTS FOR (n:GrouperPart) ON (n.run_id)",
     "CREATE INDEX account_batch IF NOT EXISTS FOR (n:Account) ON (n.batch)",
     "CREATE INDEX template_batch IF NOT EXISTS FOR (n:PromptTemplate) ON (n.batch)",
+    "CREATE CONSTRAINT verdict_id IF NOT EXISTS FOR (n:Verdict) REQUIRE n.verdict_id IS UNIQUE",
+    "CREATE INDEX verdict_cluster IF NOT EXISTS FOR (n:Verdict) ON (n.cluster_id)",
 ]
 
 # --- reset ----------------------------------------------------------------------------------
@@ -369,6 +371,19 @@ SET p.batch = null, p.rebuild = false
 DELETE_STALE_LINKS = """
 MATCH (:Account)-[l:LINKED]->(:Account) WHERE l.run_id <> $run_id
 CALL (l) { DELETE l } IN TRANSACTIONS OF 20000 ROWS
+"""
+# --- analysts' verdicts: nodes of their own, kept across runs and rebuilds (graphlinker.analysis.verdicts) ----------
+CREATE_VERDICT = """
+CREATE (v:Verdict {verdict_id: $verdict_id})
+SET v.cluster_id = $cluster_id, v.verdict = $verdict, v.note = $note, v.by = $by, v.at = $at, v.run_id = $run_id,
+    v.size = $size, v.members = $members, v.reason_codes = $reason_codes
+"""
+READ_VERDICTS = """
+MATCH (v:Verdict)
+RETURN v.verdict_id AS verdict_id, v.cluster_id AS cluster_id, v.verdict AS verdict, v.note AS note, v.by AS by,
+       v.at AS at, v.run_id AS run_id, v.size AS size, coalesce(v.members, []) AS members,
+       coalesce(v.reason_codes, []) AS reason_codes
+ORDER BY v.at, v.verdict_id
 """
 READ_LATEST_REPORT = "MATCH (r:Run {latest: true}) RETURN r.report AS report"
 

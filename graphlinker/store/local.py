@@ -21,6 +21,7 @@ Layout::
                                       grouper-NNNNNN.npz (template grouper state, one part per run)
     WORKSPACE/runs/<run_id>/          report.json, run.json, edges.parquet, membership.parquet
     WORKSPACE/refresh.lock            the lock (graphlinker.store.locking)
+    WORKSPACE/verdicts.json           analysts' verdicts, oldest first (kept across runs; verdicts.lock guards it)
 """
 
 from __future__ import annotations
@@ -261,6 +262,14 @@ class LocalStore(Store):
 
     def runs(self) -> list[dict]:
         return [json.loads((self.workspace / "runs" / run_id / "run.json").read_text()) for run_id in self._head()["history"]]
+
+    def add_verdict(self, record: dict) -> None:
+        with file_lock(self.workspace / "verdicts.lock", "graphlinker verdict", wait_seconds=10.0):
+            atomic_write_bytes(self.workspace / "verdicts.json", json.dumps([*self.verdicts(), record]).encode())
+
+    def verdicts(self) -> list[dict]:
+        path = self.workspace / "verdicts.json"
+        return json.loads(path.read_text()) if path.exists() else []
 
     def run_links(self, run_id: str) -> pd.DataFrame | None:
         if run_id not in self._head()["history"]:

@@ -183,7 +183,8 @@ class Neo4jStore(Store):
         lock = self._read(cypher.READ_LOCK, name="refresh")
         held = None if lock.empty else {**lock.iloc[0].to_dict(), "expires_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat()}
         history = bulk_import.History(runs=runs, clusters=clusters, memberships=memberships, lock=held,
-                                      pending={"name": "graph", "batch": self._batch, "rebuild": True})
+                                      pending={"name": "graph", "batch": self._batch, "rebuild": True},
+                                      verdicts=self._read(cypher.READ_VERDICTS))
         home = Path(self._home)
         files = bulk_import.write_import_files(bulk_import.staging_directory(home), *tables, history, self._batch or "")
         seconds = {"files": time.perf_counter() - clock}
@@ -545,6 +546,15 @@ class Neo4jStore(Store):
     def runs(self) -> list[dict]:
         frame = self._read(cypher.READ_RUNS)
         return [json.loads(record) for record in frame["record"]] if not frame.empty else []
+
+    def add_verdict(self, record: dict) -> None:
+        self._auto(cypher.CREATE_VERDICT, verdict_id=uuid.uuid4().hex, **record)
+
+    def verdicts(self) -> list[dict]:
+        frame = self._read(cypher.READ_VERDICTS)
+        return [{**{k: v for k, v in row.items() if k != "verdict_id"}, "size": int(row["size"]),
+                 "members": list(row["members"]), "reason_codes": list(row["reason_codes"])}
+                for row in frame.to_dict("records")]
 
     def run_links(self, run_id: str) -> pd.DataFrame | None:
         """The latest run's ``LINKED`` relationships (signals rounded to 6 places as stored); None for other runs."""
