@@ -208,6 +208,18 @@ class Workspace:
             raise InputError(f"unknown run {run_id!r}; Workspace.runs() lists them")
         return show_verdicts(found, store.verdicts())
 
+    def report_html(self, path: PathLike, run_id: str | None = None, *, against: str | None = None) -> Path:
+        """Write the report of the latest run (or ``run_id``) as one self-contained HTML page (``graphlinker report --format html``).
+
+        The page opens offline; it compares the run with ``against`` (default: the run before it) and draws each
+        cluster's links, reasons, activity, shared identifiers, templates and history (:mod:`graphlinker.report.html`).
+        Written whole or not at all; returns ``path``. NoRunYet / InputError as :meth:`report`.
+        """
+        from graphlinker.report.html import write_html
+
+        write_html(self, Path(path), run_id, against=against)
+        return Path(path)
+
     # --- analysts' verdicts --------------------------------------------------------------------
     def verdict(self, cluster_id: str, verdict: str, *, note: str | None = None, by: str | None = None,
                 run_id: str | None = None) -> dict:
@@ -232,6 +244,39 @@ class Workspace:
         from graphlinker.analysis.verdicts import verdicts_frame
 
         return _table(verdicts_frame(self._open_store().verdicts(), history=history), arrow, None)
+
+    def train(self, output: PathLike | None = None, *, truth: PathLike | None = None, run_id: str | None = None,
+              settings: SettingsLike = None, threshold: float | None = None) -> dict:
+        """Fit a scoring model to the analysts' verdicts (``graphlinker train``); returns the model, written to ``output``.
+
+        Each cluster's current verdict counts on the cluster as judged (confirmed positive, benign negative,
+        unsure left out); ``truth`` (a simulator's truth.csv) also labels every cluster of the latest run (or of
+        ``run_id``), a verdict winning over it. ``settings`` gives the ramps; with a ``threshold`` the model also
+        withdraws flags from clusters it scores below it. Name the file in ``[scoring] model`` for runs to score
+        with it (:mod:`graphlinker.analysis.scoring_model` says what is fitted and why). InputError without both
+        a positive and a negative cluster; ConfigError when scikit-learn (``graphlinker[learn]``) is missing.
+        """
+        from graphlinker.analysis import scoring_model
+        from graphlinker.analysis.verdicts import verdicts_frame
+
+        def kept_report(judged_run: str) -> dict | None:  # None when the store no longer keeps that run
+            try:
+                return self.report(judged_run)
+            except InputError:
+                return None
+
+        chosen = settings if isinstance(settings, Settings) else load_settings(settings)
+        judged = verdicts_frame(self._open_store().verdicts())
+        examples = scoring_model.from_verdicts(judged, kept_report)
+        sources: dict[str, Any] = {"verdicts": examples.counts}
+        if truth is not None:
+            simulated = scoring_model.from_truth(self.report(run_id), Path(truth), exclude=set(judged["cluster_id"].astype(str)))
+            sources["truth"] = simulated.counts
+            examples = scoring_model.combine(examples, simulated)
+        model = scoring_model.fit_model(examples, chosen, threshold=threshold, sources=sources)
+        if output is not None:
+            scoring_model.save_model(model, output)
+        return model
 
     def cluster(self, cluster_id: str, run_id: str | None = None) -> dict:
         """One cluster of the report as a dict: scores, members, reasons and evidence (InputError if absent)."""
@@ -345,6 +390,18 @@ class Workspace:
         from graphlinker.report.render import runs_frame
 
         return _table(runs_frame(self._open_store().runs()), arrow)
+
+    def explain(self, account_id: str, run_id: str | None = None, *, links: int = 10) -> dict:
+        """Why ``account_id`` is in its cluster of the latest run (or ``run_id``): ``graphlinker explain --format json``.
+
+        Its cluster (None when it is in none), its ``links`` strongest links (to other members first) with each
+        signal's contribution and share of the weight and what the two accounts share, the cluster's core and the
+        cheapest chain of links to it; :mod:`graphlinker.analysis.explain` documents each. InputError for an
+        unknown account, and for an earlier run on Neo4j (which keeps the latest run's links only).
+        """
+        from graphlinker.analysis.explain import explain, explain_inputs
+
+        return explain(explain_inputs(self, run_id), account_id, links)
 
     def subgraph(self, cluster_id: str, *, run_id: str | None = None) -> nx.Graph:
         """One cluster as an undirected :class:`networkx.Graph`: its members and the links between them.

@@ -20,6 +20,7 @@ EXPECTED_TYPE = {
     schema.Number: "float",
     schema.Integer: "int",
     schema.Choice: "str",
+    schema.ModelFile: "str",
     schema.Boolean: "bool",
     schema.Ramp: "list[float]",
     schema.CodeList: "list[str]",

@@ -71,7 +71,13 @@ def strengths(features: pd.DataFrame, settings: Settings) -> pd.DataFrame:
 
 
 def score_clusters(features: pd.DataFrame, settings: Settings) -> pd.DataFrame:
-    """``risk_score``, ``flagged`` and ``reasons`` (list of dicts) per cluster, indexed like ``features``."""
+    """``risk_score``, ``flagged`` and ``reasons`` (list of dicts) per cluster, indexed like ``features``.
+
+    With ``[scoring] model`` (a file ``graphlinker train`` wrote, :mod:`graphlinker.analysis.scoring_model`)
+    the risk score and the reasons' weights are the model's (its probability, and each reason's log-odds
+    contribution); which clusters are flagged stays this rule's, unless the model has a threshold, below
+    which it withdraws a flag.
+    """
     scoring = settings.scoring
     weights = pd.Series(scoring.weights, dtype="float64")
     strength = strengths(features, settings)
@@ -80,7 +86,8 @@ def score_clusters(features: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     # Fewer accounts than the smallest ring are weaker evidence of one: their risk is discounted in
     # proportion, so two heavy users who happen to look alike never outrank a ring (ranking, AP).
     smallest = max(scoring.min_cluster_size, 1)
-    risk = risk * np.minimum(features["size"].to_numpy("float64") / smallest, 1.0)
+    discount = np.minimum(features["size"].to_numpy("float64") / smallest, 1.0)
+    risk = risk * discount
     flagged = (risk >= scoring.flag_threshold) & (features["size"] >= smallest)
     if scoring.require_content_signal:
         content = strength[list(scoring.content_reasons)].max(axis=1)
@@ -90,6 +97,14 @@ def score_clusters(features: pd.DataFrame, settings: Settings) -> pd.DataFrame:
         flagged &= 1.0 - np.prod(1.0 - behaviour.to_numpy(), axis=1) >= scoring.flag_threshold
         strong = (behaviour >= scoring.reason_min_contribution).sum(axis=1)
         flagged &= strong >= scoring.min_behaviour_reasons
+    if scoring.model:
+        from graphlinker.analysis.scoring_model import load_model
+
+        model = load_model(scoring.model)
+        contribution = model.contributions(model.strengths(features, settings))
+        risk = model.probability(contribution) * discount
+        if model.threshold is not None:
+            flagged &= risk >= model.threshold
     details = {r.code: r for r in REASONS}
     reasons = []
     for cluster, row in contribution.iterrows():

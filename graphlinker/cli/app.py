@@ -127,21 +127,37 @@ def run(
 def report(
     workspace: Path = WorkspaceOption,
     store: str | None = StoreOption,
-    fmt: str = FormatOption,
+    fmt: str = typer.Option("table", "--format", "-f", help=f"Output format: {', '.join(FORMATS)} or html (a self-contained page "
+                            "to open in a browser, offline: each cluster's link graph, reasons, activity, history); parquet and html need -o FILE."),
     min_risk: float = MinRiskOption,
     top: int | None = TopOption,
     flagged_only: bool = FlaggedOption,
     output: Path | None = OutputOption,
+    run_id: str | None = typer.Option(None, "--run", metavar="RUN_ID", help="Report this earlier run instead of the latest (`graphlinker runs` lists them)."),
 ) -> None:
-    """Print the report of the last run in the workspace."""
+    """Print the report of the last run in the workspace (or of --run RUN_ID).
+
+    With --format html -o FILE, write it as one page that opens offline, compared with the run before it.
+    """
+    from graphlinker.errors import InputError
+    from graphlinker.report.render import PAGE_FORMATS
     from graphlinker.store import open_store
 
-    check_format(fmt, FORMATS, output)
+    check_format(fmt, (*FORMATS, *PAGE_FORMATS), output)
     if _is_local(store) and not workspace.exists():
         latest = None
     else:
         with open_store(store, workspace) as target:
-            latest = target.latest_report()
+            if fmt in PAGE_FORMATS:
+                from graphlinker.api import Workspace
+                from graphlinker.report.html import write_html
+
+                written = write_html(Workspace(workspace, store=target), output, run_id, min_risk=min_risk, top=top, flagged_only=flagged_only)
+                err.print(f"wrote {written['clusters']} clusters of run {written['run_id']} to {output} ({written['bytes']:,} bytes)", highlight=False)
+                return
+            latest = target.latest_report() if run_id is None else target.report_of(run_id)
+            if latest is None and run_id is not None:
+                raise InputError(f"unknown run {run_id!r}; `graphlinker runs` lists them")
             if latest is not None:
                 from graphlinker.analysis.verdicts import show_verdicts
 
@@ -315,6 +331,12 @@ from graphlinker.cli import verdicts as verdicts_cli  # noqa: E402
 
 app.command()(verdicts_cli.verdict)
 app.command("verdicts")(verdicts_cli.verdicts_command)
+from graphlinker.cli import train as train_cli  # noqa: E402
+
+app.command()(train_cli.train)
+from graphlinker.cli import explain as explain_cli  # noqa: E402
+
+app.command()(explain_cli.explain)
 from graphlinker.cli.config import config_app  # noqa: E402
 
 app.add_typer(config_app, name="config")

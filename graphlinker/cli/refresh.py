@@ -110,12 +110,14 @@ def diff(
     runs: list[str] = typer.Argument(None, help="RUN_A RUN_B to compare (default: the last two runs); one RUN compares it with the run before it."),
     workspace: Path = WorkspaceOption,
     store: str | None = StoreOption,
-    fmt: str = typer.Option("table", "--format", "-f", help="table or json (for alerting pipelines)."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table, json (for alerting pipelines) or html (the newer run's report as a "
+                            "self-contained page, opened on what changed; needs -o FILE)."),
+    output: Path | None = OutputOption,
 ) -> None:
     """What changed between two runs: clusters new, grown, shrunk, merged, split or dissolved, and flag crossings."""
     from graphlinker.analysis.cluster_history import diff_runs
 
-    check_format(fmt, DIFF_FORMATS)
+    check_format(fmt, (*DIFF_FORMATS, "html"), output)
     runs = list(runs or [])
     if len(runs) > 2:
         raise InputError("give at most two run ids: RUN_A RUN_B")
@@ -132,9 +134,29 @@ def diff(
             new_id = runs[0] if runs else history[-1]
             at = history.index(new_id)
             old_id = history[at - 1] if at > 0 else None
+        if fmt == "html":
+            from graphlinker.api import Workspace
+            from graphlinker.report.html import write_html
+
+            written = write_html(Workspace(workspace, store=target), output, new_id, against=old_id, compare=old_id is not None, focus="changes")
+            err.print(f"wrote run {written['run_id']} compared with {written['compared_with'] or 'no earlier run'} to {output} "
+                      f"({written['bytes']:,} bytes)", highlight=False)
+            return
         old = target.report_of(old_id) if old_id else None
         new = target.report_of(new_id)
-    _print_diff(diff_runs(old, new), fmt)
+    changes = diff_runs(old, new)
+    if output is None:
+        _print_diff(changes, fmt)
+        return
+    from graphlinker.analysis.cluster_history import format_diff_table
+    from graphlinker.report.render import output_console, output_stream
+
+    if fmt == "json":
+        with output_stream(output) as stream:
+            stream.write(json.dumps(changes) + "\n")
+        return
+    with output_console(output) as console:
+        console.print(format_diff_table(changes))
 
 
 @handle_errors

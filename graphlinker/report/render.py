@@ -1,4 +1,4 @@
-"""One report object, several renderings: rich table, JSON, CSV, Markdown.
+"""One report object, several renderings: rich table, JSON, CSV, Markdown (HTML: :mod:`graphlinker.report.html`).
 
 The JSON form is a contract other tools parse (documented in the README):
 ``{"run_id", "generated_at", "clusters": [{"cluster_id", "size", "risk_score",
@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # pandas and pyarrow are imported where a table is built, not
 
 FORMATS = ("table", "json", "csv", "markdown", "parquet")
 BINARY_FORMATS = ("parquet",)  # written only to -o/--output FILE, never to stdout
+PAGE_FORMATS = ("html",)  # a self-contained page read from the store (graphlinker.report.html): also only to -o FILE
 
 # A cell starting with one of these is a formula (or becomes one) in Excel, LibreOffice and Google Sheets.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -116,6 +117,8 @@ def render(report: dict, fmt: str, console: Console) -> None:
     """Print ``report`` to ``console`` (stdout) in ``fmt`` (a text format; parquet: :func:`write_parquet`)."""
     if fmt in BINARY_FORMATS:
         raise InputError(f"--format {fmt} writes a binary file: pass -o/--output FILE")
+    if fmt in PAGE_FORMATS:
+        raise InputError(f"--format {fmt} writes a page from the store: use `graphlinker report --format {fmt} -o FILE`")
     if fmt == "table":
         render_table(report, console)
         return
@@ -282,6 +285,9 @@ def check_output(fmt: str, output: Path | None) -> None:
     """Refuse, before any work, a binary format without ``-o FILE`` and an ``-o`` whose directory is missing."""
     if fmt in BINARY_FORMATS and output is None:
         raise InputError(f"--format {fmt} writes a binary file, not text for a terminal or a pipe: pass -o/--output FILE")
+    if fmt in PAGE_FORMATS and output is None:
+        raise InputError(f"--format {fmt} writes a self-contained page to open in a browser, not text for a terminal "
+                         "or a pipe: pass -o/--output FILE")
     if output is not None:
         if str(output) == "-":
             raise InputError("-o/--output takes a file name; leave it out to write text to stdout")

@@ -126,6 +126,7 @@ class ScoringSettings(Section):
     content_reasons: list[str]
     content_signal_min: float
     new_model_min_days: int
+    model: str
     weights: dict[str, float]
     ramps: dict[str, list[float]]
 

@@ -138,6 +138,14 @@ class CodeList:
 
 
 @dataclass(frozen=True)
+class ModelFile:
+    """A scoring model's file (``graphlinker train`` writes it), or "" for none; the file is read by the cross-checks."""
+
+    def check(self, value: Any) -> str | None:
+        return None if isinstance(value, str) else f"must be the path of a model file (a string; \"\" for none), got {show(value)}"
+
+
+@dataclass(frozen=True)
 class Table:
     """A TOML table: ``fields`` are its known keys; ``other`` (if given) checks any further key's value."""
 
@@ -145,7 +153,7 @@ class Table:
     other: Any = None
 
 
-Spec = Any  # Number | Integer | Choice | Boolean | Ramp | CodeList | Table
+Spec = Any  # Number | Integer | Choice | Boolean | Ramp | CodeList | ModelFile | Table
 
 
 def _suggest(name: str, options) -> str | None:
@@ -222,6 +230,7 @@ def schema() -> Table:
             "content_reasons": CodeList(codes),
             "content_signal_min": FRACTION,
             "new_model_min_days": Integer(0),
+            "model": ModelFile(),
             # closed tables: every reason code of graphlinker/analysis/scoring.py, and nothing else
             "weights": Table({c: FRACTION for c in codes}),
             "ramps": Table({c: Ramp() for c in codes}),
@@ -285,6 +294,12 @@ def _cross_checks(data: Mapping[str, Any], out: list[tuple[tuple[str, ...], str]
         out.append((("scoring",),
                     f"scoring.min_behaviour_reasons: must be at most {behaviour} (the reason codes not in "
                     f"scoring.infrastructure_reasons), got {scoring['min_behaviour_reasons']}"))
+    if scoring["model"]:
+        from graphlinker.analysis.scoring_model import model_problem
+
+        problem = model_problem(scoring["model"])
+        if problem is not None:
+            out.append((("scoring", "model"), f"scoring.model: {problem}"))
 
 
 def problems(data: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
