@@ -234,6 +234,51 @@ def test_riskiest_clusters(graph):
     ]
 
 
+def test_verdicts_and_clusters_awaiting_verdict(graph):
+    """Verdicts written as the CLI writes them; expectations from the two reports (same id = same group)."""
+    from neo4j import GraphDatabase
+
+    from graphlinker.analysis.verdicts import new_verdict
+    from graphlinker.store.neo4j import Neo4jStore
+
+    flagged_now = [c for c in graph.second["clusters"] if c["flagged"]]
+    queue = [(c["cluster_id"], c["size"], c["risk_score"], [r["code"] for r in c["reasons"]], graph.second["run_id"])
+             for c in flagged_now]  # the report's order: risk, then size, then id
+    assert ask(graph, "verdicts") == []
+    assert [tuple(r.values()) for r in ask(graph, "clusters-awaiting-verdict", limit=1000)] == queue
+    ring = next(c for c in graph.first["clusters"] if GROW_SOURCE in c["accounts"])  # 8 accounts in run 1
+    other = flagged_now[-1]
+    records = [
+        new_verdict(ring, graph.first["run_id"], "benign", note="QA", by="alice", at=pd.Timestamp("2026-11-01", tz="UTC")),
+        new_verdict(other, graph.second["run_id"], "confirmed", by="bob", at=pd.Timestamp("2026-11-02", tz="UTC")),
+        new_verdict(other, graph.second["run_id"], "unsure", by="carol", at=pd.Timestamp("2026-11-03", tz="UTC")),
+    ]
+    try:
+        with Neo4jStore({**graph.settings, "mirror": "off"}) as store:
+            for record in records:
+                store.add_verdict(record)
+        now = {c["cluster_id"]: c for c in graph.second["clusters"]}
+
+        def row(record: dict) -> tuple:
+            c = now.get(record["cluster_id"])
+            joined = sorted(set(c["accounts"]) - set(record["members"])) if c else None
+            return (record["cluster_id"], record["verdict"], record["by"], record["at"], record["note"], record["size"],
+                    c and c["size"], c and c["risk_score"], c and c["flagged"], joined)
+
+        expected = [row(records[2]), row(records[0])]  # each cluster's latest verdict, newest first
+        assert [tuple(r.values()) for r in ask(graph, "verdicts")] == expected
+        grown = now.get(ring["cluster_id"])
+        if grown is not None:  # the grown ring kept its id: the three accounts that joined are named
+            assert expected[1][-1] == sorted(GROWN)
+        assert [tuple(r.values()) for r in ask(graph, "verdicts", verdict="benign")] == [row(records[0])]
+        judged = {ring["cluster_id"], other["cluster_id"]}
+        assert [tuple(r.values()) for r in ask(graph, "clusters-awaiting-verdict", limit=1000)] == [
+            q for q in queue if q[0] not in judged]
+    finally:
+        with GraphDatabase.driver(graph.settings["uri"], auth=(graph.settings["user"], graph.settings["password"])) as driver:
+            driver.execute_query("MATCH (v:Verdict) DELETE v", database_=graph.settings["database"])
+
+
 def test_cluster_members(graph):
     requests = graph.requests.groupby("account_id").size()
     output = graph.requests.groupby("account_id")["output_tokens"].sum()
