@@ -319,6 +319,8 @@ def test_large_clusters_are_summarised_not_drawn_whole(two_runs, tmp_path, monke
     shown.add_nodes_from(drawn)
     assert nx.number_connected_components(shown) == nx.number_connected_components(full)
     assert len(big["idgraph"]["nodes"]) == 6 and big["idgraph"]["hidden_nodes"] == big["size"] - 6
+    explained = {big["members"][r][0] for r, entry in enumerate(big["why"]["members"]) if entry is not None}
+    assert explained == drawn and big["why"]["explained"] == 6  # only the drawn members are explained (the page says so)
 
 
 # --- in the browser -------------------------------------------------------------------------------------------------
@@ -369,6 +371,73 @@ def test_the_page_in_a_browser(two_runs, browser, tmp_path):
     browser.screenshot(tmp_path / "verdict.png")
     assert browser.errors() == []
     assert (tmp_path / "overview.png").stat().st_size > 10_000
+
+
+def test_clicking_a_member_explains_it_as_graphlinker_explain_does(two_runs, browser, tmp_path):
+    browser.open(two_runs["page"])
+    top = two_runs["report"]["clusters"][0]
+    assert browser.js("document.getElementById('cluster-view').dataset.id") == top["cluster_id"]
+    expected = {}
+    for account in top["accounts"][:2]:  # the CLI: an independent path through the store and the explainer
+        done = cli("explain", account, "-w", two_runs["ws"], "--format", "json", "--links", "3")
+        assert done.returncode == 0, done.stderr
+        expected[account] = json.loads(done.stdout)
+    assert any(len(e["path"]["accounts"]) > 1 for e in expected.values())  # one of them is not the core itself
+
+    def shown() -> dict:
+        return browser.js("""(() => {
+          const why = document.getElementById('why');
+          return {account: why.dataset.account, head: (why.querySelector('.why-account') || why).textContent,
+                  partners: Array.from(why.querySelectorAll('.partner')).map(e => e.dataset.account),
+                  top: Array.from(why.querySelectorAll('.sigwords')).map(e => e.textContent.split(' ')[0]),
+                  path: Array.from(why.querySelectorAll('.path .step')).map(e => e.dataset.account),
+                  chosen: Array.from(document.querySelectorAll('#graph-holder circle.member.chosen')).map(c => c.dataset.account)};
+        })()""")
+
+    first, second = top["accounts"][:2]
+    assert browser.js("document.getElementById('why').textContent") == ""  # nothing until a member is clicked
+    browser.js(f"Array.from(document.querySelectorAll('#graph-holder circle.member')).find(c => c.dataset.account === {json.dumps(first)})"
+               ".dispatchEvent(new MouseEvent('click', {bubbles: true}))")  # in the drawing
+    browser.screenshot(tmp_path / "why-drawing.png")
+    got = [shown()]
+    browser.js(f"Array.from(document.querySelectorAll('#members-block .member-link')).find(b => b.dataset.account === {json.dumps(second)}).click()")
+    got.append(shown())  # in the member list
+    for account, page in zip((first, second), got):
+        cli_says = expected[account]
+        assert page["account"] == page["head"] == account and page["chosen"] == [account]
+        assert page["partners"][0] == cli_says["links"][0]["partner"]  # the strongest partner
+        assert page["partners"] == [x["partner"] for x in cli_says["links"]]
+        assert page["top"] == [x["top_signal"] for x in cli_says["links"]]
+        path = cli_says["path"]["accounts"]
+        assert path[-1] == cli_says["core"]["account_id"]
+        assert (page["path"] or [account]) == path and (page["path"] or [account])[-1] == path[-1]  # the core is the path's end
+    browser.screenshot(tmp_path / "why-list.png")
+
+    # the hostile account's explanation: its id shown as text, nothing run
+    browser.open(two_runs["page"], f"#cluster={two_runs['evil_cluster']}")
+    browser.js(f"Array.from(document.querySelectorAll('#members-block .member-link')).find(b => b.dataset.account === {json.dumps(EVIL_ID)}).click()")
+    assert browser.js("document.querySelector('#why .why-account').textContent") == EVIL_ID
+    assert browser.js("document.querySelectorAll('#why .partner').length") > 0
+    assert browser.js("typeof window.pwned") == "undefined" and browser.js("document.querySelectorAll('b, img').length") == 0
+    assert browser.errors() == []
+
+
+def test_explanations_stop_at_the_page_budget_and_the_page_says_so(two_runs, browser, tmp_path, monkeypatch):
+    from graphlinker.report import html
+
+    monkeypatch.setattr(html, "EXPLAIN_BUDGET", 30)
+    path = gl.open_workspace(two_runs["ws"]).report_html(tmp_path / "budget.html")
+    overview, details = blocks(path.read_text(encoding="utf-8"))
+    explained = [d for d in details if d["why"] is not None]
+    assert explained == details[:len(explained)] and 0 < len(explained) < len(details)  # the riskiest clusters, in page order
+    sizes = [d["why"]["explained"] for d in explained]
+    assert sum(sizes[:-1]) < 30 <= sum(sizes) and overview["explain"]["members"] == sum(sizes)
+    assert overview["explain"]["clusters"] == len(explained)
+    browser.open(path, f"#cluster={details[len(explained)]['id']}")
+    assert "only the first " + str(len(explained)) + " clusters" in browser.js("document.getElementById('why-unavailable').textContent")
+    browser.js("document.querySelector('#members-block .member-link').click()")
+    assert "graphlinker explain ACCOUNT" in browser.js("document.getElementById('why').textContent")
+    assert browser.errors() == []
 
 
 def test_a_link_opens_a_cluster_and_the_diff_page_opens_on_its_changes(two_runs, browser, tmp_path):
@@ -427,7 +496,12 @@ def test_neo4j_draws_earlier_runs_from_evidence(neo4j_clean, browser, tmp_path):
     drawn = browser.js("Array.from(document.querySelectorAll('#graph-holder circle.member')).map(c => c.dataset.account)")
     assert sorted(drawn) == sorted(report["clusters"][0]["accounts"])
     assert browser.js("document.querySelectorAll('#graph-holder rect.ident').length") > 0
+    assert not overview["explain"]["available"] and {d["why"] for d in details} == {None}  # no links, no explanation: said so
+    assert "explaining needs the run's links" in browser.js("document.getElementById('why-unavailable').textContent")
+    browser.js("document.querySelector('#members-block .member-link').click()")
+    assert "explaining needs the run's links" in browser.js("document.getElementById('why').textContent")
     assert browser.errors() == []
+    assert all(d["why"]["explained"] == len(d["graph"]["nodes"]) for d in blocks(now.read_text(encoding="utf-8"))[1])
     env = {"NEO4J_URI": neo4j_clean["uri"], "NEO4J_USER": neo4j_clean["user"], "NEO4J_PASSWORD": neo4j_clean["password"],
            "NEO4J_DATABASE": neo4j_clean["database"]}
     made = cli("report", "--store", "neo4j", "--run", first, "--format", "html", "-o", tmp_path / "cli.html", env=env)

@@ -42,6 +42,8 @@ LISTED = 5  # values listed per kind of a link (the count says how many there ar
 KIND_ORDER = ("payment", "device", "ip", "subnet")  # then other identifier kinds by name, then template, time, created
 NOT_SIGNALS = frozenset({"account_a", "account_b", "weight", "cluster_id"})
 PATH_COST = "1/weight"
+NO_LINKS = ("explaining needs the run's links, and this store keeps only the latest run's (Neo4j replaces a run's "
+            "links with the next run's); explain the latest run, or an earlier one from an embedded workspace")
 
 
 @dataclass(frozen=True)
@@ -68,9 +70,7 @@ def explain_inputs(ws: Workspace, run_id: str | None = None) -> ExplainInputs:
     try:
         links = ws.links(run_id=report["run_id"])
     except InputError:
-        raise InputError(f"cannot explain run {report['run_id']}: explaining needs the run's links, and this store keeps "
-                         "only the latest run's (Neo4j replaces a run's links with the next run's); explain the latest "
-                         "run, or an earlier one from an embedded workspace") from None
+        raise InputError(f"cannot explain run {report['run_id']}: {NO_LINKS}") from None
     store = ws.store
     record = next((r for r in store.runs() if r.get("run_id") == report["run_id"]), None)
     params = (record or {}).get("params") or {}

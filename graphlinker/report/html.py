@@ -14,6 +14,12 @@ Why it looks the way it does:
 * **No hairballs.** A cluster of more than :data:`DRAW_LIMIT` members is drawn as the members with the
   most link weight; at most :data:`EDGES_PER_NODE` links per drawn member are shown, always including the
   strongest spanning tree. The page says what it hides.
+* **Why is this account here?** Each drawn member's explanation (:mod:`graphlinker.analysis.explain`: its
+  :data:`EXPLAIN_LINKS` strongest links with each signal's share, what the two accounts share, its cheapest
+  chain of links to the cluster's core) is computed here by one ``Explainer`` for the page and kept in its
+  cluster's block, each link once; the script shows it when a member is clicked. At most
+  :data:`EXPLAIN_BUDGET` members per page (whole clusters, riskiest first), and none for a run whose links
+  the store no longer keeps (Neo4j's earlier runs); the page says what it leaves out.
 * **Offline and inert.** Scripts and styles are inline and pinned by hash in a Content-Security-Policy
   that forbids every network load; user data (account ids, notes, identifier values) travels only as JSON
   inside ``<script type="application/json">`` (``<`` escaped) and reaches the page through ``textContent``.
@@ -30,6 +36,7 @@ import os
 import random
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from graphlinker.analysis.explain import NO_LINKS
 from graphlinker.errors import InputError
 from graphlinker.kinds import TEMPLATE, TIME
 
@@ -44,6 +52,9 @@ if TYPE_CHECKING:
     from graphlinker.api import Workspace
 
 DRAW_LIMIT = 150  # members drawn per cluster; a larger cluster shows the ones with the most link weight
+EXPLAIN_LINKS = 3  # strongest links explained per member ("Why is this account here?"; members first)
+EXPLAIN_LISTED = 3  # values (or templates) listed per kind of an explained link; its count says how many are shared
+EXPLAIN_BUDGET = 5000  # members explained per page at most: clusters in page order (riskiest first) until it is spent
 EDGES_PER_NODE = 3  # links shown per drawn member at most (the strongest spanning tree always shown)
 RASTER_MEMBERS = 40  # members given a row in the activity raster (the busiest)
 MAX_BINS = 360  # timeline bins across a cluster's active span
@@ -73,6 +84,10 @@ class PageSources:
     store: str
     selection: str = ""
     shown_runs: list[str] = field(default_factory=list)
+    full_report: dict | None = None  # the run's whole report (``report`` may be a selection): partners' clusters
+    linking: dict = field(default_factory=dict)  # the run record's ``params["linking"]``, as explain_inputs reads it
+    linking_from: str = "run"
+    all_usage: pd.DataFrame | None = None  # the whole usage graph, for the explanations' ``used_by`` counts
 
 
 def gather(ws: Workspace, run_id: str | None = None, *, against: str | None = None, compare: bool = True,
@@ -106,15 +121,21 @@ def gather(ws: Workspace, run_id: str | None = None, *, against: str | None = No
         links = None
         links_note = ("This store keeps the links of its latest run only (Neo4j), so this earlier run's clusters are "
                       "drawn from the identifiers and templates their members share in the store's current graph.")
-    record = next((r for r in records if r["run_id"] == run_id), {})
-    linking = (record.get("params") or {}).get("linking") or {}
-    if not linking.get("weights"):
-        from graphlinker.api import load_settings
+    from graphlinker.api import load_settings
 
+    record = next((r for r in records if r["run_id"] == run_id), {})
+    params = record.get("params") or {}
+    linking = params.get("linking") or {}
+    if not linking.get("weights"):
         settings = load_settings()
         linking = {"weights": dict(settings.linking.weights), "default_identifier_weight": settings.linking.default_identifier_weight}
+    if "linking" in params:  # the explanations read the run's [linking] table as explain_inputs does
+        explain_linking, linking_from = dict(params["linking"]), "run"
+    else:
+        explain_linking, linking_from = dict(load_settings().as_dict()["linking"]), "current settings (the run kept none)"
     members = ws.members(run_id=run_id)
-    usage = ws.store.usage()  # the store's public interface: the page needs activity windows, which no Workspace table holds
+    all_usage = ws.store.usage()  # the store's public interface: the page needs activity windows, which no Workspace table holds
+    usage = all_usage
     kinds = {TIME, TEMPLATE} | {str(k) for c in report["clusters"] for k in ((c.get("evidence") or {}).get("shared_identifiers") or {})}
     usage = usage[usage["kind"].isin(kinds)]
     usage = usage[_codes(pd.Index(members["account_id"].astype(str).to_numpy(dtype=object)), usage["account_id"]) >= 0]
@@ -123,7 +144,8 @@ def gather(ws: Workspace, run_id: str | None = None, *, against: str | None = No
                        history=history, links=links, links_note=links_note, members=members, usage=usage,
                        templates=ws.templates(), weights={str(k): float(v) for k, v in linking["weights"].items()},
                        default_weight=float(linking.get("default_identifier_weight", 0.5)), store=ws.kind,
-                       selection=selection, shown_runs=order[max(0, at - HISTORY_RUNS + 1):at + 1])
+                       selection=selection, shown_runs=order[max(0, at - HISTORY_RUNS + 1):at + 1], full_report=full,
+                       linking=explain_linking, linking_from=linking_from, all_usage=all_usage)
 
 
 def _selection_text(full: dict, chosen: dict, min_risk: float, top: int | None, flagged_only: bool) -> str:
@@ -221,6 +243,7 @@ def page_data(sources: PageSources, focus: str = "clusters") -> tuple[dict, list
     idents = _identifier_usage(sources.usage, clusters, members)
     overall = _template_totals(sources.templates)
     histories = _cluster_histories(sources.history)
+    why = _Explanations(sources, signals) if sources.links is not None else None
     feature_names = list(dict.fromkeys(name for c in clusters for name in ((c.get("evidence") or {}).get("features") or {})))
     shared_templates: dict[str, dict] = {}  # one entry per template however many clusters name it (exemplars are long)
     rows, details = [], []
@@ -230,6 +253,7 @@ def page_data(sources: PageSources, focus: str = "clusters") -> tuple[dict, list
         shared = evidence.get("shared_identifiers") or {}
         templates = evidence.get("templates") or []
         people = members.rows[members.span(index)]
+        graph = _drawing(len(people), links[index]) if links is not None else {"mode": "evidence", "nodes": [], "edges": []}
         for t in templates:
             shared_templates.setdefault(str(t["template_id"]), {"tags": [str(x) for x in t.get("extraction_tags") or []],
                                                                "exemplar": t.get("exemplar") or "", **overall.get(str(t["template_id"]), {})})
@@ -247,7 +271,8 @@ def page_data(sources: PageSources, focus: str = "clusters") -> tuple[dict, list
             "links_by_signal": (evidence.get("links") or {}).get("by_signal") or {},
             "link_count": int((evidence.get("links") or {}).get("edges", 0) or 0),
             "members": people,
-            "graph": _drawing(len(people), links[index]) if links is not None else {"mode": "evidence", "nodes": [], "edges": []},
+            "graph": graph,
+            "why": why.cluster(people, [n[0] for n in graph["nodes"]]) if why is not None else None,
             "idgraph": _identifier_drawing(len(people), idents.get(index)),
             "timeline": activity.get(index),
             "created": _creation(members.created_minute[members.span(index)]),
@@ -257,6 +282,10 @@ def page_data(sources: PageSources, focus: str = "clusters") -> tuple[dict, list
             "history": histories.get(cid, []),
             "volume": {"requests": evidence.get("requests"), "output_tokens": evidence.get("output_tokens")},
         })
+    for template_id in sorted(why.templates if why is not None else ()):  # templates only the explanations name
+        if template_id not in shared_templates:
+            exemplar, tags = why.explainer.template_info.get(template_id, ("", []))
+            shared_templates[template_id] = {"tags": tags, "exemplar": exemplar, **overall.get(template_id, {})}
     diff = sources.diff
     overview = {
         "run": {"run_id": report["run_id"], "generated_at": report.get("generated_at"), "summary": report.get("summary", {}),
@@ -270,8 +299,102 @@ def page_data(sources: PageSources, focus: str = "clusters") -> tuple[dict, list
         "clusters": rows,
         "focus": focus,
         "limits": {"draw": DRAW_LIMIT, "edges_per_node": EDGES_PER_NODE, "raster": RASTER_MEMBERS, "history": HISTORY_RUNS},
+        "explain": {"available": why is not None, "links": EXPLAIN_LINKS, "listed": EXPLAIN_LISTED,
+                    "settings_from": sources.linking_from, "clusters": why.clusters if why is not None else 0,
+                    "members": why.members if why is not None else 0,
+                    "note": "" if why is not None else f"Not explained for run {report['run_id']}: {NO_LINKS}."},
     }
     return overview, details
+
+
+class _Explanations:
+    """Each drawn member's explanation (:class:`~graphlinker.analysis.explain.Explainer`, one per page), compacted.
+
+    Per cluster: a table of the links the explanations name, each once however many members list it or walk it
+    to the core: ``[end, end, weight, [signal index, share, ...], shared, partner's cluster]``, an end being a
+    member's row or, outside the cluster, an account id (a signal's contribution is its share times the weight).
+    Per member row: ``[listed link indices, links in all, links to members, weighted degree inside, path as
+    member rows (None: no chain reaches the core), the link index of each hop]``, None for a member not
+    explained. ``shared`` is one ``[kind, how many, flat list]`` per kind, the list holding ``value, used by``
+    pairs (``template, requests, used by`` for templates; the first window's start and the last one's end in
+    minutes since the epoch for ``time`` and ``created``), values and template ids as indices into the
+    cluster's ``strings`` (they repeat across links). Identifier values the report's evidence does not name are
+    withheld (None) as everywhere on the page; templates' redacted exemplars are kept once, in the overview.
+    """
+
+    def __init__(self, sources: PageSources, signals: list[dict]):
+        from graphlinker.analysis.explain import Explainer
+
+        usage = sources.all_usage if sources.all_usage is not None else sources.usage
+        self.explainer = Explainer(sources.full_report or sources.report, sources.links, usage, sources.templates,
+                                   sources.linking)
+        self.signal_at = {s["name"]: i for i, s in enumerate(signals)}
+        self.named = {(str(kind), str(i["value"])) for c in sources.report["clusters"]
+                      for kind, items in ((c.get("evidence") or {}).get("shared_identifiers") or {}).items() for i in items}
+        self.templates: set[str] = set()
+        self.members = 0  # explained so far (the page's budget: EXPLAIN_BUDGET)
+        self.clusters = 0
+
+    def cluster(self, people: list[list], rows: list[int]) -> dict | None:
+        """The cluster's explanations for the member ``rows`` (None once the page's budget is spent)."""
+        if self.members >= EXPLAIN_BUDGET:
+            return None
+        self.members += len(rows)
+        self.clusters += 1
+        row_of = {str(m[0]): r for r, m in enumerate(people)}
+        table: list[list] = []
+        at: dict[frozenset[str], int] = {}
+        strings: dict[str, int] = {}
+
+        def index(a: str, b: str, link: dict) -> int:
+            key = frozenset((a, b))
+            if key not in at:
+                at[key] = len(table)
+                table.append([row_of.get(a, a), row_of.get(b, b), round(float(link["weight"]), 3), self._signals(link["signals"]),
+                              self._shared(link["shared"], strings), None if b in row_of else link.get("partner_cluster_id")])
+            return at[key]
+
+        entries: list[list | None] = [None] * len(people)
+        core: dict | None = None
+        for r in rows:
+            account = str(people[r][0])
+            result = self.explainer.explain(account, EXPLAIN_LINKS)
+            listed = [index(account, str(x["partner"]), x) for x in result["links"]]
+            path, hops = None, []
+            if result["path"] is not None:
+                path = [row_of[a] for a in result["path"]["accounts"]]
+                hops = [index(str(step["from"]), str(step["to"]), step) for step in result["path"]["steps"]]
+            entries[r] = [listed, result["links_total"], result["links_in_cluster"], round(result["weighted_degree_in_cluster"], 3),
+                          path, hops]
+            core = core or result["core"]
+        return {"core": row_of[core["account_id"]] if core else None, "core_degree": round(core["weighted_degree"], 3) if core else None,
+                "links": table, "members": entries, "explained": len(rows), "strings": list(strings)}
+
+    def _signals(self, signals: list[dict]) -> list:
+        return [x for s in signals if s["signal"] in self.signal_at for x in (self.signal_at[s["signal"]], round(s["share"], 3))]
+
+    def _shared(self, shared: dict, strings: dict[str, int]) -> list[list]:
+        def at(text: str) -> int:
+            return strings.setdefault(str(text), len(strings))
+
+        out: list[list] = []
+        for kind, entry in shared.items():
+            if "values" in entry:
+                flat = [x for v in entry["values"][:EXPLAIN_LISTED]
+                        for x in (at(v["value"]) if (kind, v["value"]) in self.named else None, v["used_by"])]
+            elif "templates" in entry:
+                listed = entry["templates"][:EXPLAIN_LISTED]
+                self.templates.update(str(t["template_id"]) for t in listed)
+                flat = [x for t in listed for x in (at(t["template_id"]), t["requests"], t["used_by"])]
+            else:
+                flat = [_minutes(entry["first"]), _minutes(entry["last"])]
+            out.append([kind, entry["count"], flat])
+        return out
+
+
+def _minutes(iso: str) -> int:
+    """An explanation's window bound (ISO, UTC) as minutes since the epoch."""
+    return int(datetime.fromisoformat(iso).timestamp()) // 60
 
 
 def _verdict(verdict: dict | None) -> dict | None:

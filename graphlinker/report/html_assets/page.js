@@ -5,7 +5,7 @@
   var SVGNS = "http://www.w3.org/2000/svg";
   var O = JSON.parse(document.getElementById("gl-overview").textContent);
   var signals = O.signals;
-  var state = { query: "", flagged: false, minRisk: 0, verdict: "any", open: null, tab: O.focus === "changes" ? "changes" : "clusters" };
+  var state = { query: "", flagged: false, minRisk: 0, verdict: "any", open: null, chosen: null, tab: O.focus === "changes" ? "changes" : "clusters" };
   var rows = [];
 
   function el(tag, attrs, children) {
@@ -167,6 +167,7 @@
   }
   function openCluster(i, keepHash) {
     state.open = i;
+    state.chosen = null;
     rows.forEach(function (r, k) { r.tr.classList.toggle("open", k === i); });
     var d = detailOf(i), pane = document.getElementById("detail");
     pane.textContent = "";
@@ -186,6 +187,7 @@
       changesView(row.change)
     ];
     parts.push(block("Link graph", graphView(d), "graph-block"));
+    parts.push(block("Why is this account here?", whyView(d), "why-block"));
     parts.push(block("Why it scored " + fmt(d.risk), reasonsView(d), "reasons-block"));
     parts.push(block("Activity", timelineView(d), "activity-block"));
     parts.push(block("Shared identifiers", identifiersView(d), "identifiers-block"));
@@ -256,8 +258,8 @@
       var m = d.members[n[0]];
       var tip = m[0] + "\ncreated " + when(m[1]) + "\n" + int(m[2]) + " requests, " + int(m[3]) + " output tokens" + (m[4] ? "\ncountry " + m[4] : "") +
         "\nlink weight " + fmt(g.strength[k], 2);
-      nodes.appendChild(sv("circle", { cls: "member" + (newly[m[0]] ? " newly" : ""), cx: n[1], cy: n[2], r: radius(m[2], most).toFixed(1), "data-account": m[0] },
-        sv("title", { text: tip })));
+      nodes.appendChild(sv("circle", { cls: "member" + (newly[m[0]] ? " newly" : ""), cx: n[1], cy: n[2], r: radius(m[2], most).toFixed(1), "data-account": m[0],
+        onclick: function () { explainMember(d, n[0]); } }, sv("title", { text: tip + "\nclick: why is it here?" })));
     });
     svg.appendChild(nodes);
     var used = {};
@@ -286,8 +288,8 @@
     });
     g.nodes.forEach(function (n) {
       var m = d.members[n[0]];
-      nodes.appendChild(sv("circle", { cls: "member", cx: n[1], cy: n[2], r: radius(m[2], most).toFixed(1), "data-account": m[0] },
-        sv("title", { text: m[0] + "\n" + int(m[2]) + " requests" })));
+      nodes.appendChild(sv("circle", { cls: "member", cx: n[1], cy: n[2], r: radius(m[2], most).toFixed(1), "data-account": m[0],
+        onclick: function () { explainMember(d, n[0]); } }, sv("title", { text: m[0] + "\n" + int(m[2]) + " requests\nclick: why is it here?" })));
     });
     svg.appendChild(nodes);
     var wrap = el("div", null, [svg]);
@@ -301,10 +303,134 @@
     return wrap;
   }
   function highlight() {
-    var q = state.query;
+    var q = state.query, chosen = state.chosen || { account: null, path: {} };
     document.querySelectorAll("#graph-holder circle.member").forEach(function (c) {
-      c.classList.toggle("hit", !!q && c.getAttribute("data-account").toLowerCase().indexOf(q) >= 0);
+      var account = c.getAttribute("data-account");
+      c.classList.toggle("hit", !!q && account.toLowerCase().indexOf(q) >= 0);
+      c.classList.toggle("chosen", account === chosen.account);
+      c.classList.toggle("onpath", account !== chosen.account && chosen.path[account] === true);
     });
+  }
+
+  // why is this account here? -----------------------------------------------------------------------------------
+  function memberButton(d, r) {
+    return el("button", { cls: "link mono member-link", "data-account": d.members[r][0], title: "why is it here?", text: d.members[r][0],
+      onclick: function () { explainMember(d, r); } });
+  }
+  function whyView(d) {
+    var w = d.why, notes = [];
+    if (!w) return [el("div", { cls: "note", id: "why-unavailable", text: whyMissing() }), el("div", { id: "why" })];
+    var core = w.core === null ? null : d.members[w.core][0];
+    notes.push("Click a member in the drawing or in the member list: its " + O.explain.links + " strongest links (to members first), " +
+      "each signal's share of their weight, what the two accounts share, and its cheapest chain of links to the cluster's core" +
+      (core ? " " + core + " (the member with the most link weight, " + fmt(w.core_degree, 3) + ")" : "") + ".");
+    if (w.explained < d.size) notes.push((d.size - w.explained) + " of " + d.size + " members are not explained on this page: only the " +
+      w.explained + " drawn ones are.");
+    notes.push("Identifier values the report's evidence does not name are withheld; graphlinker explain ACCOUNT lists every link and value.");
+    if (O.explain.settings_from !== "run") notes.push("Signal weights: " + O.explain.settings_from + ".");
+    return [el("div", { cls: "hint", id: "why-hint", text: notes.join(" ") }), el("div", { id: "why" })];
+  }
+  function whyMissing() {
+    if (!O.explain.available) return O.explain.note;
+    return "Not explained on this page: to keep it small, only the first " + O.explain.clusters + " clusters (riskiest first, " + int(O.explain.members) +
+      " members) are. graphlinker explain ACCOUNT explains any account.";
+  }
+  function otherEnd(link, r) { return link[0] === r ? link[1] : link[0]; }
+  function endName(d, end) { return typeof end === "number" ? d.members[end][0] : end; }
+  function endView(d, end, cls) {
+    return typeof end === "number" ? el("button", { cls: "link mono " + cls, "data-account": d.members[end][0], text: d.members[end][0],
+      onclick: function () { explainMember(d, end); } }) : el("span", { cls: "mono " + cls, "data-account": end, text: end });
+  }
+  function signalBar(link) {
+    var weight = link[2], bar = el("div", { cls: "sigbar" }), words = [], shares = pairs(link[3]);
+    shares.forEach(function (s) {
+      var sig = signals[s[0]] || { name: "?", colour: "#999" };
+      var part = el("span", { title: sig.name + ": " + fmt(s[1] * weight, 3) + " of " + fmt(weight, 3) + " (" + Math.round(100 * s[1]) + "%)" });
+      part.style.width = (100 * s[1]).toFixed(1) + "%";
+      part.style.background = sig.colour;
+      bar.appendChild(part);
+      if (words.length < 3) words.push(sig.name + " " + Math.round(100 * s[1]) + "%");
+    });
+    return el("div", { cls: "signals" }, [bar, el("div", { cls: "hint sigwords", text: words.join(" · ") + (shares.length > 3 ? " …" : "") })]);
+  }
+  function triples(flat) { var out = []; for (var k = 0; k + 2 < flat.length; k += 3) out.push(flat.slice(k, k + 3)); return out; }
+  function minuteText(m) { return new Date(m * 60000).toISOString().slice(0, 16).replace("T", " "); }
+  function sharedView(w, shared) {  // one [kind, how many, flat list] per kind (see html.py's _Explanations)
+    var lines = shared.map(function (e) {
+      var kind = e[0], n = e[1], more = function (k) { return n > k ? " (+" + (n - k) + " more)" : ""; };
+      if (kind === "time" || kind === "created") {
+        var span = minuteText(e[2][0]) + " – " + minuteText(e[2][1]) + " UTC";
+        return el("div", { text: kind === "time" ? n + " same minute" + (n === 1 ? "" : "s") + ", " + span
+          : kind + ": " + n + " same window" + (n === 1 ? "" : "s") + ", " + span });
+      }
+      if (kind === "template") {
+        var ts = triples(e[2]);
+        return el("div", null, [el("span", { cls: "kind", text: n + " template" + (n === 1 ? "" : "s") + " " }),
+          el("span", { cls: "mono", text: ts.map(function (t) { return w.strings[t[0]]; }).join(", ") }), more(ts.length)]);
+      }
+      var vs = pairs(e[2]);
+      return el("div", null, [el("span", { cls: "kind", text: kind + " " }), el("span", { cls: "mono", text: vs.map(function (v) {
+        return (v[0] === null ? "a value the report does not name" : w.strings[v[0]]) + " (used by " + v[1] + ")";
+      }).join(", ") }), more(vs.length)]);
+    });
+    return el("div", { cls: "shared" }, lines.length ? lines : [el("span", { cls: "hint", text: "nothing in the usage graph" })]);
+  }
+  function reveal() {  // bring the explanation's start into view unless it already is (a click in the drawing keeps the drawing)
+    var block = document.getElementById("why-block"), pane = document.getElementById("detail").getBoundingClientRect();
+    var top = block.getBoundingClientRect().top;
+    if (top < Math.max(0, pane.top) || top > Math.min(pane.bottom, window.innerHeight) - 80) block.scrollIntoView({ block: "start" });
+  }
+  function explainMember(d, r) {
+    var holder = document.getElementById("why"), w = d.why, account = d.members[r][0], m = w ? w.members[r] : null;
+    state.chosen = { account: account, path: {} };
+    if (m && m[4]) m[4].forEach(function (p) { state.chosen.path[d.members[p][0]] = true; });
+    highlight();
+    if (!holder) return;
+    holder.textContent = "";
+    holder.setAttribute("data-account", account);
+    if (!m) {
+      holder.appendChild(el("div", { cls: "note", text: !w ? account + ": " + whyMissing()
+        : account + " is not explained on this page (only the members drawn are): run graphlinker explain " + account }));
+      reveal();
+      return;
+    }
+    holder.appendChild(el("div", { cls: "why-head" }, [el("code", { cls: "why-account", text: account }),
+      ": " + m[1] + " link" + (m[1] === 1 ? "" : "s") + ", " + m[2] + " to members of this cluster; weighted degree inside it " + fmt(m[3], 3) +
+      (w.core === r ? ". It is the cluster's core." : ".")]));
+    var path = el("div", { cls: "path" });
+    if (m[4] === null) path.appendChild(el("span", { text: "No chain of links inside the cluster reaches its core " + d.members[w.core][0] + "." }));
+    else if (m[4].length === 1) path.appendChild(el("span", { text: "This account is the cluster's core: the member with the most link weight." }));
+    else {
+      path.appendChild(el("span", { cls: "hint", text: "Path to the core (" + (m[4].length - 1) + " link" + (m[4].length === 2 ? "" : "s") + ", the cheapest at 1/weight per link): " }));
+      m[4].forEach(function (p, k) {
+        if (k) {
+          var link = w.links[m[5][k - 1]], top = link[3].length ? (signals[link[3][0]] || { name: "?" }).name : "?";
+          path.appendChild(el("span", { cls: "hop", title: "weight " + fmt(link[2], 3), text: " —" + fmt(link[2], 2) + " " + top + "→ " }));
+        }
+        path.appendChild(endView(d, p, "step"));
+      });
+    }
+    holder.appendChild(path);
+    var listed = m[0].map(function (k) { return w.links[k]; });
+    holder.appendChild(el("div", { cls: "hint", text: "Its " + listed.length + " strongest link" + (listed.length === 1 ? "" : "s") + " (members first):" }));
+    holder.appendChild(table(["partner", "weight", "signals (share of the weight)", "what the two share"], listed.map(function (link) {
+      var end = otherEnd(link, r);
+      var where = typeof end === "number" ? null : el("div", { cls: "hint", text: link[5] ? "in cluster " + link[5] : "in no cluster" });
+      return [el("div", null, [endView(d, end, "partner"), where]), fmt(link[2], 3), signalBar(link), sharedView(w, link[4])];
+    }), [false, true, false, false]));
+    var seen = {}, tids = [];
+    listed.forEach(function (link) {
+      link[4].filter(function (e) { return e[0] === "template"; }).forEach(function (e) {
+        triples(e[2]).forEach(function (t) { var id = w.strings[t[0]]; if (!seen[id]) { seen[id] = true; tids.push(id); } });
+      });
+    });
+    if (tids.length) holder.appendChild(el("details", { cls: "why-templates" }, [el("summary", { text: "the templates behind these links (redacted exemplars)" }),
+      table(["template", "tags", "redacted exemplar"], tids.map(function (id) {
+        var t = O.templates[id] || {};
+        return [el("span", { cls: "mono", text: id }), el("span", null, (t.tags || []).map(function (g) { return el("span", { cls: "chip", text: g }); })),
+          el("div", { cls: "exemplar", text: t.exemplar || "(withheld: redaction would leave the prompt)" })];
+      }))]));
+    reveal();
   }
 
   // reasons ---------------------------------------------------------------------------------------------------
@@ -416,8 +542,8 @@
     var limit = 50, holder = el("div");
     function fill(n) {
       holder.textContent = "";
-      holder.appendChild(table(["account", "created", "requests", "output tokens", "country"], d.members.slice(0, n).map(function (m) {
-        return [el("span", { cls: "mono", text: m[0] }), when(m[1]), int(m[2]), int(m[3]), m[4] || "–"];
+      holder.appendChild(table(["account", "created", "requests", "output tokens", "country"], d.members.slice(0, n).map(function (m, r) {
+        return [memberButton(d, r), when(m[1]), int(m[2]), int(m[3]), m[4] || "–"];
       }), [false, false, true, true, false]));
       if (d.members.length > n) holder.appendChild(el("button", { cls: "link", text: "show all " + d.members.length + " members", onclick: function () { fill(d.members.length); } }));
     }
@@ -461,6 +587,8 @@
       el("p", { text: "Clusters are ranked by risk. The search matches account ids, the identifier values and template ids the evidence names, and cluster ids." }),
       el("p", { text: "A drawing shows at most " + O.limits.draw + " members (the ones with the most link weight) and at most " + O.limits.edges_per_node +
         " links per member, always including the strongest spanning tree; what it hides is said above it." }),
+      el("p", { text: O.explain.available ? "Clicking a member (in the drawing or the member list) explains why it is in its cluster: its " + O.explain.links +
+        " strongest links with each signal's share, what the two accounts share (at most " + O.explain.listed + " values per kind, only values the report names) and its cheapest chain of links to the core, as graphlinker explain computes them." : O.explain.note }),
       el("p", { text: "Activity comes from the usage graph's one-minute windows as the store holds them now; account creation times from the accounts." }),
       el("p", { text: "Privacy: exemplars are redacted, raw prompts are never stored, identifier values are those the JSON report shows." })];
   }
