@@ -21,6 +21,7 @@ but changes flags only from the next run on.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from graphlinker.errors import InputError
@@ -94,18 +95,17 @@ def _joined_text(joined: list[str]) -> str:
 
 def apply_verdicts(report: dict, records: list[dict]) -> dict:
     """``report`` with each judged cluster's flag set by the rule above, a ``verdict`` entry, and its summary recounted."""
-    latest = current(records)
-    if not latest:
-        return report
-    clusters = []
-    for cluster in report["clusters"]:
-        record = latest.get(str(cluster["cluster_id"]))
+
+    def applied(cluster: dict, record: dict | None) -> dict:
         if record is None:
-            clusters.append(cluster)
-            continue
+            return cluster
         judged = judge(cluster, record)
         flag = judged.pop("flag")
-        clusters.append({**cluster, "flagged": cluster["flagged"] if flag is None else flag, "verdict": judged})
+        return {**cluster, "flagged": cluster["flagged"] if flag is None else flag, "verdict": judged}
+
+    clusters = _each_cluster(report, records, applied)
+    if clusters is None:
+        return report
     flagged = [c for c in clusters if c["flagged"]]
     summary = {**report["summary"], "flagged_clusters": len(flagged), "flagged_accounts": sum(c["size"] for c in flagged),
                "verdicts": sum(1 for c in clusters if "verdict" in c)}
@@ -114,19 +114,24 @@ def apply_verdicts(report: dict, records: list[dict]) -> dict:
 
 def show_verdicts(report: dict, records: list[dict]) -> dict:
     """``report`` (any published run) with verdicts given after it shown beside its clusters; flags untouched."""
-    latest = current(records)
-    if not latest:
-        return report
-    clusters = []
-    for cluster in report["clusters"]:
-        record = latest.get(str(cluster["cluster_id"]))
+
+    def shown(cluster: dict, record: dict | None) -> dict:
         kept = cluster.get("verdict")
         if record is None or (kept is not None and kept["at"] >= record["at"]):
-            clusters.append(cluster)
-            continue
-        clusters.append({**cluster, "verdict": {**_shown(record), "effect": "given after this run",
-                                               "why": "applies from the next run", "new_members": [], "left_members": 0}})
-    return {**report, "clusters": clusters}
+            return cluster
+        return {**cluster, "verdict": {**_shown(record), "effect": "given after this run", "why": "applies from the next run",
+                                       "new_members": [], "left_members": 0}}
+
+    clusters = _each_cluster(report, records, shown)
+    return report if clusters is None else {**report, "clusters": clusters}
+
+
+def _each_cluster(report: dict, records: list[dict], entry: Callable[[dict, dict | None], dict]) -> list[dict] | None:
+    """``entry(cluster, its current verdict or None)`` for every cluster; None when no verdict exists at all."""
+    latest = current(records)
+    if not latest:
+        return None
+    return [entry(cluster, latest.get(str(cluster["cluster_id"]))) for cluster in report["clusters"]]
 
 
 def verdict_label(cluster: dict) -> str:
