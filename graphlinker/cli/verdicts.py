@@ -35,7 +35,7 @@ def _workspace(store: str | None, workspace: Path):
 
 @handle_errors
 def verdict(
-    cluster_id: str = typer.Argument(..., help="The cluster's id as the report shows it (cl-…)."),
+    cluster_id: str = typer.Argument(..., metavar="CLUSTER_ID", help="The cluster's id as the report shows it (cl-…)."),
     decision: str = typer.Argument(..., metavar="VERDICT", help=f"One of: {', '.join(VERDICTS)}."),
     note: str | None = typer.Option(None, "--note", help="Why, in a sentence or two (a ticket reference helps)."),
     by: str | None = typer.Option(None, "--by", help="Who decides (default: your login name)."),
