@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -20,8 +21,13 @@ ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "fixtures" / "demo"
 
 
+# a developer's own settings or server must not change what these runs on the embedded store find
+FOREIGN_ENV = ("GRAPHLINKER_CONFIG", "GRAPHLINKER_STORE", "NEO4J_URI", "NEO4J_USER", "NEO4J_PASSWORD", "NEO4J_DATABASE")
+
+
 def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "graphlinker", *args], capture_output=True, text=True, cwd=cwd)
+    env = {k: v for k, v in os.environ.items() if k not in FOREIGN_ENV}
+    return subprocess.run([sys.executable, "-m", "graphlinker", *args], capture_output=True, text=True, cwd=cwd, env=env)
 
 
 def run_json(scenario: Path, workspace: Path, *extra: str) -> dict:
