@@ -34,6 +34,15 @@ def lfr_dir() -> Path:
 import neo4j_fixtures  # noqa: E402
 from neo4j_fixtures import *  # noqa: E402,F401,F403
 
+STORE_ENV = ("NEO4J_URI", "NEO4J_USER", "NEO4J_PASSWORD", "NEO4J_DATABASE", "GRAPHLINKER_STORE")
+
+
+@pytest.fixture
+def no_store_from_env(monkeypatch):
+    """The CLI and the API as on a machine without NEO4J_* or GRAPHLINKER_STORE set (each test opens the store it means)."""
+    for name in STORE_ENV:
+        monkeypatch.delenv(name, raising=False)
+
 
 @pytest.fixture(scope="session")
 def hand_settings():

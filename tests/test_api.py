@@ -28,19 +28,13 @@ from graphlinker.errors import ExitCode
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "fixtures" / "demo"
-NEO4J_ENV = ("NEO4J_URI", "NEO4J_USER", "NEO4J_PASSWORD", "NEO4J_DATABASE", "GRAPHLINKER_STORE")
+pytestmark = pytest.mark.usefixtures("no_store_from_env")  # tests/conftest.py: each test opens the store it means
 TABLES = ("clusters", "members", "links", "evidence", "templates", "runs")
 
 
 def invoke(*args: str):
     return CliRunner().invoke(app, [str(a) for a in args])
 
-
-@pytest.fixture(autouse=True)
-def no_store_from_env(monkeypatch):
-    """The CLI and the API as on a machine without NEO4J_* set (each test opens the store it means)."""
-    for name in NEO4J_ENV:
-        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,7 @@ from graphlinker.cli.app import app
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "fixtures" / "demo"
-NEO4J_ENV = ("NEO4J_URI", "NEO4J_USER", "NEO4J_PASSWORD", "NEO4J_DATABASE", "GRAPHLINKER_STORE")
+pytestmark = pytest.mark.usefixtures("no_store_from_env")  # tests/conftest.py: each test opens the store it means
 WEIGHTS = tomllib.loads((ROOT / "graphlinker" / "settings" / "defaults.toml").read_text())["linking"]["weights"]
 NOT_SIGNALS = ("account_a", "account_b", "weight", "cluster_id")
 
@@ -36,11 +36,6 @@ NOT_SIGNALS = ("account_a", "account_b", "weight", "cluster_id")
 def invoke(*args):
     return CliRunner().invoke(app, [str(a) for a in args])
 
-
-@pytest.fixture(autouse=True)
-def no_store_from_env(monkeypatch):
-    for name in NEO4J_ENV:
-        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture(scope="module")
