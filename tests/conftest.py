@@ -57,6 +57,25 @@ def hand_settings():
     return replace(shipped, scoring={**shipped.scoring, "weights": dict(HAND_SET_WEIGHTS), "flag_threshold": 0.6})
 
 
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark session (2 cores, loopback only) for the whole test session: starting one takes ~10 s.
+
+    Without pyspark (installed by the ``test`` extra) the Spark tests skip, except under CI
+    (``GRAPHLINKER_CI``), where a missing engine is a failure."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        if os.environ.get("GRAPHLINKER_CI"):
+            pytest.fail("pyspark is not installed: the Spark engine's tests need it under CI")
+        pytest.skip("pyspark not installed (pip install -e '.[test]')")
+    from graphlinker.engine.spark.session import spark_session, stop_session
+
+    session = spark_session("local[2]", shuffle_partitions=4)
+    yield session
+    stop_session()
+
+
 # --------------------------------------------------------------------------- the neo4j marker, structurally
 
 TESTS = Path(__file__).resolve().parent
