@@ -130,21 +130,25 @@ class Workspace:
 
     # --- writing: run and refresh -----------------------------------------------------------
     def run(self, export_dir: PathLike, *, settings: SettingsLike = None, strict: bool = False, wait: float = 0.0,
-            progress: bool = False, quarantine_dir: PathLike | None = None) -> RunResult:
+            progress: bool = False, quarantine_dir: PathLike | None = None, engine: str | None = None,
+            master: str | None = None) -> RunResult:
         """Rebuild the graph from one export directory, link, detect, score and publish a run (``graphlinker run``).
 
         ``settings``: a :class:`Settings` (see :func:`load_settings`) or a TOML file; default the packaged
         defaults (and ``$GRAPHLINKER_CONFIG``). ``strict``: a bad row raises InputError instead of being
         quarantined. ``wait``: seconds to wait for another writer's lock (else LockHeld). ``progress``: bars on
         stderr. Bad rows go under ``quarantine_dir``, default ``WORKSPACE/quarantine/<id>/`` (a Neo4j workspace
-        opened without ``workspace=`` only counts them).
+        opened without ``workspace=`` only counts them). ``engine``: ``"embedded"`` or ``"spark"`` (``--engine``;
+        default ``[engine] name``), ``master``: the Spark master (``--master``).
         """
         from graphlinker.pipeline import run as run_pipeline
 
-        return self._publish(run_pipeline, Path(export_dir), settings, strict, wait, progress, quarantine_dir, refresh=False)
+        return self._publish(run_pipeline, Path(export_dir), settings, strict, wait, progress, quarantine_dir, refresh=False,
+                             engine=engine, master=master)
 
     def refresh(self, paths: PathLike | Iterable[PathLike], *, settings: SettingsLike = None, strict: bool = False,
-                wait: float = 0.0, progress: bool = False, quarantine_dir: PathLike | None = None) -> RunResult:
+                wait: float = 0.0, progress: bool = False, quarantine_dir: PathLike | None = None, engine: str | None = None,
+                master: str | None = None) -> RunResult:
         """Load only the files and rows the store has not seen, re-detect and publish (``graphlinker refresh``).
 
         ``paths``: export directories and/or single input files. Raises NothingNew when every file or row
@@ -153,15 +157,19 @@ class Workspace:
         from graphlinker.pipeline import refresh as refresh_pipeline
 
         items = [Path(paths)] if isinstance(paths, (str, os.PathLike)) else [Path(p) for p in paths]
-        return self._publish(refresh_pipeline, items, settings, strict, wait, progress, quarantine_dir, refresh=True)
+        return self._publish(refresh_pipeline, items, settings, strict, wait, progress, quarantine_dir, refresh=True,
+                             engine=engine, master=master)
 
     def _publish(self, stage: Callable[..., Any], target: Path | list[Path], settings: SettingsLike, strict: bool, wait: float,
-                 progress: bool, quarantine_dir: PathLike | None, refresh: bool) -> RunResult:
+                 progress: bool, quarantine_dir: PathLike | None, refresh: bool, engine: str | None = None,
+                 master: str | None = None) -> RunResult:
         from graphlinker.ingest.readers import Quarantine
         from graphlinker.pipeline import Progress, SilentProgress, new_run_id
 
         store = self._open_store()
-        chosen = settings if isinstance(settings, Settings) else load_settings(settings)
+        from graphlinker.engine import with_engine
+
+        chosen = with_engine(settings if isinstance(settings, Settings) else load_settings(settings), engine, master)
         if quarantine_dir is not None:
             directory: Path | None = Path(quarantine_dir)
         elif self.path is not None:

@@ -28,9 +28,9 @@ from graphlinker.analysis.fragments import merge_fragments
 from graphlinker.analysis.linking import link_accounts, linking_steps
 from graphlinker.analysis.scoring import score_clusters
 from graphlinker.analysis.verdicts import apply_verdicts
+from graphlinker.engine import load_with_engine
 from graphlinker.errors import NothingNew, StoreUnavailable
 from graphlinker.ingest.ledger import export_inputs, resolve_inputs
-from graphlinker.ingest.load import load_new
 from graphlinker.ingest.readers import Quarantine
 from graphlinker.report.build import build_report, run_record
 from graphlinker.settings import Settings
@@ -150,7 +150,7 @@ def _load_and_analyse(inputs, store: Store, settings: Settings, quarantine: Quar
     previous = store.latest_report()
     if rebuild:
         store.reset_graph()
-    batch = load_new(inputs, store, settings, quarantine, progress, run_id)
+    batch = load_with_engine(inputs, store, settings, quarantine, progress, run_id)
     if not rebuild and batch.new_rows == 0:
         raise NothingNew(f"nothing new: the {len(inputs)} new input file(s) hold only rows loaded before; the store is unchanged")
     ingest_seconds = time.perf_counter() - clock

@@ -21,6 +21,7 @@ EXPECTED_TYPE = {
     schema.Integer: "int",
     schema.Choice: "str",
     schema.ModelFile: "str",
+    schema.Text: "str",
     schema.Boolean: "bool",
     schema.Ramp: "list[float]",
     schema.CodeList: "list[str]",

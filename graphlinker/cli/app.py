@@ -18,8 +18,10 @@ from graphlinker import __version__
 from graphlinker.cli.common import (
     DEFAULT_WORKSPACE,
     ConfigOption,
+    EngineOption,
     FlaggedOption,
     FormatOption,
+    MasterOption,
     MinRiskOption,
     OutputOption,
     RichProgress,
@@ -31,6 +33,7 @@ from graphlinker.cli.common import (
 )
 from graphlinker.cli.console import err, out, report_quarantine
 from graphlinker.cli.errors import handle_errors
+from graphlinker.engine import with_engine
 from graphlinker.errors import ConfigError, NoRunYet
 from graphlinker.ingest.readers import Quarantine
 from graphlinker.report.render import (
@@ -84,6 +87,8 @@ def run(
                              help="Neo4j store, managed server only: write the graph with neo4j-admin's bulk importer "
                                   "(stops and restarts the server; earlier runs are kept). auto: when the database is "
                                   "empty and the graph large; on: always; off: batched MERGE."),
+    engine: str | None = EngineOption,
+    master: str | None = MasterOption,
 ) -> None:
     """Ingest an export directory, link accounts, detect clusters, score them and print the report.
 
@@ -99,7 +104,7 @@ def run(
     check_format(fmt, FORMATS, output)
     if bulk not in ("auto", "on", "off"):
         raise ConfigError(f"--bulk must be auto, on or off, got {bulk!r}")
-    settings = Settings.load(config)
+    settings = with_engine(Settings.load(config), engine, master)
     target = open_store(store, workspace, bulk=bulk)
     quarantine_dir = workspace / "quarantine" / new_run_id(datetime.now(UTC))
     quarantine = Quarantine(quarantine_dir, strict=strict)

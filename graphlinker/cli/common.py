@@ -31,6 +31,13 @@ StoreOption = typer.Option(
     None, "--store", help="Store to use: local (the workspace) or neo4j. Default: neo4j when NEO4J_URI is set, else local.", envvar="GRAPHLINKER_STORE"
 )
 ConfigOption = typer.Option(None, "--config", exists=True, dir_okay=False, help="TOML file overriding default weights, caps and thresholds.", envvar="GRAPHLINKER_CONFIG")
+EngineOption = typer.Option(None, "--engine", metavar="embedded|spark",
+                            help="Where reading, validation, template fingerprinting and usage aggregation run: embedded (this "
+                                 "process) or spark (Spark jobs; pip install 'graphlinker[spark]'). Default: [engine] name, embedded.")
+MasterOption = typer.Option(None, "--master", metavar="URL",
+                            help="Spark master for --engine spark, e.g. spark://host:7077 (default: [engine] master, else "
+                                 "$SPARK_MASTER, else local[*]).")
+
 
 
 class RichProgress:

@@ -17,9 +17,20 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from graphlinker.cli.common import ConfigOption, OutputOption, RichProgress, StoreOption, WorkspaceOption, _is_local, check_format
+from graphlinker.cli.common import (
+    ConfigOption,
+    EngineOption,
+    MasterOption,
+    OutputOption,
+    RichProgress,
+    StoreOption,
+    WorkspaceOption,
+    _is_local,
+    check_format,
+)
 from graphlinker.cli.console import err, out, report_quarantine
 from graphlinker.cli.errors import handle_errors
+from graphlinker.engine import with_engine
 from graphlinker.errors import ExitCode, GraphlinkerError, InputError, NoRunYet, NothingNew
 from graphlinker.settings import Settings
 
@@ -32,14 +43,14 @@ WaitOption = typer.Option(0.0, "--wait", min=0.0, help="Wait up to SECONDS for a
 
 
 def _refresh_once(inputs: list[Path], workspace: Path, store: str | None, fmt: str, wait: float, strict: bool,
-                  config: Path | None, progress: bool | None) -> None:
+                  config: Path | None, progress: bool | None, engine: str | None = None, master: str | None = None) -> None:
     """One refresh: print the diff (stdout) and a summary (stderr); NothingNew prints its own answer and re-raises."""
     from graphlinker.ingest.readers import Quarantine
     from graphlinker.pipeline import new_run_id
     from graphlinker.pipeline import refresh as refresh_pipeline
     from graphlinker.store import open_store
 
-    settings = Settings.load(config)
+    settings = with_engine(Settings.load(config), engine, master)
     quarantine_dir = workspace / "quarantine" / new_run_id(datetime.now(UTC))
     show = err.is_terminal if progress is None else progress
     quarantine = Quarantine(quarantine_dir, strict=strict)
@@ -83,6 +94,8 @@ def refresh(
                                 "instead of quarantining it or warning."),
     config: Path | None = ConfigOption,
     progress: bool | None = typer.Option(None, "--progress/--no-progress", help="Show progress bars on stderr (default: when stderr is a terminal)."),
+    engine: str | None = EngineOption,
+    master: str | None = MasterOption,
 ) -> None:
     """Load only new export files and rows, re-detect clusters, publish a run and print what changed.
 
@@ -94,7 +107,7 @@ def refresh(
     Exit codes: 0 published, 2 bad input, 3 nothing new, 4 lock held, 5 store unavailable.
     """
     check_format(fmt, DIFF_FORMATS)
-    _refresh_once(inputs, workspace, store, fmt, wait, strict, config, progress)
+    _refresh_once(inputs, workspace, store, fmt, wait, strict, config, progress, engine, master)
 
 
 def _open_for_reading(store: str | None, workspace: Path):

@@ -98,6 +98,33 @@ def aggregate_stats(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return stats[STATS_COLUMNS]
 
 
+def request_values(requests: pd.DataFrame, settings: Settings) -> dict[str, pd.Series]:
+    """The value of every behavioural kind but templates for each request row: one definition for both engines."""
+    linking = settings.linking
+    ts = requests["ts"]
+    client = requests["user_agent"].fillna("").str.contains(SDK_USER_AGENT).map({True: "sdk", False: "browser"})
+    return {
+        IP: requests["ip"],
+        SUBNET: subnet_of(requests["ip"], linking.subnet_prefix_v4, linking.subnet_prefix_v6),
+        TIME: _bucket(ts, linking.time_window_seconds),
+        MODEL: requests["model"],
+        HOUR: ts.dt.hour.astype("string").str.zfill(2),
+        CLIENT: client.astype("string"),
+    }
+
+
+def request_tokens(requests: pd.DataFrame) -> pd.DataFrame:
+    """One row of totals per request (requests 1, tokens with missing as 0)."""
+    return pd.DataFrame(
+        {
+            "account_id": requests["account_id"],
+            "requests": 1,
+            "input_tokens": requests["input_tokens"].fillna(0).astype("int64"),
+            "output_tokens": requests["output_tokens"].fillna(0).astype("int64"),
+        }
+    )
+
+
 @dataclass
 class UsageBuilder:
     """Accumulates usage and per-account totals chunk by chunk, with memory bounded by the aggregates."""
@@ -126,31 +153,19 @@ class UsageBuilder:
 
     def add_requests(self, requests: pd.DataFrame) -> None:
         """Fingerprint prompts (raw text stops here) and record every behavioural kind of one chunk."""
-        linking = self.settings.linking
         account, ts = requests["account_id"], requests["ts"]
         assigned = self.templates.assign(requests["prompt"])
-        client = requests["user_agent"].fillna("").str.contains(SDK_USER_AGENT).map({True: "sdk", False: "browser"})
-        hour = ts.dt.hour.astype("string").str.zfill(2)
-        subnet = subnet_of(requests["ip"], linking.subnet_prefix_v4, linking.subnet_prefix_v6)
-        parts = [
-            _long(account, IP, requests["ip"], ts),
-            _long(account, SUBNET, subnet, ts),
-            _long(account, TEMPLATE, assigned["template_id"], ts),
-            _long(account, TIME, _bucket(ts, linking.time_window_seconds), ts),
-            _long(account, MODEL, requests["model"], ts),
-            _long(account, HOUR, hour, ts),
-            _long(account, CLIENT, client.astype("string"), ts),
-        ]
+        values = request_values(requests, self.settings)
+        parts = [_long(account, kind, values[kind], ts) for kind in (IP, SUBNET)]
+        parts.append(_long(account, TEMPLATE, assigned["template_id"], ts))
+        parts += [_long(account, kind, values[kind], ts) for kind in (TIME, MODEL, HOUR, CLIENT)]
         self._add(aggregate_usage(parts))
-        tokens = pd.DataFrame(
-            {
-                "account_id": account,
-                "requests": 1,
-                "input_tokens": requests["input_tokens"].fillna(0).astype("int64"),
-                "output_tokens": requests["output_tokens"].fillna(0).astype("int64"),
-            }
-        )
-        self._stats.append(aggregate_stats([tokens]))
+        self._stats.append(aggregate_stats([request_tokens(requests)]))
+
+    def add_aggregates(self, usage: pd.DataFrame, stats: pd.DataFrame) -> None:
+        """Add usage and per-account totals aggregated elsewhere (the Spark engine's requests)."""
+        self._add(usage[USAGE_COLUMNS])
+        self._stats.append(stats[STATS_COLUMNS])
 
     def _add(self, usage: pd.DataFrame) -> None:
         self._usage.append(usage)

@@ -20,6 +20,7 @@ from graphlinker.settings.model import (
 )
 from graphlinker.settings.model import (
     DetectionSettings,
+    EngineSettings,
     InputsSettings,
     LinkingSettings,
     ScoringSettings,
@@ -85,7 +86,7 @@ def _read(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
 
 
-SECTIONS = ("inputs", "templates", "linking", "detection", "scoring")
+SECTIONS = ("inputs", "engine", "templates", "linking", "detection", "scoring")
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ class Settings:
     scoring={**settings.scoring, "flag_threshold": 0.5})``); a key a section does not have is an error."""
 
     inputs: InputsSettings
+    engine: EngineSettings
     templates: TemplatesSettings
     linking: LinkingSettings
     detection: DetectionSettings

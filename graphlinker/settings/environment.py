@@ -41,6 +41,10 @@ VARIABLES = (
     Variable("GRAPHLINKER_JAVA", "java executable for the managed server", "$JAVA_HOME/bin/java, else java on PATH"),
     Variable("JAVA_HOME", "Java installation (when GRAPHLINKER_JAVA is unset)"),
     Variable("GRAPHLINKER_MAVEN_ARGS", "extra arguments for Maven when fetching the jars"),
+    Variable("SPARK_MASTER", "Spark master for --engine spark (as --master)", "local[*]"),
+    Variable("GRAPHLINKER_SPARK_DRIVER_MEMORY", "Spark driver memory for --engine spark", "4g"),
+    Variable("PYSPARK_PYTHON", "Python of Spark's workers (set for them when unset)", "this interpreter"),
+    Variable("SPARK_LOCAL_IP", "address a local Spark session binds (set for it when unset)", "127.0.0.1"),
 )
 _BY_NAME = {v.name: v for v in VARIABLES}
 
@@ -50,6 +54,15 @@ def value(name: str) -> str | None:
     if name not in _BY_NAME:
         raise KeyError(f"{name} is not a graphlinker environment variable; add it to environment.VARIABLES")
     return os.environ.get(name) or None
+
+
+def set_default(name: str, default: str) -> str:
+    """Set a registered variable for this process and its children when it is unset; its value (e.g. the
+    Python Spark's workers run, which must be this one)."""
+    current = value(name)
+    if current is None:
+        os.environ[name] = current = default
+    return current
 
 
 def describe() -> list[dict]:

@@ -67,6 +67,16 @@ class InputsSettings(Section):
 
 
 @dataclass(frozen=True, eq=True)
+class EngineSettings(Section):
+    table: ClassVar[str] = "engine"
+    name: str
+    master: str
+    split_mb: int
+    shuffle_partitions: int
+    work_dir: str
+
+
+@dataclass(frozen=True, eq=True)
 class TemplatesSettings(Section):
     table: ClassVar[str] = "templates"
     grouping: str
@@ -132,4 +142,4 @@ class ScoringSettings(Section):
 
 
 SECTIONS: dict[str, type[Section]] = {cls.table: cls for cls in
-                                      (InputsSettings, TemplatesSettings, LinkingSettings, DetectionSettings, ScoringSettings)}
+                                      (InputsSettings, EngineSettings, TemplatesSettings, LinkingSettings, DetectionSettings, ScoringSettings)}

@@ -145,6 +145,13 @@ class ModelFile:
         return None if isinstance(value, str) else f"must be the path of a model file (a string; \"\" for none), got {show(value)}"
 
 
+class Text:
+    """Free text, e.g. a Spark master URL ("" for the default)."""
+
+    def check(self, value: Any) -> str | None:
+        return None if isinstance(value, str) else f"must be a string, got {show(value)}"
+
+
 @dataclass(frozen=True)
 class Table:
     """A TOML table: ``fields`` are its known keys; ``other`` (if given) checks any further key's value."""
@@ -153,7 +160,7 @@ class Table:
     other: Any = None
 
 
-Spec = Any  # Number | Integer | Choice | Boolean | Ramp | CodeList | ModelFile | Table
+Spec = Any  # Number | Integer | Choice | Boolean | Ramp | CodeList | ModelFile | Text | Table
 
 
 def _suggest(name: str, options) -> str | None:
@@ -178,6 +185,13 @@ def schema() -> Table:
         "inputs": Table({
             "chunk_rows": Integer(1),
             "max_prompt_chars": Integer(1),
+        }),
+        "engine": Table({
+            "name": Choice(("embedded", "spark")),
+            "master": Text(),
+            "split_mb": Integer(1),
+            "shuffle_partitions": Integer(0, note=" (0 chooses)"),
+            "work_dir": Text(),
         }),
         "templates": Table({
             "grouping": Choice(("minhash", "exact")),

@@ -70,6 +70,7 @@ __all__ = [
     "merge_templates",
     "with_usage",
     "grouper_from_settings",
+    "exemplars_of",
 ]
 
 ASSIGN_COLUMNS = ["template_id", "extraction_tags"]
@@ -146,9 +147,7 @@ class TemplateIndex:
         slots = np.fromiter((get(i, -1) for i in ids), dtype=np.int64, count=len(ids))
         new = np.flatnonzero(slots < 0)
         if len(new):
-            redacted = redact_series(raw.iloc[first_raw[new]])
-            masked_something = redacted.str.contains(PLACEHOLDER, regex=True).to_numpy(dtype=bool, na_value=False)
-            exemplars = arrow_array(redacted.where(masked_something, ""))
+            exemplars = exemplars_of(raw.iloc[first_raw[new]])
             start = len(self._ids)
             self._grow(start + len(new))
             slots[new] = np.arange(start, start + len(new))
@@ -157,6 +156,24 @@ class TemplateIndex:
             self._ids.extend(new_ids)
             self._exemplars.append(exemplars)
         return slots
+
+    def add_aggregates(self, template_ids: list[str], counts: np.ndarray, bits: np.ndarray, exemplars: pa.Array) -> None:
+        """Add per-template prompt counts and tag masks grouped elsewhere (the Spark engine); ``exemplars``
+        (from :func:`exemplars_of` on each template's first prompt) are kept for templates new to the index."""
+        ids = list(template_ids)
+        get = self._slot.get
+        slots = np.fromiter((get(i, -1) for i in ids), dtype=np.int64, count=len(ids))
+        new = np.flatnonzero(slots < 0)
+        if len(new):
+            start = len(self._ids)
+            self._grow(start + len(new))
+            slots[new] = np.arange(start, start + len(new))
+            new_ids = [ids[t] for t in new.tolist()]
+            self._slot.update(zip(new_ids, range(start, start + len(new))))
+            self._ids.extend(new_ids)
+            self._exemplars.append(pa.array(exemplars).take(pa.array(new)).cast(pa.large_string()))
+        np.add.at(self._counts, slots, np.asarray(counts, dtype=np.int64))
+        np.bitwise_or.at(self._bits, slots, np.asarray(bits, dtype=np.uint64))
 
     def _grow(self, size: int) -> None:
         if size <= len(self._counts):
@@ -215,6 +232,14 @@ class TemplateIndex:
             if known:
                 index.grouper.restore([t for t, _ in known], np.array([s for _, s in known], dtype=np.uint32))
         return index
+
+
+def exemplars_of(first_prompts: pd.Series) -> pa.Array:
+    """The redacted exemplar of each template from its first raw prompt; empty where redaction masked
+    nothing (the redaction would be the raw prompt itself)."""
+    redacted = redact_series(first_prompts)
+    masked_something = redacted.str.contains(PLACEHOLDER, regex=True).to_numpy(dtype=bool, na_value=False)
+    return arrow_array(redacted.where(masked_something, ""))
 
 
 def grouper_from_settings(section: TemplatesSettings | Mapping[str, Any]) -> TemplateGrouper:

@@ -13,7 +13,8 @@ import sys
 import threading
 from typing import TYPE_CHECKING
 
-from graphlinker.errors import ConfigError, GraphlinkerError
+from graphlinker.errors import ConfigError, ExitCode, GraphlinkerError
+from graphlinker.settings import environment
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import SparkSession
@@ -25,14 +26,12 @@ _lock = threading.Lock()
 class EngineUnavailable(GraphlinkerError):
     """The Spark engine cannot start (no pyspark, no Java, a master that cannot be reached): exit 5, as a store."""
 
-    from graphlinker.errors import ExitCode as _ExitCode
-
-    exit_code = _ExitCode.STORE_UNAVAILABLE
+    exit_code = ExitCode.STORE_UNAVAILABLE
 
 
 def master_of(configured: str | None) -> str:
     """``--master`` / ``[engine] master``, else ``$SPARK_MASTER``, else ``local[*]``."""
-    return configured or os.environ.get(MASTER_ENV) or "local[*]"
+    return configured or environment.value(MASTER_ENV) or "local[*]"
 
 
 def spark_session(master: str | None = None, shuffle_partitions: int = 0) -> SparkSession:
@@ -46,11 +45,10 @@ def spark_session(master: str | None = None, shuffle_partitions: int = 0) -> Spa
         active = SparkSession.getActiveSession()
         if active is not None:
             return active
-        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-        os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+        python = environment.set_default("PYSPARK_PYTHON", sys.executable)
         local = master.startswith("local")
         if local:
-            os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+            environment.set_default("SPARK_LOCAL_IP", "127.0.0.1")
         partitions = shuffle_partitions or (2 * (os.cpu_count() or 2) if local else 200)
         builder = (
             SparkSession.builder.master(master)
@@ -60,7 +58,9 @@ def spark_session(master: str | None = None, shuffle_partitions: int = 0) -> Spa
             .config("spark.sql.shuffle.partitions", str(partitions))
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
             .config("spark.sql.session.timeZone", "UTC")
-            .config("spark.driver.memory", os.environ.get("GRAPHLINKER_SPARK_DRIVER_MEMORY", "4g"))
+            .config("spark.driver.memory", environment.value("GRAPHLINKER_SPARK_DRIVER_MEMORY") or "4g")
+            .config("spark.pyspark.python", python)
+            .config("spark.pyspark.driver.python", sys.executable)
         )
         if local:
             builder = builder.config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1")

@@ -1,0 +1,284 @@
+"""``--engine spark``: the ingest half of ``run`` and ``refresh`` as Spark jobs.
+
+The same contract as :func:`graphlinker.ingest.load.load_new` (the embedded engine), and the same
+result: the store receives the same accounts, usage, totals and templates, and the run commits the
+same ledger rows, event keys and grouper state. What runs where:
+
+1. **driver**: each file's header is checked (a bad export fails before any job), files are cut into
+   splits (:mod:`~graphlinker.engine.spark.splits`);
+2. **Spark tasks**, one per split: reading and validation with the embedded code, event keys, and for
+   requests the prompt fingerprints (:mod:`~graphlinker.engine.spark.tasks`), written as Parquet;
+3. **Spark SQL**: requests already loaded (by event key) or repeated are dropped, the distinct
+   normalised texts are grouped into templates (:mod:`~graphlinker.engine.spark.templates`), and
+   usage (account, kind, value: count, first/last seen), per-account totals and per-template counts
+   are aggregated — the tables the embedded engine builds, written as Parquet under the work directory;
+4. **driver**: quarantine records and the small kinds (accounts, payments, identifiers) are taken in
+   input order as the embedded engine takes them; the aggregated tables are merged into the store.
+   Linking, detection, scoring and publishing then run as with the embedded engine.
+
+The aggregated account graph is what stays on one machine (``docs/scaling.md`` has its size).
+"""
+
+from __future__ import annotations
+
+import pickle
+import shutil
+import tempfile
+from collections import Counter
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from graphlinker.engine.spark.tasks import RECORD_DDL, TASK_INPUT_DDL, SplitJob, read_splits
+from graphlinker.errors import InputError
+from graphlinker.ingest.ledger import KEY_FORMAT, LEDGER_COLUMNS, LEGACY_KEY_FORMAT, InputFile, SeenKeys
+from graphlinker.ingest.load import LoadedBatch, template_delta
+from graphlinker.ingest.readers import Quarantine
+from graphlinker.ingest.schema import SPECS, STR, TIMESTAMP
+from graphlinker.ingest.usage import STATS_COLUMNS, USAGE_COLUMNS, UsageBuilder
+from graphlinker.kinds import CLIENT, HOUR, IP, MODEL, SUBNET, TEMPLATE, TIME
+from graphlinker.settings import Settings
+from graphlinker.store.base import Store
+from graphlinker.templates import TemplateIndex, grouper_from_settings
+
+# usage kinds of a request row and the record column that holds each one's value
+_ROW_KINDS = ((IP, "ip"), (SUBNET, "subnet"), (TEMPLATE, "template"), (TIME, "time"), (MODEL, "model"),
+              (HOUR, "hour"), (CLIENT, "client"))
+
+
+def load_new_spark(inputs: list[InputFile], store: Store, settings: Settings, quarantine: Quarantine, progress,
+                   run_id: str) -> LoadedBatch:
+    """Read the rows of ``inputs`` the store has not seen on Spark and merge them into its (staged) graph."""
+    from graphlinker.engine.spark.session import spark_session
+
+    stored_templates = store.templates()
+    grouper = grouper_from_settings(settings.templates)
+    resumable = grouper.load_state(store.grouper_state())
+    index = TemplateIndex.from_table(stored_templates, grouper=grouper)  # restores templates the state lacks
+    known_slots = grouper.state() if grouper.slot_count else None  # every template known so far, in precedence order
+    seen = SeenKeys(store.seen_keys(KEY_FORMAT), legacy=store.seen_keys(LEGACY_KEY_FORMAT))
+    if seen.migrating:
+        raise InputError("this store holds event keys written before key format 1: refresh it once with --engine embedded "
+                         "(or run a full `graphlinker run`) before using --engine spark")
+    jobs = _plan(inputs, settings)
+    spark = spark_session(settings.engine.master or None, settings.engine.shuffle_partitions)
+    with _work_dir(settings) as work:
+        with progress.stage(f"reading on Spark ({len(jobs)} splits)"):
+            records = _read(spark, jobs, work)
+        builder = UsageBuilder(settings, index)
+        batch = LoadedBatch(counts={kind: 0 for kind in ("accounts", "payments", "identifiers", "requests")})
+        with progress.stage("loading accounts, payments, identifiers"):
+            taken = _take_small_kinds(records, inputs, builder, seen, quarantine, batch)
+        with progress.stage("aggregating requests on Spark"):
+            request_keys, new_part = _aggregate_requests(spark, records, seen, known_slots, settings, builder, work)
+        if new_part is not None:
+            reloaded = grouper_from_settings(settings.templates)
+            reloaded.load_state([part for part in (known_slots, new_part) if part is not None])
+            index.grouper = reloaded  # the new templates' signatures, for the table
+        rows_per_file = {i: (rows, request_keys["new_rows"].get(i, new)) for i, (rows, new) in taken.items()}
+        batch.files = pd.DataFrame(
+            [{"file_hash": item.file_hash, "name": str(item.path), "kind": item.kind, "rows": rows_per_file[i][0],
+              "new_rows": rows_per_file[i][1], "run_id": run_id} for i, item in enumerate(inputs)],
+            columns=LEDGER_COLUMNS).astype({"rows": "int64", "new_rows": "int64"})
+        for i, item in enumerate(inputs):
+            batch.counts[item.kind] += rows_per_file[i][1]
+        batch.new_keys = np.sort(np.concatenate([seen.new_keys(), request_keys["keys"]]))
+        if resumable and new_part is not None:
+            batch.grouper = new_part
+        elif resumable:
+            batch.grouper = grouper.state(since=grouper.slot_count)
+        if batch.new_rows:
+            with progress.stage("writing graph"):
+                store.merge_graph(builder.accounts(), builder.usage(), builder.stats(),
+                                  template_delta(index.table(), stored_templates))
+    return batch
+
+
+def _plan(inputs: list[InputFile], settings: Settings) -> list[SplitJob]:
+    """Every file's header checked, then cut into splits (JSON Lines parts are numbered by a counting job later)."""
+    from graphlinker.engine.spark.splits import columns_for, plan_splits
+
+    jobs = []
+    for file_index, item in enumerate(inputs):
+        columns = columns_for(item.kind, item.path, settings.inputs.max_prompt_chars)
+        for split in plan_splits(item.kind, item.path, file_index, settings.engine.split_mb << 20):
+            jobs.append(SplitJob(split, columns, settings, settings.inputs.chunk_rows, settings.inputs.max_prompt_chars))
+    return jobs
+
+
+def _read(spark, jobs: list[SplitJob], work: str):
+    """Run every split's task (one Spark partition each) and keep their records as Parquet."""
+    from graphlinker.engine.spark.splits import count_rows, number_splits
+
+    unnumbered = [job for job in jobs if job.split.first_row == 0]
+    if unnumbered:  # JSON Lines parts: count their lines in parallel, then number them
+        counts = _spark_map(spark, [job.split for job in jobs], count_rows)
+        numbered = number_splits([job.split for job in jobs], counts)
+        for job, split in zip(jobs, numbered, strict=True):
+            job.split = split
+    blobs = [(pickle.dumps(job, protocol=5),) for job in jobs]
+    frame = spark.createDataFrame(spark.sparkContext.parallelize(blobs, max(1, len(blobs))), TASK_INPUT_DDL)
+    path = f"{work}/records"
+    _action(lambda: frame.mapInArrow(read_splits, RECORD_DDL).write.mode("overwrite").parquet(path))
+    return spark.read.parquet(path)
+
+
+def _spark_map(spark, items: list, function) -> list:
+    """``function`` of every item, one Spark task each, results in order."""
+    rdd = spark.sparkContext.parallelize(list(enumerate(items)), max(1, len(items)))
+    return [value for _, value in sorted(_action(lambda: rdd.map(lambda pair: (pair[0], function(pair[1]))).collect()))]
+
+
+def _take_small_kinds(records, inputs: list[InputFile], builder: UsageBuilder, seen: SeenKeys, quarantine: Quarantine,
+                      batch: LoadedBatch) -> dict[int, tuple[int, int]]:
+    """Quarantine records and split stats of every file, and the small kinds' validated chunks, taken in input
+    order exactly as the embedded engine takes them. Returns (rows, new rows) per file of a small kind."""
+    from pyspark.sql import functions as F
+
+    small = records.filter(F.col("record").isin("frame", "reject", "stat")) \
+        .select("record", "file_index", "split_index", "seq", "payload")
+    table = _action(lambda: small.toArrow()).sort_by([("file_index", "ascending"), ("split_index", "ascending"),
+                                                      ("seq", "ascending")])
+    add = {"accounts": builder.add_accounts, "payments": builder.add_payments, "identifiers": builder.add_identifiers}
+    per_file: dict[int, dict] = {i: {"usable": 0, "stripped": Counter(), "rejected": 0, "new": 0} for i in range(len(inputs))}
+    for record, file_index, payload in zip(table.column("record").to_pylist(), table.column("file_index").to_pylist(),
+                                           table.column("payload").to_pylist(), strict=True):
+        item, tally = inputs[file_index], per_file[file_index]
+        value = pickle.loads(payload)
+        if record == "reject":
+            quarantine.add(item.kind, item.path, *value)
+            tally["rejected"] += sum(len(part) for part in value)
+        elif record == "stat":
+            tally["usable"] += value["usable"]
+            tally["stripped"].update(value["stripped"])
+        else:
+            fresh = seen.take_new_rows(item.kind, value)
+            tally["new"] += int(fresh.sum())
+            if fresh.any():
+                add[item.kind](value[fresh].reset_index(drop=True))
+    done = {}
+    for i, item in enumerate(inputs):
+        tally = per_file[i]
+        quarantine.file_read(item.kind, item.path, tally["usable"], tally["stripped"])
+        if SPECS[item.kind].file_required and not tally["usable"]:
+            seen_rows = tally["usable"] + tally["rejected"]
+            header_only = "header only" if item.path.name.lower().endswith((".csv", ".csv.gz")) else "no rows"
+            quarantine.no_usable_rows(item.kind, item.path, f"all {seen_rows} rows quarantined" if seen_rows else header_only)
+        if item.kind != "requests":
+            done[i] = (tally["usable"], tally["new"])
+        else:
+            done[i] = (tally["usable"], 0)  # new rows: counted by _aggregate_requests
+    return done
+
+
+def _aggregate_requests(spark, records, seen: SeenKeys, known_slots, settings: Settings, builder: UsageBuilder,
+                        work: str) -> tuple[dict, dict | None]:
+    """New request rows → templates, usage and totals (Spark SQL), handed to ``builder`` and the template index."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    from graphlinker.engine.spark.templates import group_texts
+
+    rows = records.filter(F.col("record") == "row")
+    stored = seen.keys()
+    if len(stored):
+        keys = spark.createDataFrame(pa.table({"key": np.asarray(stored, dtype=np.uint64).view(np.int64)}))
+        rows = rows.join(keys, "key", "left_anti")
+    first = rows.groupBy("key").agg(F.min("order").alias("order"))
+    rows = rows.join(first, ["key", "order"], "left_semi")  # an exact repeat counts once, as its first row
+    rows_path = f"{work}/new_rows"
+    _action(lambda: rows.drop("record", "signature", "shingles", "exemplar", "payload").write.mode("overwrite").parquet(rows_path))
+    rows = spark.read.parquet(rows_path)
+
+    texts = records.filter(F.col("record") == "text").select("text_hash", "order", "signature", "shingles", "exemplar")
+    earliest = Window.partitionBy("text_hash").orderBy("order")
+    texts = texts.withColumn("rank", F.row_number().over(earliest)).filter(F.col("rank") == 1).drop("rank")
+    live = rows.groupBy("text_hash").agg(F.min("order").alias("first_order"))
+    texts = texts.join(live, "text_hash").select("text_hash", "first_order", "signature", "shingles", "exemplar")
+    texts_path = f"{work}/texts"
+    _action(lambda: texts.write.mode("overwrite").parquet(texts_path))
+    texts = spark.read.parquet(texts_path)
+    grouped = group_texts(spark, texts.select("text_hash", "first_order", "signature", "shingles"),
+                          [known_slots] if known_slots is not None else [], settings.templates)
+    mapping = grouped.mapping.withColumn("template", F.lower(F.lpad(F.hex("template_id"), 16, "0")))
+
+    rows = rows.join(mapping, "text_hash")
+    kinds = F.explode(F.array(*[F.struct(F.lit(kind).alias("kind"), F.col(column).alias("value"))
+                                for kind, column in _ROW_KINDS]))
+    usage = (rows.select("account_id", "ts", kinds.alias("usage"))
+             .select("account_id", F.col("usage.kind").alias("kind"), F.col("usage.value").alias("value"), "ts")
+             .filter(F.col("value").isNotNull())
+             .groupBy("account_id", "kind", "value")
+             .agg(F.count(F.lit(1)).alias("count"), F.min("ts").alias("first_seen"), F.max("ts").alias("last_seen")))
+    stats = rows.groupBy("account_id").agg(F.count(F.lit(1)).alias("requests"), F.sum("input_tokens").alias("input_tokens"),
+                                           F.sum("output_tokens").alias("output_tokens"))
+    templates = (rows.groupBy("template_id", "template")
+                 .agg(F.count(F.lit(1)).alias("prompt_count"), F.bit_or("bits").alias("bits"), F.min("order").alias("first_order"))
+                 .join(texts.join(mapping, "text_hash").select("template_id", "first_order", "exemplar"),
+                       ["template_id", "first_order"], "left"))
+    per_file = rows.groupBy("file_index").agg(F.count(F.lit(1)).alias("new_rows"))
+    tables = {}
+    for name, frame in (("usage", usage), ("stats", stats), ("templates", templates), ("per_file", per_file)):
+        _action(lambda frame=frame, name=name: frame.write.mode("overwrite").parquet(f"{work}/{name}"))
+        tables[name] = _action(lambda name=name: spark.read.parquet(f"{work}/{name}").toArrow())
+    key_table = _action(lambda: rows.select("key").toArrow())
+
+    builder.add_aggregates(_usage_frame(tables["usage"]), _stats_frame(tables["stats"]))
+    tpl = tables["templates"].sort_by([("first_order", "ascending")])
+    bits = np.asarray(tpl.column("bits").to_numpy(zero_copy_only=False), dtype=np.int64).view(np.uint64)
+    exemplars = pa.array(tpl.column("exemplar").to_pylist(), pa.large_string()).fill_null("")
+    builder.templates.add_aggregates(tpl.column("template").to_pylist(),
+                                     tpl.column("prompt_count").to_numpy(zero_copy_only=False), bits, exemplars)
+    new_rows = dict(zip(tables["per_file"].column("file_index").to_pylist(),
+                        tables["per_file"].column("new_rows").to_pylist(), strict=True))
+    keys = np.asarray(key_table.column("key").to_numpy(zero_copy_only=False), dtype=np.int64).view(np.uint64)
+    return {"keys": keys, "new_rows": new_rows}, grouped.state
+
+
+def _usage_frame(table: pa.Table) -> pd.DataFrame:
+    """Spark's usage table with the embedded engine's dtypes."""
+    frame = table.to_pandas()
+    return pd.DataFrame({
+        "account_id": frame["account_id"].astype(STR), "kind": frame["kind"].astype(STR), "value": frame["value"].astype(STR),
+        "count": frame["count"].astype("int64"),
+        "first_seen": pd.to_datetime(frame["first_seen"], utc=True).astype(TIMESTAMP),
+        "last_seen": pd.to_datetime(frame["last_seen"], utc=True).astype(TIMESTAMP),
+    })[USAGE_COLUMNS]
+
+
+def _stats_frame(table: pa.Table) -> pd.DataFrame:
+    frame = table.to_pandas()
+    return pd.DataFrame({"account_id": frame["account_id"].astype(STR), "requests": frame["requests"].astype("int64"),
+                         "input_tokens": frame["input_tokens"].astype("int64"),
+                         "output_tokens": frame["output_tokens"].astype("int64")})[STATS_COLUMNS]
+
+
+@contextmanager
+def _work_dir(settings: Settings):
+    """Where this ingest's Spark tables go: under ``[engine] work_dir`` or a temporary directory; removed afterwards."""
+    base = settings.engine.work_dir or None
+    if base and "://" not in base:
+        Path(base).mkdir(parents=True, exist_ok=True)
+    if base and "://" in base:  # shared storage on a cluster (hdfs://, s3a://): Spark's own file system removes nothing here
+        yield f"{base.rstrip('/')}/graphlinker-{next(tempfile._get_candidate_names())}"
+        return
+    path = tempfile.mkdtemp(prefix="graphlinker-spark-", dir=base)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _action(run):
+    """Run a Spark action; an InputError raised inside a task (an input file gone or unreadable) stays one."""
+    try:
+        return run()
+    except Exception as exc:  # Spark wraps task failures in Py4J/PySpark exceptions
+        message = str(exc)
+        marker = "graphlinker.errors.InputError: "
+        if marker in message:
+            raise InputError(message.split(marker, 1)[1].splitlines()[0]) from None
+        raise
