@@ -33,7 +33,7 @@ import pandas as pd
 import pyarrow as pa
 
 from graphlinker.engine.spark.tasks import RECORD_DDL, TASK_INPUT_DDL, SplitJob, read_splits
-from graphlinker.errors import InputError
+from graphlinker.errors import ConfigError, InputError
 from graphlinker.ingest.ledger import KEY_FORMAT, LEDGER_COLUMNS, LEGACY_KEY_FORMAT, InputFile, SeenKeys
 from graphlinker.ingest.load import LoadedBatch, template_delta
 from graphlinker.ingest.readers import Quarantine
@@ -54,6 +54,9 @@ def load_new_spark(inputs: list[InputFile], store: Store, settings: Settings, qu
     """Read the rows of ``inputs`` the store has not seen on Spark and merge them into its (staged) graph."""
     from graphlinker.engine.spark.session import spark_session
 
+    if settings.templates.grouping == "minhash" and settings.templates.linkage != "single":
+        raise ConfigError('templates.linkage = "leader" is not available with --engine spark: '
+                          'the Spark engine groups with linkage = "single"')
     stored_templates = store.templates()
     grouper = grouper_from_settings(settings.templates)
     resumable = grouper.load_state(store.grouper_state())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import warnings
 from typing import TYPE_CHECKING
 
 from graphlinker.errors import ConfigError, ExitCode, GraphlinkerError
@@ -36,6 +37,9 @@ def master_of(configured: str | None) -> str:
 
 def spark_session(master: str | None = None, shuffle_partitions: int = 0) -> SparkSession:
     """The process's Spark session (created on first use; later calls return the same one)."""
+    # pyspark 4.3 warns that pandas >= 3 is not fully supported; this engine exchanges Arrow only (mapInArrow,
+    # toArrow), never pandas through Spark, so the warning does not apply to it.
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     try:
         from pyspark.sql import SparkSession
     except ImportError:
