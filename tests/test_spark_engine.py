@@ -34,15 +34,16 @@ DEMO = Path(__file__).resolve().parents[1] / "fixtures" / "demo"
 USAGE_KEY = ["account_id", "kind", "value"]
 
 
-def spark_settings(split_mb: int = 64) -> Settings:
-    settings = with_engine(Settings.load(), "spark", "local[2]")
+def spark_settings(split_mb: int = 64, base: Settings | None = None) -> Settings:
+    settings = with_engine(base or Settings.load(), "spark", "local[2]")
     return replace(settings, engine={**settings.engine, "split_mb": split_mb})
 
 
-def both_engines(tmp_path: Path, export: Path, split_mb: int = 64) -> dict:
+def both_engines(tmp_path: Path, export: Path, split_mb: int = 64, base: Settings | None = None) -> dict:
     """The export run on each engine into its own embedded store."""
     out = {}
-    for name, settings in (("embedded", Settings.load()), ("spark", spark_settings(split_mb))):
+    base = base or Settings.load()
+    for name, settings in (("embedded", base), ("spark", spark_settings(split_mb, base))):
         store = LocalStore(tmp_path / f"ws-{name}")
         quarantine_dir = tmp_path / f"quarantine-{name}"
         outcome = run(export, store, settings, Quarantine(quarantine_dir))
@@ -125,6 +126,16 @@ def test_jsonl_in_many_splits_gives_the_same_store_quarantine_and_clusters(spark
     assert on_spark.quarantine == embedded.quarantine and sum(embedded.quarantine.values()) >= 5
     assert quarantine_lines(result["spark"]["quarantine"]) == quarantine_lines(result["embedded"]["quarantine"])
     assert essentials(on_spark.report) == essentials(embedded.report)
+
+
+def test_templates_are_grouped_in_the_embedded_engines_chunks(spark, tmp_path, jsonl_export):
+    """Single linkage chains more in one big batch than in chunks: the Spark engine groups chunk by chunk as the
+    embedded engine does (here chunks of 4,000 rows across 1 MB splits), and leaves the same templates and state."""
+    base = Settings.load()
+    base = replace(base, inputs={**base.inputs, "chunk_rows": 4000})
+    result = both_engines(tmp_path, jsonl_export, split_mb=1, base=base)
+    assert len(result["embedded"]["store"].grouper_state()) == 1
+    assert_same_store(result["embedded"]["store"], result["spark"]["store"])
 
 
 def test_parquet_row_groups_as_splits(spark, tmp_path, jsonl_export):

@@ -74,6 +74,7 @@ class EngineSettings(Section):
     split_mb: int
     shuffle_partitions: int
     work_dir: str
+    template_batch_chunks: int
 
 
 @dataclass(frozen=True, eq=True)

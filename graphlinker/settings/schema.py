@@ -192,6 +192,7 @@ def schema() -> Table:
             "split_mb": Integer(1),
             "shuffle_partitions": Integer(0, note=" (0 chooses)"),
             "work_dir": Text(),
+            "template_batch_chunks": Integer(1),
         }),
         "templates": Table({
             "grouping": Choice(("minhash", "exact")),

@@ -75,8 +75,8 @@ def load_new_spark(inputs: list[InputFile], store: Store, settings: Settings, qu
         batch = LoadedBatch(counts={kind: 0 for kind in ("accounts", "payments", "identifiers", "requests")})
         with progress.stage("loading accounts, payments, identifiers"):
             taken = _take_small_kinds(records, inputs, builder, seen, quarantine, batch)
-        with progress.stage("aggregating requests on Spark"):
-            request_keys, new_part = _aggregate_requests(spark, records, seen, known_slots, settings, builder, work)
+        with progress.stage("aggregating requests on Spark") as advance:
+            request_keys, new_part = _aggregate_requests(spark, records, seen, known_slots, settings, builder, work, advance)
         if new_part is not None:
             reloaded = grouper_from_settings(settings.templates)
             reloaded.load_state([part for part in (known_slots, new_part) if part is not None])
@@ -178,12 +178,10 @@ def _take_small_kinds(records, inputs: list[InputFile], builder: UsageBuilder, s
 
 
 def _aggregate_requests(spark, records, seen: SeenKeys, known_slots, settings: Settings, builder: UsageBuilder,
-                        work: str) -> tuple[dict, dict | None]:
+                        work: str, advance) -> tuple[dict, dict | None]:
     """New request rows → templates, usage and totals (Spark SQL), handed to ``builder`` and the template index."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
-
-    from graphlinker.engine.spark.templates import group_texts
 
     rows = records.filter(F.col("record") == "row")
     stored = seen.keys()
@@ -199,14 +197,16 @@ def _aggregate_requests(spark, records, seen: SeenKeys, known_slots, settings: S
     texts = records.filter(F.col("record") == "text").select("text_hash", "order", "signature", "shingles", "exemplar")
     earliest = Window.partitionBy("text_hash").orderBy("order")
     texts = texts.withColumn("rank", F.row_number().over(earliest)).filter(F.col("rank") == 1).drop("rank")
-    live = rows.groupBy("text_hash").agg(F.min("order").alias("first_order"))
-    texts = texts.join(live, "text_hash").select("text_hash", "first_order", "signature", "shingles", "exemplar")
+    live = (rows.groupBy("text_hash").agg(F.min(F.struct("order", "file_index", "batch")).alias("first"))
+            .select("text_hash", F.col("first.order").alias("first_order"), F.col("first.file_index").alias("file_index"),
+                    F.col("first.batch").alias("batch")))
+    texts = texts.join(live, "text_hash").select("text_hash", "first_order", "file_index", "batch", "signature", "shingles",
+                                                 "exemplar")
     texts_path = f"{work}/texts"
     _action(lambda: texts.write.mode("overwrite").parquet(texts_path))
     texts = spark.read.parquet(texts_path)
-    grouped = group_texts(spark, texts.select("text_hash", "first_order", "signature", "shingles"),
-                          [known_slots] if known_slots is not None else [], settings.templates)
-    mapping = grouped.mapping.withColumn("template", F.lower(F.lpad(F.hex("template_id"), 16, "0")))
+    mapping, new_part = _group_in_batches(spark, texts, known_slots, settings, work, advance)
+    mapping = mapping.withColumn("template", F.lower(F.lpad(F.hex("template_id"), 16, "0")))
 
     rows = rows.join(mapping, "text_hash")
     kinds = F.explode(F.array(*[F.struct(F.lit(kind).alias("kind"), F.col(column).alias("value"))
@@ -238,7 +238,54 @@ def _aggregate_requests(spark, records, seen: SeenKeys, known_slots, settings: S
     new_rows = dict(zip(tables["per_file"].column("file_index").to_pylist(),
                         tables["per_file"].column("new_rows").to_pylist(), strict=True))
     keys = np.asarray(key_table.column("key").to_numpy(zero_copy_only=False), dtype=np.int64).view(np.uint64)
-    return {"keys": keys, "new_rows": new_rows}, grouped.state
+    return {"keys": keys, "new_rows": new_rows}, new_part
+
+
+def _group_in_batches(spark, texts, known_slots, settings: Settings, work: str, advance) -> tuple:
+    """Group the distinct texts batch by batch, each resuming from the state the batches before it left.
+
+    Single linkage chains more paraphrases in one large batch than in several small ones, so a batch is
+    one of the embedded engine's chunks (``[inputs] chunk_rows`` rows of one file; a text is in the chunk
+    of its first new row) and the templates are the embedded engine's. ``[engine] template_batch_chunks``
+    groups several chunks at once: fewer Spark rounds, templates that differ (docs/scaling.md).
+    """
+    from functools import reduce
+
+    from pyspark.sql import functions as F
+
+    from graphlinker.engine.spark.templates import group_texts
+
+    per_batch = settings.engine.template_batch_chunks
+    texts = texts.withColumn("batch", F.floor(F.col("batch") / per_batch))
+    path = f"{work}/texts_in_batches"
+    _action(lambda: texts.select("file_index", "batch", "text_hash", "first_order", "signature", "shingles")
+            .write.mode("overwrite").partitionBy("file_index", "batch").parquet(path))
+    batches = sorted((row[0], row[1]) for row in _action(lambda: texts.select("file_index", "batch").distinct().collect()))
+    placed = spark.read.parquet(path) if batches else None  # (no new text: nothing written to read back)
+    parts = [known_slots] if known_slots is not None else []
+    mappings, new_parts = [], []
+    for file_index, number in batches:
+        chosen = placed.filter((F.col("file_index") == file_index) & (F.col("batch") == number))
+        grouped = _action(lambda chosen=chosen: group_texts(spark, chosen.select("text_hash", "first_order", "signature", "shingles"),
+                                                            parts, settings.templates))
+        mappings.append(grouped.mapping)
+        if grouped.state is not None:
+            parts.append(grouped.state)
+            new_parts.append(grouped.state)
+        advance(1)
+    mapping = reduce(lambda a, b: a.unionByName(b), mappings) if mappings else \
+        spark.createDataFrame(pa.table({"text_hash": pa.array([], pa.int64()), "template_id": pa.array([], pa.int64())}))
+    return mapping, _joined_parts(new_parts)
+
+
+def _joined_parts(parts: list[dict]) -> dict | None:
+    """Consecutive grouper state parts as one (slots in order), as the embedded grouper stores a run's slots."""
+    if not parts:
+        return None
+    joined = {name: np.concatenate([part[name] for part in parts]) for name in ("signatures", "template_ids", "texts",
+                                                                               "representative")}
+    joined["settings"] = parts[0]["settings"]
+    return joined
 
 
 def _usage_frame(table: pa.Table) -> pd.DataFrame:

@@ -28,6 +28,7 @@ import os
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -219,6 +220,7 @@ class _JsonlRange(JsonlSource):
 
     def __init__(self, path: Path, start: int, end: int, first_line: int):
         self.start, self.end, self.first_line = start, end, first_line
+        self.chunk = -1
         super().__init__(path)
 
     def _peek_keys(self) -> list[str]:
@@ -229,12 +231,21 @@ class _JsonlRange(JsonlSource):
         return io.BufferedReader(_Window(self.path, self.start, self.end), buffer_size=1 << 20)
 
     def batches(self, wanted: dict[str, str], chunk_rows: int) -> Iterator[RawChunk]:
-        shift = self.first_line - 1  # JsonlSource numbers the window's lines from 1
-        for raw in super().batches(wanted, chunk_rows):
-            raw.row_numbers = raw.row_numbers + shift
-            if len(raw.rejects):
-                raw.rejects = raw.rejects.assign(row_number=raw.rejects["row_number"] + shift)
-            yield raw
+        """JsonlSource.batches over the window, cut where the whole file's chunks are cut (every ``chunk_rows``
+        lines from line 1), so each batch lies in one of the embedded reader's chunks (``chunk``)."""
+        names = list(wanted)
+        with reading(self.path), self._open() as handle:
+            line = self.first_line
+            while True:
+                lines = list(islice(handle, chunk_rows - (line - 1) % chunk_rows))
+                if not lines:
+                    break
+                count, blank_last = len(lines), not lines[-1].strip()
+                buf = b"".join(lines)
+                del lines
+                self.chunk = (line - 1) // chunk_rows
+                yield self._chunk(buf, count, blank_last, line, names)
+                line += count
 
 
 class _ParquetRange(ParquetSource):
@@ -243,17 +254,37 @@ class _ParquetRange(ParquetSource):
     def __init__(self, path: Path, start: int, end: int, first_row: int):
         super().__init__(path)
         self.row_groups, self.first_row = list(range(start, end)), first_row
+        self.chunk = -1
 
     def batches(self, wanted: dict[str, str], chunk_rows: int) -> Iterator[RawChunk]:
+        """ParquetSource.batches over the row groups, cut where the whole file's chunks are cut (every
+        ``chunk_rows`` rows from row 1), so each batch lies in one of the embedded reader's chunks (``chunk``)."""
         rename = {original: canonical for canonical, original in wanted.items()}
         with reading(self.path), pq.ParquetFile(self.path, buffer_size=1 << 20, pre_buffer=False) as parquet:
-            start = self.first_row
+            row = self.first_row
             for batch in parquet.iter_batches(batch_size=chunk_rows, row_groups=self.row_groups, columns=list(rename)):
-                if batch.num_rows == 0:
-                    continue
-                frame = arrow_to_frame(batch).rename(columns=rename)
-                yield RawChunk(frame, np.arange(start, start + batch.num_rows, dtype=np.int64))
-                start += batch.num_rows
+                offset = 0
+                while offset < batch.num_rows:
+                    take = min(batch.num_rows - offset, chunk_rows - (row - 1) % chunk_rows)
+                    self.chunk = (row - 1) // chunk_rows
+                    frame = arrow_to_frame(batch.slice(offset, take)).rename(columns=rename)
+                    yield RawChunk(frame, np.arange(row, row + take, dtype=np.int64))
+                    row, offset = row + take, offset + take
+
+
+class _Counted:
+    """A whole file's source whose batches are counted: the n-th batch is the embedded reader's n-th chunk."""
+
+    def __init__(self, source: Source):
+        self._source, self.chunk = source, -1
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._source, name)
+
+    def batches(self, wanted: dict[str, str], chunk_rows: int) -> Iterator[RawChunk]:
+        for raw in self._source.batches(wanted, chunk_rows):
+            self.chunk += 1
+            yield raw
 
 
 class _Collector(Quarantine):
@@ -312,13 +343,21 @@ class SplitReader:
         self.split = split
         self._collector = _Collector()
         path = Path(split.path)
+        source: Any
         if split.whole_file:
-            source = open_source(path, max_prompt_chars)
+            source = _Counted(open_source(path, max_prompt_chars))
         elif split.fmt == "jsonl":
             source = _JsonlRange(path, split.start, split.end, split.first_row)
         else:
             source = _ParquetRange(path, split.start, split.end, split.first_row)
+        self._source = source
         self._reader = _OneSource(split.kind, path, source, columns, self._collector, chunk_rows, max_prompt_chars)
+
+    @property
+    def chunk_index(self) -> int:
+        """Which of the whole file's chunks (``chunk_rows`` rows each, as the embedded reader cuts them) the chunk
+        just yielded by ``chunks`` belongs to: the embedded engine groups templates chunk by chunk."""
+        return int(self._source.chunk)
 
     def chunks(self) -> Iterator[pd.DataFrame]:
         """The split's good rows in file order, ≤ chunk_rows a chunk; its bad rows go to ``rejects``."""

@@ -9,7 +9,7 @@ its first prompt. Bad rows leave it already redacted (:func:`graphlinker.ingest.
 
 Records share one schema (:data:`RECORD_SCHEMA`) told apart by ``record``:
 
-* ``row``: one request (requests splits only);
+* ``row``: one request (requests splits only), with ``batch``, the embedded reader's chunk of its file;
 * ``text``: one distinct normalised text of a chunk, with the order of its first row;
 * ``frame``: a validated chunk of a small kind (accounts, payments, identifiers), pickled, for the
   driver to load as the embedded engine does;
@@ -34,6 +34,7 @@ RECORD_SCHEMA = pa.schema([
     ("split_index", pa.int32()),
     ("seq", pa.int64()),
     ("order", pa.int64()),
+    ("batch", pa.int64()),
     ("key", pa.int64()),
     ("account_id", pa.string()),
     ("ts", pa.timestamp("us", tz="UTC")),
@@ -52,7 +53,7 @@ RECORD_SCHEMA = pa.schema([
     ("exemplar", pa.string()),
     ("payload", pa.binary()),
 ])
-RECORD_DDL = ("record string, file_index int, split_index int, seq long, order long, key long, account_id string, "
+RECORD_DDL = ("record string, file_index int, split_index int, seq long, order long, batch long, key long, account_id string, "
               "ts timestamp, ip string, subnet string, time string, model string, hour string, client string, "
               "input_tokens long, output_tokens long, text_hash long, bits long, signature binary, shingles binary, exemplar string, "
               "payload binary")
@@ -121,7 +122,8 @@ class SplitJob:
             positions = np.arange(position, position + len(frame), dtype=np.int64)
             position += len(frame)
             if fingerprint is not None:
-                yield from fingerprint.records(frame, split, seq, order_of(split.file_index, split.index, positions))
+                order = order_of(split.file_index, split.index, positions)
+                yield from fingerprint.records(frame, split, seq, order, reader.chunk_index)
             else:
                 yield _payload("frame", split, seq, frame)
             seq += 1
@@ -141,7 +143,8 @@ class PromptFingerprints:
         self.rules = ExtractionRules.load()
         self.grouper = grouper_from_settings(settings.templates)
 
-    def records(self, requests: pd.DataFrame, split, seq: int, order: np.ndarray) -> Iterator[pa.RecordBatch]:
+    def records(self, requests: pd.DataFrame, split, seq: int, order: np.ndarray, chunk: int) -> Iterator[pa.RecordBatch]:
+        """``chunk``: the embedded reader's chunk of the file these rows are in (templates are grouped by it)."""
         from graphlinker.ingest.ledger import event_keys
         from graphlinker.ingest.usage import request_values
         from graphlinker.kinds import CLIENT, HOUR, IP, MODEL, SUBNET, TIME
@@ -166,7 +169,7 @@ class PromptFingerprints:
         ts = requests["ts"].dt.floor("ms")
         yield _records(
             "row", split, seq, len(requests),
-            order=order, key=as_signed(event_keys("requests", requests)),
+            order=order, batch=np.full(len(requests), chunk, dtype=np.int64), key=as_signed(event_keys("requests", requests)),
             account_id=requests["account_id"].astype(object), ts=ts,
             ip=values[IP].astype(object), subnet=values[SUBNET].astype(object), time=values[TIME].astype(object),
             model=values[MODEL].astype(object), hour=values[HOUR].astype(object), client=values[CLIENT].astype(object),
