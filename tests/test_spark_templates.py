@@ -169,3 +169,22 @@ def test_leader_linkage_is_refused(spark, halves):
     settings = TemplatesSettings.of({**SETTINGS.as_dict(), "linkage": "leader"})
     with pytest.raises(ConfigError, match='linkage = "single"'):
         group_texts(spark, texts_frame(spark, halves[0][:10]), [], settings)
+
+
+def test_index_runs_are_the_sorted_run_index_runs():
+    """The embedded bucket index caps a crowded bucket per sorted run; index_runs must name its runs exactly."""
+    import numpy as np
+
+    from graphlinker.engine.spark.templates import index_runs
+    from graphlinker.templates.run_index import SortedRunIndex
+
+    assert index_runs([8, 4, 0, 4]) == [(0, 12), (12, 16)]  # 8 <= 2 x 4: merged; then 12 > 2 x 4: a new run
+    assert index_runs([10, 2, 1]) == [(0, 10), (10, 13)]  # 2 <= 2 x 1: merged; 10 > 2 x 3
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        sizes = [int(n) for n in rng.integers(0, 50, size=int(rng.integers(1, 12)))]
+        index, start = SortedRunIndex(), 0
+        for n in sizes:
+            index.add(np.full(n, 7, dtype=np.uint64), np.arange(start, start + n))
+            start += n
+        assert [(int(v.min()), int(v.max()) + 1) for _, v in index._runs] == index_runs(sizes), sizes

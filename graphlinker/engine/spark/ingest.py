@@ -59,9 +59,13 @@ def load_new_spark(inputs: list[InputFile], store: Store, settings: Settings, qu
                           'the Spark engine groups with linkage = "single"')
     stored_templates = store.templates()
     grouper = grouper_from_settings(settings.templates)
-    resumable = grouper.load_state(store.grouper_state())
+    stored_parts = store.grouper_state()
+    resumable = grouper.load_state(stored_parts)
     index = TemplateIndex.from_table(stored_templates, grouper=grouper)  # restores templates the state lacks
     known_slots = grouper.state() if grouper.slot_count else None  # every template known so far, in precedence order
+    # the grouper's registrations so far: one per stored part (load_state), one for templates restored from the table
+    loaded = [len(part["representative"]) for part in stored_parts] if resumable else []
+    run_sizes = [*loaded, grouper.slot_count - sum(loaded)]
     seen = SeenKeys(store.seen_keys(KEY_FORMAT), legacy=store.seen_keys(LEGACY_KEY_FORMAT))
     if seen.migrating:
         raise InputError("this store holds event keys written before key format 1: refresh it once with --engine embedded "
@@ -76,7 +80,8 @@ def load_new_spark(inputs: list[InputFile], store: Store, settings: Settings, qu
         with progress.stage("loading accounts, payments, identifiers"):
             taken = _take_small_kinds(records, inputs, builder, seen, quarantine, batch)
         with progress.stage("aggregating requests on Spark") as advance:
-            request_keys, new_part = _aggregate_requests(spark, records, seen, known_slots, settings, builder, work, advance)
+            request_keys, new_part = _aggregate_requests(spark, records, seen, known_slots, run_sizes, settings, builder, work,
+                                                         advance)
         if new_part is not None:
             reloaded = grouper_from_settings(settings.templates)
             reloaded.load_state([part for part in (known_slots, new_part) if part is not None])
@@ -177,10 +182,9 @@ def _take_small_kinds(records, inputs: list[InputFile], builder: UsageBuilder, s
     return done
 
 
-def _aggregate_requests(spark, records, seen: SeenKeys, known_slots, settings: Settings, builder: UsageBuilder,
-                        work: str, advance) -> tuple[dict, dict | None]:
+def _aggregate_requests(spark, records, seen: SeenKeys, known_slots, run_sizes: list[int], settings: Settings,
+                        builder: UsageBuilder, work: str, advance) -> tuple[dict, dict | None]:
     """New request rows → templates, usage and totals (Spark SQL), handed to ``builder`` and the template index."""
-    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     rows = records.filter(F.col("record") == "row")
@@ -194,18 +198,16 @@ def _aggregate_requests(spark, records, seen: SeenKeys, known_slots, settings: S
     _action(lambda: rows.drop("record", "signature", "shingles", "exemplar", "payload").write.mode("overwrite").parquet(rows_path))
     rows = spark.read.parquet(rows_path)
 
-    texts = records.filter(F.col("record") == "text").select("text_hash", "order", "signature", "shingles", "exemplar")
-    earliest = Window.partitionBy("text_hash").orderBy("order")
-    texts = texts.withColumn("rank", F.row_number().over(earliest)).filter(F.col("rank") == 1).drop("rank")
-    live = (rows.groupBy("text_hash").agg(F.min(F.struct("order", "file_index", "batch")).alias("first"))
-            .select("text_hash", F.col("first.order").alias("first_order"), F.col("first.file_index").alias("file_index"),
-                    F.col("first.batch").alias("batch")))
-    texts = texts.join(live, "text_hash").select("text_hash", "first_order", "file_index", "batch", "signature", "shingles",
-                                                 "exemplar")
-    texts_path = f"{work}/texts"
-    _action(lambda: texts.write.mode("overwrite").parquet(texts_path))
-    texts = spark.read.parquet(texts_path)
-    mapping, new_part = _group_in_batches(spark, texts, known_slots, settings, work, advance)
+    # Each text once: its record from the chunk that holds its first new row. Joined on that chunk, so the
+    # texts (signatures, shingle hashes: the big side) are not shuffled when the small `live` is broadcast.
+    live = (rows.groupBy("text_hash").agg(F.min(F.struct("order", "file_index", "split_index", "seq", "batch")).alias("first"))
+            .select("text_hash", *[F.col(f"first.{name}").alias(name) for name in ("order", "file_index", "split_index", "seq",
+                                                                                  "batch")])
+            .withColumnRenamed("order", "first_order"))
+    texts = (records.filter(F.col("record") == "text")
+             .select("text_hash", "file_index", "split_index", "seq", "signature", "shingles", "exemplar")
+             .join(live, ["text_hash", "file_index", "split_index", "seq"]))
+    mapping, new_part, texts = _group_in_batches(spark, texts, known_slots, run_sizes, settings, work, advance)
     mapping = mapping.withColumn("template", F.lower(F.lpad(F.hex("template_id"), 16, "0")))
 
     rows = rows.join(mapping, "text_hash")
@@ -220,8 +222,7 @@ def _aggregate_requests(spark, records, seen: SeenKeys, known_slots, settings: S
                                            F.sum("output_tokens").alias("output_tokens"))
     templates = (rows.groupBy("template_id", "template")
                  .agg(F.count(F.lit(1)).alias("prompt_count"), F.bit_or("bits").alias("bits"), F.min("order").alias("first_order"))
-                 .join(texts.join(mapping, "text_hash").select("template_id", "first_order", "exemplar"),
-                       ["template_id", "first_order"], "left"))
+                 .join(_exemplars(texts, mapping), ["template_id", "first_order"], "left"))
     per_file = rows.groupBy("file_index").agg(F.count(F.lit(1)).alias("new_rows"))
     tables = {}
     for name, frame in (("usage", usage), ("stats", stats), ("templates", templates), ("per_file", per_file)):
@@ -241,7 +242,7 @@ def _aggregate_requests(spark, records, seen: SeenKeys, known_slots, settings: S
     return {"keys": keys, "new_rows": new_rows}, new_part
 
 
-def _group_in_batches(spark, texts, known_slots, settings: Settings, work: str, advance) -> tuple:
+def _group_in_batches(spark, texts, known_slots, run_sizes: list[int], settings: Settings, work: str, advance) -> tuple:
     """Group the distinct texts batch by batch, each resuming from the state the batches before it left.
 
     Single linkage chains more paraphrases in one large batch than in several small ones, so a batch is
@@ -258,24 +259,43 @@ def _group_in_batches(spark, texts, known_slots, settings: Settings, work: str, 
     per_batch = settings.engine.template_batch_chunks
     texts = texts.withColumn("batch", F.floor(F.col("batch") / per_batch))
     path = f"{work}/texts_in_batches"
-    _action(lambda: texts.select("file_index", "batch", "text_hash", "first_order", "signature", "shingles")
+    _action(lambda: texts.select("file_index", "batch", "text_hash", "first_order", "signature", "shingles", "exemplar")
             .write.mode("overwrite").partitionBy("file_index", "batch").parquet(path))
-    batches = sorted((row[0], row[1]) for row in _action(lambda: texts.select("file_index", "batch").distinct().collect()))
-    placed = spark.read.parquet(path) if batches else None  # (no new text: nothing written to read back)
+    placed = spark.read.parquet(path) if _written(path) else None  # (no new text: nothing written)
+    batches = sorted((row[0], row[1]) for row in _action(lambda: placed.select("file_index", "batch").distinct().collect())) \
+        if placed is not None else []
     parts = [known_slots] if known_slots is not None else []
     mappings, new_parts = [], []
     for file_index, number in batches:
         chosen = placed.filter((F.col("file_index") == file_index) & (F.col("batch") == number))
-        grouped = _action(lambda chosen=chosen: group_texts(spark, chosen.select("text_hash", "first_order", "signature", "shingles"),
-                                                            parts, settings.templates))
+        grouped = _action(lambda chosen=chosen, sizes=run_sizes: group_texts(
+            spark, chosen.select("text_hash", "first_order", "signature", "shingles"), parts, settings.templates, sizes))
         mappings.append(grouped.mapping)
         if grouped.state is not None:
             parts.append(grouped.state)
             new_parts.append(grouped.state)
+            representatives = int(grouped.state["representative"].sum())  # registered as two runs, as the embedded grouper does
+            run_sizes = [*run_sizes, representatives, len(grouped.state["representative"]) - representatives]
         advance(1)
     mapping = reduce(lambda a, b: a.unionByName(b), mappings) if mappings else \
         spark.createDataFrame(pa.table({"text_hash": pa.array([], pa.int64()), "template_id": pa.array([], pa.int64())}))
-    return mapping, _joined_parts(new_parts)
+    return mapping, _joined_parts(new_parts), placed
+
+
+def _exemplars(texts, mapping):
+    """``(template_id, first_order, exemplar)`` of every new text (none when no text was new)."""
+    from pyspark.sql import functions as F
+
+    if texts is None:
+        return mapping.select("template_id", F.lit(None).cast("long").alias("first_order"), F.lit(None).cast("string").alias("exemplar"))
+    return texts.select("text_hash", "first_order", "exemplar").join(mapping, "text_hash").select("template_id", "first_order", "exemplar")
+
+
+def _written(path: str) -> bool:
+    """Whether a partitioned Parquet write left any data (Spark writes no partition for no rows)."""
+    if "://" in path:
+        return True
+    return any(Path(path).glob("*=*"))
 
 
 def _joined_parts(parts: list[dict]) -> dict | None:

@@ -30,8 +30,9 @@ One batch is one chunk: single linkage over all of it chains further than the em
 labelled prompts, pair precision / recall against the labels: one chunk 0.939 / 0.767, 200k-row
 chunks 0.984 / 0.699. A caller wanting the chunked result calls this once per chunk.
 
-The only difference from the embedded grouper: with stored state it caps a crowded bucket at the
-earliest ``max_bucket`` known slots overall, where the embedded index caps each of its sorted runs.
+The embedded index caps a crowded bucket at the earliest ``max_bucket`` slots of each of its sorted
+runs, and which slots share a run follows from the sizes of its registrations (``run_sizes``,
+:func:`index_runs`): given them, the cap is the same here.
 """
 
 from __future__ import annotations
@@ -67,9 +68,13 @@ class GroupedTexts(NamedTuple):
 
 
 def group_texts(spark: SparkSession, texts: DataFrame, state_parts: list[dict[str, np.ndarray]],
-                settings: TemplatesSettings) -> GroupedTexts:
+                settings: TemplatesSettings, run_sizes: list[int] | None = None) -> GroupedTexts:
     """Template of each distinct text of ``texts`` (``text_hash``, ``first_order``, ``signature``,
-    ``shingles``), and the state part to store, as the embedded grouper would with the batch as one chunk."""
+    ``shingles``), and the state part to store, as the embedded grouper would with the batch as one chunk.
+
+    ``run_sizes``: the slots of each registration the embedded grouper made, in order (default: one per
+    state part, as ``load_state`` registers them). Its bucket index caps a crowded bucket per sorted run
+    (:class:`~graphlinker.templates.run_index.SortedRunIndex`), and the runs follow from these sizes."""
     grouper = grouper_from_settings(settings)
     if not isinstance(grouper, MinHashGrouper):  # exact: the id is the text's hash
         return GroupedTexts(texts.select("text_hash", F.col("text_hash").alias("template_id")), None)
@@ -80,7 +85,9 @@ def group_texts(spark: SparkSession, texts: DataFrame, state_parts: list[dict[st
     if missing:
         raise ValueError(f"texts lacks column(s) {sorted(missing)}")
     resumable = all(list(p["settings"]) == grouper._settings() for p in state_parts)
-    known = _known_slots(state_parts if resumable else [], grouper.num_perm)
+    if run_sizes is None:
+        run_sizes = [len(p["representative"]) for p in state_parts]
+    known = _known_slots(state_parts if resumable else [], grouper.num_perm, run_sizes if resumable else [])
     cached: list[DataFrame] = []
     try:
         rows = _Batch(spark, texts, known, grouper, cached).rows()
@@ -154,11 +161,13 @@ class _Batch:
         return scored.where(F.col("agree") >= sure).select("q", "c").unionByName(exact)
 
     def _known_targets(self) -> DataFrame:
-        """3. Per text, the smallest known slot among the earliest ``max_bucket`` of a shared bucket that verifies."""
+        """3. Per text, the smallest known slot among the earliest ``max_bucket`` of a shared bucket (in each of the
+        embedded index's sorted runs) that verifies."""
         assert self.known is not None
         slot_bands = _band_rows(self.known.select("slot", "signature"), "slot", self.params)
-        slot_bands = slot_bands.join(self.bands.select("band_key").distinct(), "band_key", "left_semi")
-        rank = F.row_number().over(Window.partitionBy("band_key").orderBy("slot"))
+        slot_bands = (slot_bands.join(self.bands.select("band_key").distinct(), "band_key", "left_semi")
+                      .join(self.known.select("slot", "run"), "slot"))
+        rank = F.row_number().over(Window.partitionBy("band_key", "run").orderBy("slot"))  # the cap is per sorted run
         earliest = slot_bands.withColumn("rank", rank).where(F.col("rank") <= self.grouper.max_bucket).drop("rank")
         pairs = (self.bands.join(earliest, "band_key").select(F.col("first_order").alias("q"), F.col("slot").alias("c"))
                  .distinct())
@@ -183,15 +192,38 @@ class _Batch:
 # ---------------------------------------------------------------------------- driver side
 
 
-def _known_slots(parts: list[dict[str, np.ndarray]], num_perm: int) -> pa.Table | None:
-    """The stored slots as one table: ``slot``, ``text_hash``, ``template_id`` (signed), ``signature``."""
+def _known_slots(parts: list[dict[str, np.ndarray]], num_perm: int, run_sizes: list[int]) -> pa.Table | None:
+    """The stored slots as one table: ``slot``, ``run`` (of the embedded bucket index), ``text_hash``,
+    ``template_id`` (signed), ``signature``."""
     sizes = [len(p["representative"]) for p in parts]
     if not sum(sizes):
         return None
+    if sum(run_sizes) != sum(sizes):
+        raise ValueError(f"run sizes add up to {sum(run_sizes)} slots, the state parts hold {sum(sizes)}")
+    starts = np.array([lo for lo, _ in index_runs(run_sizes)], dtype=np.int64)
+    slot = np.arange(sum(sizes), dtype=np.int64)
     cat = {k: np.concatenate([np.asarray(p[k]) for p, n in zip(parts, sizes) if n]) for k in ("texts", "template_ids", "signatures")}
-    return pa.table({"slot": np.arange(sum(sizes), dtype=np.int64), "text_hash": cat["texts"].astype(np.uint64).view(np.int64),
+    return pa.table({"slot": slot, "run": np.searchsorted(starts, slot, side="right") - 1,
+                     "text_hash": cat["texts"].astype(np.uint64).view(np.int64),
                      "template_id": cat["template_ids"].astype(np.uint64).view(np.int64),
                      "signature": _binary_rows(cat["signatures"].astype("<u4").reshape(-1, num_perm))})
+
+
+def index_runs(sizes: list[int]) -> list[tuple[int, int]]:
+    """Slot ranges of the sorted runs a :class:`~graphlinker.templates.run_index.SortedRunIndex` holds after
+    runs of these sizes were added in order (an empty one adds nothing; a run merges into the one before it
+    while that one is at most twice its size)."""
+    runs: list[list[int]] = []
+    start = 0
+    for size in sizes:
+        if not size:
+            continue
+        runs.append([start, start + size])
+        start += size
+        while len(runs) > 1 and runs[-2][1] - runs[-2][0] <= 2 * (runs[-1][1] - runs[-1][0]):
+            newer = runs.pop()
+            runs[-1][1] = newer[1]
+    return [(lo, hi) for lo, hi in runs]
 
 
 def _roots(q: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
