@@ -138,6 +138,19 @@ def test_templates_are_grouped_in_the_embedded_engines_chunks(spark, tmp_path, j
     assert_same_store(result["embedded"]["store"], result["spark"]["store"])
 
 
+def test_crowded_buckets_are_capped_per_sorted_run_as_embedded(spark, tmp_path, jsonl_export, monkeypatch):
+    """The embedded bucket index caps a crowded LSH bucket per sorted run: with a cap of 2 slots and small
+    chunks (many runs, crowded buckets) the Spark grouping must still find exactly the embedded templates
+    (at 1M rows and the default cap of 16, capping per bucket instead changed 6 templates and 3 clusters)."""
+    from graphlinker.templates.minhash import MinHashGrouper
+
+    monkeypatch.setattr(MinHashGrouper, "max_bucket", 2)  # read on the driver by both engines
+    base = Settings.load()
+    base = replace(base, inputs={**base.inputs, "chunk_rows": 1500})
+    result = both_engines(tmp_path, jsonl_export, split_mb=1, base=base)
+    assert_same_store(result["embedded"]["store"], result["spark"]["store"])
+
+
 def test_parquet_row_groups_as_splits(spark, tmp_path, jsonl_export):
     export = tmp_path / "parquet"
     shutil.copytree(jsonl_export, export)

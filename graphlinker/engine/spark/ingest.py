@@ -198,8 +198,7 @@ def _aggregate_requests(spark, records, seen: SeenKeys, known_slots, run_sizes: 
     _action(lambda: rows.drop("record", "signature", "shingles", "exemplar", "payload").write.mode("overwrite").parquet(rows_path))
     rows = spark.read.parquet(rows_path)
 
-    # Each text once: its record from the chunk that holds its first new row. Joined on that chunk, so the
-    # texts (signatures, shingle hashes: the big side) are not shuffled when the small `live` is broadcast.
+    # Each text once: its record from the chunk that holds its first new row (one record per text and chunk).
     live = (rows.groupBy("text_hash").agg(F.min(F.struct("order", "file_index", "split_index", "seq", "batch")).alias("first"))
             .select("text_hash", *[F.col(f"first.{name}").alias(name) for name in ("order", "file_index", "split_index", "seq",
                                                                                   "batch")])

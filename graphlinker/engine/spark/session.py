@@ -62,9 +62,6 @@ def spark_session(master: str | None = None, shuffle_partitions: int = 0) -> Spa
             .config("spark.sql.shuffle.partitions", str(partitions))
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
             .config("spark.sql.session.timeZone", "UTC")
-            # the small sides of the ingest's joins (texts' first rows, a batch's components) are broadcast
-            .config("spark.sql.autoBroadcastJoinThreshold", str(64 << 20))
-            .config("spark.sql.adaptive.autoBroadcastJoinThreshold", str(64 << 20))
             .config("spark.driver.memory", environment.value("GRAPHLINKER_SPARK_DRIVER_MEMORY") or "4g")
             .config("spark.pyspark.python", python)
             .config("spark.pyspark.driver.python", sys.executable)

@@ -38,11 +38,14 @@ runs, and which slots share a run follows from the sizes of its registrations (`
 from __future__ import annotations
 
 import functools
+import shutil
+import tempfile
 from collections.abc import Iterator
 from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -88,12 +91,15 @@ def group_texts(spark: SparkSession, texts: DataFrame, state_parts: list[dict[st
     if run_sizes is None:
         run_sizes = [len(p["representative"]) for p in state_parts]
     known = _known_slots(state_parts if resumable else [], grouper.num_perm, run_sizes if resumable else [])
-    cached: list[DataFrame] = []
+    cached: list[DataFrame | str] = []  # persisted frames, and directories to remove
     try:
         rows = _Batch(spark, texts, known, grouper, cached).rows()
     finally:
         for frame in cached:
-            frame.unpersist()
+            if isinstance(frame, str):
+                shutil.rmtree(frame, ignore_errors=True)
+            else:
+                frame.unpersist()
     mapping = spark.createDataFrame(pa.table({"text_hash": rows["text_hash"], "template_id": rows["template_id"]}))
     return GroupedTexts(mapping, _state_part(rows, grouper) if resumable else None)
 
@@ -102,11 +108,11 @@ class _Batch:
     """The Spark plan of one batch; :meth:`rows` runs it and collects one row per text."""
 
     def __init__(self, spark: SparkSession, texts: DataFrame, known: pa.Table | None, grouper: MinHashGrouper,
-                 cached: list[DataFrame]):
+                 cached: list[DataFrame | str]):
         self.spark, self.grouper, self.cached = spark, grouper, cached
         self.params = (grouper.threshold, grouper.num_perm, grouper.bands, grouper.shingle, grouper.seed)  # for tasks
         texts = texts.select("text_hash", "first_order", "signature", "shingles")
-        self.known = self._keep(spark.createDataFrame(known)) if known is not None else None
+        self.known = _spark_table(spark, known, cached) if known is not None else None
         if self.known is not None:  # 1. known texts
             first_slot = self.known.groupBy("text_hash").agg(F.min("slot").alias("slot"))
             self.known_texts = texts.join(first_slot, "text_hash").join(self.known.select("slot", "template_id"), "slot")
@@ -224,6 +230,19 @@ def index_runs(sizes: list[int]) -> list[tuple[int, int]]:
             newer = runs.pop()
             runs[-1][1] = newer[1]
     return [(lo, hi) for lo, hi in runs]
+
+
+def _spark_table(spark: SparkSession, table: pa.Table, cached: list) -> DataFrame:
+    """A driver-side table as a Spark DataFrame. In local mode it is read from a Parquet file, not held in the
+    JVM's heap as a local relation: the known slots grow with every batch (~270 bytes each, ~1 GB at 5M
+    request rows), and as a local relation they left too little memory for aggregation (Spark's
+    AGGREGATE_OUT_OF_MEMORY at 5M rows)."""
+    if not spark.sparkContext.master.startswith("local"):
+        return spark.createDataFrame(table)
+    directory = tempfile.mkdtemp(prefix="graphlinker-known-")
+    cached.append(directory)  # removed when the batch is done
+    pq.write_table(table, f"{directory}/known.parquet")
+    return spark.read.parquet(directory)
 
 
 def _roots(q: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
