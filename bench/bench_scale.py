@@ -305,6 +305,24 @@ class StageRecorder:
             self._mark, self._cpu_mark, self._last = now, cpu, name
 
 
+def run_recorded(scenario: Path, workspace: Path, settings, recorder):
+    """``pipeline.run`` as ``graphlinker run`` calls it (the embedded store, a quarantine under the workspace),
+    every stage timed by ``recorder``; the RunOutcome."""
+    from datetime import UTC, datetime
+
+    from graphlinker.ingest.readers import Quarantine
+    from graphlinker.pipeline import new_run_id
+    from graphlinker.pipeline import run as run_pipeline
+    from graphlinker.store import open_store
+
+    store = open_store("local", workspace)
+    quarantine = Quarantine(workspace / "quarantine" / new_run_id(datetime.now(UTC)), strict=False)
+    try:
+        return run_pipeline(scenario, store, settings, quarantine, progress=recorder)
+    finally:
+        store.close()
+
+
 def inner(scenario: Path, workspace: Path, out: Path, pin: bool, config: Path | None) -> None:
     """One measured ``pipeline.run`` of ``scenario`` in ``workspace`` (fresh); writes ``out`` (and the report beside it)."""
     started = time.perf_counter()
@@ -312,27 +330,15 @@ def inner(scenario: Path, workspace: Path, out: Path, pin: bool, config: Path | 
     pinned = "not pinned"
     if pin:
         pinned = pin_to_one_cpu()
-    from datetime import UTC, datetime
-
-    from graphlinker.ingest.readers import Quarantine
-    from graphlinker.pipeline import new_run_id
-    from graphlinker.pipeline import run as run_pipeline
+    import graphlinker.pipeline  # noqa: F401 - the heavy imports, timed as import_s
+    import graphlinker.store  # noqa: F401
     from graphlinker.settings import Settings
-    from graphlinker.store import open_store
-
     import_s = time.perf_counter() - started
     import_peak, rss_after_imports = meter.peak_mib(), status_mib("VmRSS")
     recorder = StageRecorder(meter)
     recorder.begin()
     start = time.perf_counter()
-    settings = Settings.load(config)  # as `graphlinker run` does: the store, the settings, the quarantine
-    store = open_store("local", workspace)
-    quarantine_dir = workspace / "quarantine" / new_run_id(datetime.now(UTC))
-    quarantine = Quarantine(quarantine_dir, strict=False)
-    try:
-        outcome = run_pipeline(scenario, store, settings, quarantine, progress=recorder)
-    finally:
-        store.close()
+    outcome = run_recorded(scenario, workspace, Settings.load(config), recorder)
     recorder.finish()
     wall = time.perf_counter() - start
     report_path = out.with_name("report.json")

@@ -76,6 +76,7 @@ from bench_scale import (  # noqa: E402
     machine,
     parse_sizes,
     rate,
+    run_recorded,
     scenario_for,
 )
 from benchutil import status_mib  # noqa: E402
@@ -293,15 +294,11 @@ def inner(scenario: Path, workspace: Path, out: Path, engine: str, master: str |
     the report (``report.json``) beside it."""
     started = time.perf_counter()
     meter = PeakMeter()
-    from datetime import UTC, datetime
 
+    import graphlinker.pipeline  # noqa: F401 - the heavy imports, timed as import_s
+    import graphlinker.store  # noqa: F401
     from graphlinker.engine import with_engine
-    from graphlinker.ingest.readers import Quarantine
-    from graphlinker.pipeline import new_run_id
-    from graphlinker.pipeline import run as run_pipeline
     from graphlinker.settings import Settings
-    from graphlinker.store import open_store
-
     import_s = time.perf_counter() - started
     import_peak = meter.peak_mib()
     recorder = StageRecorder(meter)
@@ -310,13 +307,7 @@ def inner(scenario: Path, workspace: Path, out: Path, engine: str, master: str |
     settings = with_engine(Settings.load(config), engine, master if engine == "spark" else None)
     if split_mb is not None:
         settings = replace(settings, engine={**settings.engine, "split_mb": split_mb})
-    store = open_store("local", workspace)
-    quarantine_dir = workspace / "quarantine" / new_run_id(datetime.now(UTC))
-    quarantine = Quarantine(quarantine_dir, strict=False)
-    try:
-        outcome = run_pipeline(scenario, store, settings, quarantine, progress=recorder)
-    finally:
-        store.close()
+    outcome = run_recorded(scenario, workspace, settings, recorder)
     recorder.finish()
     wall = time.perf_counter() - start
     stop_s = None
