@@ -24,6 +24,7 @@ from __future__ import annotations
 import pickle
 import shutil
 import tempfile
+import uuid
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
@@ -78,7 +79,7 @@ def load_new_spark(inputs: list[InputFile], store: Store, settings: Settings, qu
         builder = UsageBuilder(settings, index)
         batch = LoadedBatch(counts={kind: 0 for kind in ("accounts", "payments", "identifiers", "requests")})
         with progress.stage("loading accounts, payments, identifiers"):
-            taken = _take_small_kinds(records, inputs, builder, seen, quarantine, batch)
+            taken = _take_small_kinds(records, inputs, builder, seen, quarantine)
         with progress.stage("aggregating requests on Spark") as advance:
             request_keys, new_part = _aggregate_requests(spark, records, seen, known_slots, run_sizes, settings, builder, work,
                                                          advance)
@@ -140,11 +141,13 @@ def _spark_map(spark, items: list, function) -> list:
     return [value for _, value in sorted(_action(lambda: rdd.map(lambda pair: (pair[0], function(pair[1]))).collect()))]
 
 
-def _take_small_kinds(records, inputs: list[InputFile], builder: UsageBuilder, seen: SeenKeys, quarantine: Quarantine,
-                      batch: LoadedBatch) -> dict[int, tuple[int, int]]:
+def _take_small_kinds(records, inputs: list[InputFile], builder: UsageBuilder, seen: SeenKeys,
+                      quarantine: Quarantine) -> dict[int, tuple[int, int]]:
     """Quarantine records and split stats of every file, and the small kinds' validated chunks, taken in input
     order exactly as the embedded engine takes them. Returns (rows, new rows) per file of a small kind."""
     from pyspark.sql import functions as F
+
+    from graphlinker.engine.spark.splits import no_usable_detail
 
     small = records.filter(F.col("record").isin("frame", "reject", "stat")) \
         .select("record", "file_index", "split_index", "seq", "payload")
@@ -172,13 +175,8 @@ def _take_small_kinds(records, inputs: list[InputFile], builder: UsageBuilder, s
         tally = per_file[i]
         quarantine.file_read(item.kind, item.path, tally["usable"], tally["stripped"])
         if SPECS[item.kind].file_required and not tally["usable"]:
-            seen_rows = tally["usable"] + tally["rejected"]
-            header_only = "header only" if item.path.name.lower().endswith((".csv", ".csv.gz")) else "no rows"
-            quarantine.no_usable_rows(item.kind, item.path, f"all {seen_rows} rows quarantined" if seen_rows else header_only)
-        if item.kind != "requests":
-            done[i] = (tally["usable"], tally["new"])
-        else:
-            done[i] = (tally["usable"], 0)  # new rows: counted by _aggregate_requests
+            quarantine.no_usable_rows(item.kind, item.path, no_usable_detail(item.path, tally["usable"] + tally["rejected"]))
+        done[i] = (tally["usable"], tally["new"])  # a requests file's new rows: counted by _aggregate_requests
     return done
 
 
@@ -332,7 +330,7 @@ def _work_dir(settings: Settings):
     if base and "://" not in base:
         Path(base).mkdir(parents=True, exist_ok=True)
     if base and "://" in base:  # shared storage on a cluster (hdfs://, s3a://): Spark's own file system removes nothing here
-        yield f"{base.rstrip('/')}/graphlinker-{next(tempfile._get_candidate_names())}"
+        yield f"{base.rstrip('/')}/graphlinker-{uuid.uuid4().hex[:12]}"
         return
     path = tempfile.mkdtemp(prefix="graphlinker-spark-", dir=base)
     try:

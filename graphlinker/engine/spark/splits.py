@@ -381,8 +381,10 @@ class SplitReader:
         return self.usable + self._collector.quarantined
 
 
-def no_usable_detail(split: Split, seen: int) -> str:
-    """Why a file whose splits hold no usable row has none (ExportReader's words); ``seen``: the splits' sum."""
+def no_usable_detail(split: Split | str | Path, seen: int) -> str:
+    """Why a file whose splits hold no usable row has none (ExportReader's words); ``seen``: the splits' sum.
+    ``split``: any split of the file, or the file's path."""
     if seen:
         return f"all {seen} rows quarantined"
-    return "header only" if split.fmt == "csv" else "no rows"
+    fmt = split.fmt if isinstance(split, Split) else _format(str(split))
+    return "header only" if fmt == "csv" else "no rows"
