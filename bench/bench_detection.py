@@ -66,7 +66,8 @@ from graphlinker.sim.scenario import LOOKALIKES, OPERATIONS, archetype_of, simul
 from graphlinker.store import open_store
 
 OLD_SETTINGS = """
-# The design before issue 10: hub caps, the extraction-content gate, the hand-set weights.
+# The design before issue 10: hub caps, the extraction-content gate, the hand-set weights,
+# synchrony as any shared-minute link.
 [linking]
 method = "hub_caps"
 [detection]
@@ -75,6 +76,7 @@ merge_fragments = false
 flag_threshold = 0.6
 require_behaviour = false
 require_content_signal = true
+synchrony = "time_links"
 [scoring.weights]
 extraction_prompts = 0.55
 template_concentration = 0.35

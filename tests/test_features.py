@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import pytest
 
@@ -37,3 +39,31 @@ def test_template_concentration_counts_only_the_clusters_own_repeated_templates(
     result = _template_features(members, templates, {}, usage)
     assert result.loc[0, "templated_share"] == pytest.approx(10 / 20)
     assert result.loc[0, "extraction_share"] == 0.0
+
+
+def test_synchrony_setting_chooses_between_chance_corrected_and_time_link_measures():
+    """Three batch jobs busy in every minute of the same two hours, linked by their shared minutes:
+    by the time links all three are synchronised, beyond chance none is (tests/test_synchrony.py has the
+    measure itself)."""
+    from graphlinker.analysis.features import cluster_features
+    from graphlinker.settings import Settings
+
+    accounts = ["b1", "b2", "b3"]
+    windows = [str(29_000_040 + h * 60 + m) for h in range(2) for m in range(60)]  # two whole clock hours
+    seen = pd.Timestamp("2026-09-01", tz="UTC")
+    usage = pd.DataFrame([(a, "time", w, 1, seen, seen) for a in accounts for w in windows],
+                         columns=["account_id", "kind", "value", "count", "first_seen", "last_seen"])
+    stats = pd.DataFrame({"account_id": accounts, "requests": 120, "input_tokens": 100, "output_tokens": 100})
+    people = pd.DataFrame({"account_id": accounts, "created_at": seen, "email_domain": "gmail.com", "org_id": None})
+    templates = pd.DataFrame({"template_id": pd.Series(dtype=str), "extraction_tags": pd.Series(dtype=str)})
+    edges = pd.DataFrame({"account_a": ["b1", "b2"], "account_b": ["b2", "b3"], "weight": 0.5, "time": 1.0})
+    membership = pd.DataFrame({"account_id": accounts, "cluster": "c"})
+
+    def synchrony(measure: str) -> float:
+        base = Settings.load()
+        settings = replace(base, scoring={**base.scoring, "synchrony": measure})
+        features = cluster_features(membership, usage, stats, people, templates, edges, {}, settings)
+        return float(features.loc["c", "synchronised_share"])
+
+    assert synchrony("time_links") == pytest.approx(1.0)
+    assert synchrony("beyond_chance") == 0.0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from graphlinker.analysis.synchrony import synchronised_share
 from graphlinker.kinds import CLIENT, HOUR, IP, MODEL, PAYMENT, SUBNET, TEMPLATE, TIME
 from graphlinker.settings import Settings
 
@@ -64,6 +65,9 @@ def cluster_features(
     features = features.join(_client_share(members))
     features = features.join(_hour_entropy(members))
     features = features.join(_edge_shares(edges, cluster_of))
+    if settings.scoring.synchrony == "beyond_chance":
+        synchrony = synchronised_share(members, settings.linking.time_window_seconds, settings.scoring.synchrony_alpha)
+        features["synchronised_share"] = synchrony
     features = features.join(_creation_burst(accounts, cluster_of))
     features = features.join(_volume_features(member_stats, stats))
     features = features.join(_new_model_features(members, usage, settings))
@@ -126,7 +130,12 @@ def _hour_entropy(members: pd.DataFrame) -> pd.Series:
 
 
 def _edge_shares(edges: pd.DataFrame, cluster_of: pd.Series) -> pd.DataFrame:
-    """Share of members with an intra-cluster time link, and with an IP/subnet link."""
+    """Share of members with an intra-cluster time link, and with an IP/subnet link.
+
+    The time-link share is ``synchronised_share`` only with ``[scoring] synchrony = "time_links"``
+    (the earlier measure, which counts chance co-activity of busy members too); by default
+    :mod:`graphlinker.analysis.synchrony` replaces it.
+    """
     a = edges["account_a"].map(cluster_of)
     b = edges["account_b"].map(cluster_of)
     inside = edges[(a == b) & a.notna()].assign(cluster=a[(a == b) & a.notna()])

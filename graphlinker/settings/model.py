@@ -137,6 +137,8 @@ class ScoringSettings(Section):
     content_reasons: list[str]
     content_signal_min: float
     new_model_min_days: int
+    synchrony: str
+    synchrony_alpha: float
     model: str
     weights: dict[str, float]
     ramps: dict[str, list[float]]

@@ -179,6 +179,7 @@ def schema() -> Table:
     from graphlinker.analysis.gds_communities import ALGORITHMS as GDS_ALGORITHMS
     from graphlinker.analysis.linking import METHODS
     from graphlinker.analysis.scoring import REASONS
+    from graphlinker.analysis.synchrony import MEASURES as SYNCHRONY
 
     codes = tuple(r.code for r in REASONS)
     return Table({
@@ -245,6 +246,8 @@ def schema() -> Table:
             "content_reasons": CodeList(codes),
             "content_signal_min": FRACTION,
             "new_model_min_days": Integer(0),
+            "synchrony": Choice(SYNCHRONY),
+            "synchrony_alpha": Number(0.0, 1.0, low_open=True),
             "model": ModelFile(),
             # closed tables: every reason code of graphlinker/analysis/scoring.py, and nothing else
             "weights": Table({c: FRACTION for c in codes}),
