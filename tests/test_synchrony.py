@@ -10,9 +10,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from graphlinker.analysis.synchrony import synchronised_share
+from graphlinker.analysis.synchrony import synchrony_features
 
 DAY = 1440  # one-minute windows per day
+
+
+def synchronised_share(frame: pd.DataFrame, window_seconds: int, alpha: float) -> pd.Series:
+    return synchrony_features(frame, window_seconds, alpha)["synchronised_share"]
+
+
+def synchrony_lift(frame: pd.DataFrame) -> pd.Series:
+    return synchrony_features(frame, 60, 1e-3)["synchrony_lift"]
 
 
 def minutes(cluster: str, schedule: dict[str, list[int]]) -> pd.DataFrame:
@@ -26,6 +34,7 @@ def test_waves_in_the_same_minute_are_synchronised():
     waves = [d * DAY + 600 + 7 for d in range(10)]  # 10:07 on ten days
     frame = minutes("ring", {f"r{i}": waves for i in range(4)})
     assert synchronised_share(frame, 60, 1e-3)["ring"] == pytest.approx(1.0)
+    assert synchrony_lift(frame)["ring"] == pytest.approx(30 / 0.5)
 
 
 def test_busy_members_of_the_same_hours_are_not_synchronised():
@@ -33,6 +42,7 @@ def test_busy_members_of_the_same_hours_are_not_synchronised():
     busy = [d * DAY + 600 + m for d in range(10) for m in range(60)]
     frame = minutes("batch", {f"b{i}": busy for i in range(4)})
     assert synchronised_share(frame, 60, 1e-3)["batch"] == 0.0
+    assert synchrony_lift(frame)["batch"] == pytest.approx(1.0)
 
 
 def test_an_office_at_random_minutes_of_its_hours_is_not_synchronised():
@@ -73,3 +83,4 @@ def test_members_without_minutes_count_in_the_share_and_clusters_without_minutes
     share = synchronised_share(pd.concat([frame, payer]), 60, 1e-3)
     assert share["ring"] == pytest.approx(3 / 4)
     assert share["quiet"] == 0.0
+    assert synchrony_lift(pd.concat([frame, payer]))["quiet"] == 0.0  # nothing expected, nothing to lift

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from graphlinker.analysis.synchrony import synchronised_share
+from graphlinker.analysis.synchrony import synchrony_features
 from graphlinker.kinds import CLIENT, HOUR, IP, MODEL, PAYMENT, SUBNET, TEMPLATE, TIME
 from graphlinker.settings import Settings
 
@@ -25,6 +25,7 @@ FEATURE_COLUMNS = [
     "sdk_share",
     "hour_entropy",
     "synchronised_share",
+    "synchrony_lift",
     "infrastructure_share",
     "creation_burst_share",
     "output_per_account_ratio",
@@ -65,9 +66,10 @@ def cluster_features(
     features = features.join(_client_share(members))
     features = features.join(_hour_entropy(members))
     features = features.join(_edge_shares(edges, cluster_of))
+    synchrony = synchrony_features(members, settings.linking.time_window_seconds, settings.scoring.synchrony_alpha)
+    features["synchrony_lift"] = synchrony["synchrony_lift"]
     if settings.scoring.synchrony == "beyond_chance":
-        synchrony = synchronised_share(members, settings.linking.time_window_seconds, settings.scoring.synchrony_alpha)
-        features["synchronised_share"] = synchrony
+        features["synchronised_share"] = synchrony["synchronised_share"]
     features = features.join(_creation_burst(accounts, cluster_of))
     features = features.join(_volume_features(member_stats, stats))
     features = features.join(_new_model_features(members, usage, settings))

@@ -41,7 +41,7 @@ REASONS = (
     Reason("shared_payment", "shared_payment_share", "{shared_payment_share:.0%} of accounts share a payment instrument"),
     Reason("automation", "sdk_share", "{sdk_share:.0%} of requests come from SDK/automation clients"),
     Reason("round_the_clock", "hour_entropy", "median hour-of-day entropy {hour_entropy:.2f} (1 = uniform round the clock)"),
-    Reason("synchronised_activity", "synchronised_share", "{synchronised_share:.0%} of accounts share more minutes with other members than their hours of activity explain"),
+    Reason("synchronised_activity", "synchronised_share", "{synchronised_share:.0%} of accounts share more minutes with other members than their hours of activity explain (together {synchrony_lift:.1f}x the shared minutes chance predicts)"),
     Reason("creation_burst", "creation_burst_share", "{creation_burst_share:.0%} of accounts created within 24 hours"),
     Reason("high_output_volume", "output_per_account_ratio", "median output tokens per account {output_per_account_ratio:.1f}x the population median"),
     Reason("many_small_accounts", "pooled_volume_ratio", "pooled volume {pooled_volume_ratio:.1f}x the 99th-percentile account, {under_p95_share:.0%} of accounts individually below the 95th percentile"),

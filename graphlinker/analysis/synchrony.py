@@ -33,8 +33,10 @@ from graphlinker.kinds import TIME
 MEASURES = ("beyond_chance", "time_links")
 
 
-def synchronised_share(members: pd.DataFrame, window_seconds: int, alpha: float) -> pd.Series:
-    """Per cluster, the share of its members whose shared minutes exceed chance (see the module docstring).
+def synchrony_features(members: pd.DataFrame, window_seconds: int, alpha: float) -> pd.DataFrame:
+    """Per cluster: ``synchronised_share``, the share of its members whose shared minutes exceed chance
+    (see the module docstring), and ``synchrony_lift``, all members' shared minutes over the number chance
+    predicts (1 = what busy people of the same hours share; 0 where nothing is expected).
 
     ``members``: usage rows of the clusters' members with a ``cluster`` column; only the
     one-minute windows (kind ``time``, value = epoch window number) are read.
@@ -42,7 +44,7 @@ def synchronised_share(members: pd.DataFrame, window_seconds: int, alpha: float)
     size = members.groupby("cluster")["account_id"].nunique()
     rows = members.loc[members["kind"] == TIME, ["cluster", "account_id", "value"]]
     if rows.empty:
-        return pd.Series(0.0, index=size.index, name="synchronised_share")
+        return pd.DataFrame({"synchronised_share": 0.0, "synchrony_lift": 0.0}, index=size.index)
     window = rows["value"].astype("int64").to_numpy()
     per_hour = max(3600 // window_seconds, 1)
     frame = pd.DataFrame({"cluster": rows["cluster"].to_numpy(), "account_id": rows["account_id"].to_numpy(),
@@ -59,4 +61,7 @@ def synchronised_share(members: pd.DataFrame, window_seconds: int, alpha: float)
     p_value = pdtrc(np.maximum(shared - 1, 0), np.maximum(expected.to_numpy("float64"), 1e-12))  # P(X >= shared)
     synchronised = pd.Series((shared > 0) & (p_value < alpha), index=observed.index)
     share = synchronised.groupby(level="cluster").sum() / size
-    return share.reindex(size.index).fillna(0.0).rename("synchronised_share")
+    totals = pd.DataFrame({"observed": observed, "expected": expected}).groupby(level="cluster").sum()
+    lift = (totals["observed"] / totals["expected"].where(totals["expected"] > 0)).fillna(0.0)
+    return pd.DataFrame({"synchronised_share": share.reindex(size.index).fillna(0.0),
+                         "synchrony_lift": lift.reindex(size.index).fillna(0.0)})
