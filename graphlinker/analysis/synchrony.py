@@ -9,8 +9,8 @@ hour-by-hour activity predicts:
 * observed: over the member's active minutes, how many other members were active in the same
   minute;
 * expected: within each clock hour of each day, if every member's active minutes there were
-  placed at random, a member active in ``a`` of its ``m`` minutes meets the others' ``A − a``
-  active minutes ``a (A − a) / m`` times; summed over the hours the member was active;
+  placed at random, a member active in ``a`` of the hour's ``m`` one-minute windows meets the
+  others' ``A − a`` active minutes ``a (A − a) / m`` times; summed over the hours the member was active;
 * synchronised: the observed count is improbable under a Poisson law of the expected mean
   (one-sided p below ``alpha``).
 
