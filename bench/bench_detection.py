@@ -67,11 +67,12 @@ from graphlinker.store import open_store
 
 OLD_SETTINGS = """
 # The design before issue 10: hub caps, the extraction-content gate, the hand-set weights,
-# synchrony as any shared-minute link.
+# synchrony as any shared-minute link, no wave riders kept together.
 [linking]
 method = "hub_caps"
 [detection]
 merge_fragments = false
+keep_waves_together = false
 [scoring]
 flag_threshold = 0.6
 require_behaviour = false

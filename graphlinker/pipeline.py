@@ -28,6 +28,7 @@ from graphlinker.analysis.fragments import merge_fragments
 from graphlinker.analysis.linking import link_accounts, linking_steps
 from graphlinker.analysis.scoring import score_clusters
 from graphlinker.analysis.verdicts import apply_verdicts
+from graphlinker.analysis.waves import keep_waves_together
 from graphlinker.engine import load_with_engine
 from graphlinker.errors import NothingNew, StoreUnavailable
 from graphlinker.ingest.ledger import export_inputs, resolve_inputs
@@ -95,6 +96,9 @@ def analyse(store: Store, settings: Settings, progress: Progress, run_id: str, s
             communities = merge_fragments(communities, linkage.touching(), linkage.similarity,
                                           min_weight=settings.linking.min_edge_weight,
                                           ratio=detection.fragment_ratio)
+        if detection.keep_waves_together:
+            communities = keep_waves_together(communities, usage, linkage.touching(), settings.linking.time_window_seconds,
+                                              detection.wave_alpha)
     membership = clusters_of_two_or_more(communities)
     with progress.stage("scoring clusters"):
         rules = ExtractionRules.load()

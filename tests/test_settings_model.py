@@ -66,7 +66,7 @@ def test_a_section_still_reads_as_the_table_it_came_from():
     assert settings.scoring["flag_threshold"] == settings.scoring.flag_threshold
     assert dict(settings.linking)["weights"] is settings.linking.weights
     assert set(settings.detection) == {"engine", "resolution", "seed", "merge_fragments", "fragment_ratio",
-                                       "gds_algorithm", "gds_concurrency"}
+                                       "keep_waves_together", "wave_alpha", "gds_algorithm", "gds_concurrency"}
     with pytest.raises(KeyError):
         settings.detection["enigne"]
     moved = replace(settings, scoring={**settings.scoring, "flag_threshold": 0.25})

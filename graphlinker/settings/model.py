@@ -120,6 +120,8 @@ class DetectionSettings(Section):
     seed: int
     merge_fragments: bool
     fragment_ratio: float
+    keep_waves_together: bool
+    wave_alpha: float
     gds_algorithm: str
     gds_concurrency: int
 

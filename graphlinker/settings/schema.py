@@ -232,6 +232,8 @@ def schema() -> Table:
             "seed": SEED,
             "merge_fragments": Boolean(),
             "fragment_ratio": FRACTION,
+            "keep_waves_together": Boolean(),
+            "wave_alpha": Number(0.0, 1.0, low_open=True),
             "gds_algorithm": Choice(GDS_ALGORITHMS),
             "gds_concurrency": Integer(0, note=" (0 chooses for the server's CPUs)"),
         }),
