@@ -92,13 +92,17 @@ def analyse(store: Store, settings: Settings, progress: Progress, run_id: str, s
             linkage.edges, engine=detection.engine, seed=detection.seed, resolution=detection.resolution,
             store=store, gds_algorithm=detection.gds_algorithm, gds_concurrency=detection.gds_concurrency,  # engine "gds"
         )
-        if detection.merge_fragments and linkage.vectors is not None:
-            communities = merge_fragments(communities, linkage.touching(), linkage.similarity,
-                                          min_weight=settings.linking.min_edge_weight,
-                                          ratio=detection.fragment_ratio)
-        if detection.keep_waves_together:
-            communities = keep_waves_together(communities, usage, linkage.touching(), settings.linking.time_window_seconds,
-                                              detection.wave_alpha)
+        merge = detection.merge_fragments and linkage.vectors is not None
+        if merge or detection.keep_waves_together:
+            touching = linkage.touching()  # every linked pair, before each account kept its strongest links
+            if merge:
+                communities = merge_fragments(communities, touching, linkage.similarity,
+                                              min_weight=settings.linking.min_edge_weight,
+                                              ratio=detection.fragment_ratio)
+            if detection.keep_waves_together:
+                communities = keep_waves_together(communities, usage, touching, settings.linking.time_window_seconds,
+                                                  detection.wave_alpha)
+            del touching
     membership = clusters_of_two_or_more(communities)
     with progress.stage("scoring clusters"):
         rules = ExtractionRules.load()

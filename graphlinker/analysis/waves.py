@@ -34,11 +34,12 @@ def keep_waves_together(communities: pd.DataFrame, usage: pd.DataFrame, links: p
 
     ``links`` (``account_a, account_b``): linked pairs; a rider moves only into a community it is linked to.
     """
-    time = usage[usage["kind"] == TIME]
+    time = usage.loc[usage["kind"] == TIME, ["account_id", "value"]]
     if time.empty or communities.empty:
         return communities
-    account_code, accounts = pd.factorize(time["account_id"].astype(str))
+    account_code, accounts = pd.factorize(time["account_id"])
     window_code, windows = pd.factorize(time["value"].astype("int64"))
+    del time
     per_hour = max(3600 // window_seconds, 1)
     hour_code = pd.factorize(np.asarray(windows) // per_hour)[0]
     active = np.bincount(window_code).astype(np.float64)
@@ -70,9 +71,10 @@ def keep_waves_together(communities: pd.DataFrame, usage: pd.DataFrame, links: p
     best = votes[votes["n"] * 2 > total]  # most of the account's bursts belong to one community
     best = best[best["owner"].to_numpy() != label.reindex(best["account"]).to_numpy()]
     # waves decide between communities an account is linked to: two rings may fire in the same minutes
-    ends = [links[["account_a", "account_b"]].astype(str).to_numpy()]
-    linked = pd.DataFrame({"account": np.concatenate([ends[0][:, 0], ends[0][:, 1]]),
-                           "community": label.reindex(np.concatenate([ends[0][:, 1], ends[0][:, 0]])).to_numpy()})
+    movers = best["account"].unique()
+    near = links[links["account_a"].isin(movers) | links["account_b"].isin(movers)]
+    a, b = near["account_a"].astype(str).to_numpy(), near["account_b"].astype(str).to_numpy()
+    linked = pd.DataFrame({"account": np.concatenate([a, b]), "community": label.reindex(np.concatenate([b, a])).to_numpy()})
     linked = pd.MultiIndex.from_frame(linked.dropna())
     best = best[pd.MultiIndex.from_arrays([best["account"], best["owner"]]).isin(linked)]
     if best.empty:
