@@ -60,12 +60,12 @@ def keep_waves_together(communities: pd.DataFrame, usage: pd.DataFrame, links: p
     rows = rider[account_code] & burst[window_code]
     ride = pd.DataFrame({"account": np.asarray(accounts)[account_code[rows]], "burst": window_code[rows]})
     ride["community"] = label.reindex(ride["account"]).to_numpy()
-    ride = ride.dropna(subset=["community"])
+    ride = ride.dropna(subset=["community"]).astype({"community": "int64"})  # riders outside every community stay out
     owner = ride.groupby(["burst", "community"]).size().rename("n").reset_index()
     riders = owner.groupby("burst")["n"].transform("sum")
     owner = owner[owner["n"] * 2 > riders]  # a minute two rings share belongs to neither
     ride["owner"] = ride["burst"].map(owner.set_index("burst")["community"])
-    ride = ride.dropna(subset=["owner"])
+    ride = ride.dropna(subset=["owner"]).astype({"owner": "int64"})
     votes = ride.groupby(["account", "owner"]).size().rename("n").reset_index()
     total = votes.groupby("account")["n"].transform("sum")
     best = votes[votes["n"] * 2 > total]  # most of the account's bursts belong to one community
@@ -75,7 +75,7 @@ def keep_waves_together(communities: pd.DataFrame, usage: pd.DataFrame, links: p
     near = links[links["account_a"].isin(movers) | links["account_b"].isin(movers)]
     a, b = near["account_a"].astype(str).to_numpy(), near["account_b"].astype(str).to_numpy()
     linked = pd.DataFrame({"account": np.concatenate([a, b]), "community": label.reindex(np.concatenate([b, a])).to_numpy()})
-    linked = pd.MultiIndex.from_frame(linked.dropna())
+    linked = pd.MultiIndex.from_frame(linked.dropna().astype({"community": "int64"}))
     best = best[pd.MultiIndex.from_arrays([best["account"], best["owner"]]).isin(linked)]
     if best.empty:
         return communities
