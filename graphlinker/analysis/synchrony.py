@@ -33,6 +33,16 @@ from graphlinker.kinds import TIME
 MEASURES = ("beyond_chance", "time_links")
 
 
+def windows_per_hour(window_seconds: int) -> int:
+    """One-minute (``window_seconds``) windows in a clock hour: the block inside which minutes are left to chance."""
+    return max(3600 // window_seconds, 1)
+
+
+def at_least(count: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """P(X >= count) for X ~ Poisson(mean), one-sided; 1 for a count of 0."""
+    return pdtrc(np.maximum(count - 1, 0), np.maximum(mean, 1e-12))
+
+
 def synchrony_features(members: pd.DataFrame, window_seconds: int, alpha: float) -> pd.DataFrame:
     """Per cluster: ``synchronised_share``, the share of its members whose shared minutes exceed chance
     (see the module docstring), and ``synchrony_lift``, all members' shared minutes over the number chance
@@ -46,7 +56,7 @@ def synchrony_features(members: pd.DataFrame, window_seconds: int, alpha: float)
     if rows.empty:
         return pd.DataFrame({"synchronised_share": 0.0, "synchrony_lift": 0.0}, index=size.index)
     window = rows["value"].astype("int64").to_numpy()
-    per_hour = max(3600 // window_seconds, 1)
+    per_hour = windows_per_hour(window_seconds)
     frame = pd.DataFrame({"cluster": rows["cluster"].to_numpy(), "account_id": rows["account_id"].to_numpy(),
                           "window": window, "hour": window // per_hour})
     others = frame.groupby(["cluster", "window"])["account_id"].transform("size") - 1
@@ -58,8 +68,7 @@ def synchrony_features(members: pd.DataFrame, window_seconds: int, alpha: float)
     expected = chance.groupby([active["cluster"], active["account_id"]]).sum().reindex(observed.index)
 
     shared = observed.to_numpy()
-    p_value = pdtrc(np.maximum(shared - 1, 0), np.maximum(expected.to_numpy("float64"), 1e-12))  # P(X >= shared)
-    synchronised = pd.Series((shared > 0) & (p_value < alpha), index=observed.index)
+    synchronised = pd.Series((shared > 0) & (at_least(shared, expected.to_numpy("float64")) < alpha), index=observed.index)
     share = synchronised.groupby(level="cluster").sum() / size
     totals = pd.DataFrame({"observed": observed, "expected": expected}).groupby(level="cluster").sum()
     lift = (totals["observed"] / totals["expected"].where(totals["expected"] > 0)).fillna(0.0)

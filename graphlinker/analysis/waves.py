@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.special import pdtrc
 
 from graphlinker.analysis.detection import canonical
+from graphlinker.analysis.synchrony import at_least, windows_per_hour
 from graphlinker.kinds import TIME
 
 
@@ -40,19 +40,19 @@ def keep_waves_together(communities: pd.DataFrame, usage: pd.DataFrame, links: p
     account_code, accounts = pd.factorize(time["account_id"])
     window_code, windows = pd.factorize(time["value"].astype("int64"))
     del time
-    per_hour = max(3600 // window_seconds, 1)
+    per_hour = windows_per_hour(window_seconds)
     hour_code = pd.factorize(np.asarray(windows) // per_hour)[0]
     active = np.bincount(window_code).astype(np.float64)
     hour_total = np.bincount(hour_code, weights=active)
     mean = hour_total[hour_code] / per_hour
-    burst = (active >= 2 * mean) & (pdtrc(np.maximum(active - 1, 0), mean) < alpha / len(windows))
+    burst = (active >= 2 * mean) & (at_least(active, mean) < alpha / len(windows))
     if not burst.any():
         return communities
 
     hits = np.bincount(account_code, weights=burst[window_code], minlength=len(accounts))
     burst_share = np.bincount(hour_code, weights=burst.astype(np.float64)) / per_hour
     chance = np.bincount(account_code, weights=burst_share[hour_code][window_code], minlength=len(accounts))
-    rider = (hits >= 2) & (pdtrc(np.maximum(hits - 1, 0), np.maximum(chance, 1e-12)) < alpha)
+    rider = (hits >= 2) & (at_least(hits, chance) < alpha)
     if not rider.any():
         return communities
 
