@@ -12,7 +12,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import graphlinker.templates.signatures as signatures
 from graphlinker.templates import normalise_prompts
 from graphlinker.templates.fingerprint import ExactGrouper
 from graphlinker.templates.minhash import MinHashGrouper
@@ -170,13 +169,22 @@ def test_cjk_windows_are_bigrams_and_latin_windows_five_characters():
     assert len(shingles(["abcdefgh"]).sets()[0]) == 4
 
 
-def test_signatures_do_not_depend_on_batching(monkeypatch):
+def test_signature_is_each_permutations_minimum_over_the_shingle_set():
+    """Worked in Python integers from the shingle hashes: min over the set of ((a_p·h + b_p) mod 2^64) >> 32."""
+    texts = ["solve the following problem step by step", "中文字符串", "x", "abab abab abab abab"]
+    grouper = MinHashGrouper()
+    a, b = [int(v) for v in grouper._a], [int(v) for v in grouper._b]
+    expected = [[min(((ap * h + bp) % 2**64) >> 32 for h in hashes) for ap, bp in zip(a, b)]
+                for hashes in shingles(texts).sets()]
+    assert grouper.signatures(texts).tolist() == expected
+
+
+def test_signatures_do_not_depend_on_batching():
     rng = random.Random(3)
     texts = [" ".join(random_sentence(rng, rng.randint(0, 40))) for _ in range(300)] + ["", "中文字符串", "x"]
     grouper = MinHashGrouper()
     whole = grouper.signatures(texts)
     grouper.batch_chars = 97
-    monkeypatch.setattr(signatures, "_MINHASH_BATCH", 50)
     assert np.array_equal(grouper.signatures(texts), whole)
     assert np.array_equal(grouper.signatures(texts[::-1]), whole[::-1])  # one text's signature ignores the others
     assert whole.dtype == np.uint32 and whole.shape == (len(texts), 64)
@@ -556,3 +564,21 @@ def test_exact_jaccard_of_the_shingle_sets_matches_python_sets():
     exact = ExactSets(shingles(texts))
     assert np.allclose(exact.jaccard(a, b), expected)
     assert np.allclose(exact.jaccard(a, b), expected)  # again, on the slices sorted by the first call
+
+
+def test_exact_jaccard_holds_across_sort_batches_and_length_classes(monkeypatch):
+    """Slices are sorted as rows of padded matrices, in batches of SORT_BATCH hashes per length class:
+    texts of 1 to ~3,000 shingles, with repeated windows, in batches far smaller than one class."""
+    import graphlinker.templates.shingles as shingles_module
+
+    monkeypatch.setattr(shingles_module, "SORT_BATCH", 64)
+    rng = random.Random(9)
+    texts = [" ".join(random_sentence(rng, rng.choice([1, 3, 10, 40, 200, 600]))) for _ in range(60)]
+    texts += ["abab " * 300, "x", "请用简单的语言解释下面这段代码" * 20]
+    sets = shingles(texts).sets()
+    a = np.array([rng.randrange(len(texts)) for _ in range(400)])
+    b = np.array([rng.randrange(len(texts)) for _ in range(400)])
+    expected = [len(sets[i] & sets[j]) / len(sets[i] | sets[j]) for i, j in zip(a, b)]
+    exact = shingles_module.ExactSets(shingles(texts))
+    assert np.allclose(exact.jaccard(a[:150], b[:150]), expected[:150])  # some texts sorted, the rest not yet
+    assert np.allclose(exact.jaccard(a, b), expected)

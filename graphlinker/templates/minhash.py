@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from graphlinker.arrays import distinct
-from graphlinker.templates.fingerprint import _hash_all
+from graphlinker.templates.fingerprint import hash_values
 from graphlinker.templates.normalise import as_text
 from graphlinker.templates.run_index import SortedRunIndex, sorted_run
 from graphlinker.templates.shingles import ExactSets, char_batches, fmix64, shingles, text_list
@@ -94,8 +94,7 @@ class MinHashGrouper:
             return np.empty(0, dtype=object)
         codes, uniques = pd.factorize(text)  # tolerate repeated texts: work on unique ones
         uniques = list(uniques)
-        hex_ids = _hash_all(uniques)
-        slots = self._assign(uniques, _parse_ids(hex_ids))
+        slots = self._assign(uniques, hash_values(uniques))
         names = {s: format(v, "016x") for s, v in zip(*_unique_with_values(slots, self._ids))}
         return np.array([names[s] for s in slots.tolist()], dtype=object)[codes]
 
