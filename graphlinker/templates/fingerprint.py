@@ -39,11 +39,6 @@ def _hash_all(texts) -> list[str]:
     return [hexdigest(t.encode("utf-8"), SEED) for t in texts]
 
 
-def hash_values(texts) -> np.ndarray:
-    """The same hashes as :func:`_hash_all`, as uint64 (no hex strings to format and parse back)."""
-    intdigest = xxhash.xxh64_intdigest
-    return np.fromiter((intdigest(t.encode("utf-8"), SEED) for t in texts), dtype=np.uint64, count=len(texts))
-
 
 class TemplateGrouper(Protocol):
     """Maps *unique* normalised texts to template ids, and carries its state across chunks and runs.

@@ -18,14 +18,17 @@ import re
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+from numba import njit
 
 from graphlinker.arrays import distinct
-from graphlinker.templates.fingerprint import hash_values
+from graphlinker.templates.fingerprint import SEED
 from graphlinker.templates.normalise import as_text
 from graphlinker.templates.run_index import SortedRunIndex, sorted_run
 from graphlinker.templates.shingles import ExactSets, char_batches, fmix64, shingles, text_list
 from graphlinker.templates.signatures import agreements, earliest_agreeing, minhash_into
 from graphlinker.templates.union_find import apart, forest, roots, unite
+from graphlinker.templates.utf8 import Codepoints, codepoints, utf8_buffers, xxh64
 
 __all__ = ["MinHashGrouper"]
 
@@ -93,18 +96,18 @@ class MinHashGrouper:
         if not len(text):
             return np.empty(0, dtype=object)
         codes, uniques = pd.factorize(text)  # tolerate repeated texts: work on unique ones
-        uniques = list(uniques)
-        slots = self._assign(uniques, hash_values(uniques))
+        offsets, data = utf8_buffers(pa.array(uniques))
+        slots = self._assign(codepoints(offsets, data), xxh64(offsets, data, SEED))
         names = {s: format(v, "016x") for s, v in zip(*_unique_with_values(slots, self._ids))}
         return np.array([names[s] for s in slots.tolist()], dtype=object)[codes]
 
-    def signatures(self, texts: pd.Series | list[str]) -> np.ndarray:
+    def signatures(self, texts: pd.Series | list[str] | Codepoints) -> np.ndarray:
         """``(n, num_perm)`` uint32 MinHash signatures; a pure function of the texts and parameters."""
-        texts = text_list(texts)
+        if not isinstance(texts, Codepoints):
+            texts = Codepoints.of_strings(text_list(texts))
         out = np.empty((len(texts), self.num_perm), dtype=np.uint32)
-        lens = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-        for t0, t1 in char_batches(lens, self.batch_chars):
-            minhash_into(shingles(texts[t0:t1], self.shingle), self._a, self._b, out[t0:t1])
+        for t0, t1 in char_batches(texts.lengths, self.batch_chars):
+            minhash_into(shingles(texts.range(t0, t1), self.shingle), self._a, self._b, out[t0:t1])
         return out
 
     def signature_of(self, template_ids: list[str]) -> np.ndarray:
@@ -186,13 +189,13 @@ class MinHashGrouper:
 
     # ------------------------------------------------------------------ assignment
 
-    def _assign(self, texts: list[str], ids: np.ndarray) -> np.ndarray:
+    def _assign(self, texts: Codepoints, ids: np.ndarray) -> np.ndarray:
         """Template slot of each unique text; new representatives are registered in input order."""
         slots = self._by_text.first(ids)  # 1. exact: the text is known (a representative, or a member)
         todo = np.flatnonzero(slots < 0)
         if not todo.size:
             return slots
-        sig, keys, target, reps = self._group_chunk([texts[i] for i in todo.tolist()])
+        sig, keys, target, reps = self._group_chunk(texts if len(todo) == len(texts) else texts.take(todo))
         base = self._n
         new_slot = np.full(len(todo), -1, dtype=np.int64)
         new_slot[reps] = base + np.arange(len(reps))
@@ -204,7 +207,7 @@ class MinHashGrouper:
             self._register(self._ids[slots[todo[members]]], sig[members], keys[members], texts=ids[todo[members]])
         return slots
 
-    def _group_single(self, texts: list[str]):
+    def _group_single(self, texts: Codepoints):
         """Signatures, band keys, targets and new representatives of a chunk under single linkage
         (shingled once: signatures and exact sets come from the same shingles)."""
         sh = shingles(texts, self.shingle)
@@ -214,7 +217,7 @@ class MinHashGrouper:
         target, reps = self._components(sig, keys, ExactSets(sh))
         return sig, keys, target, reps
 
-    def _group_leader(self, texts: list[str]):
+    def _group_leader(self, texts: Codepoints):
         """The same as :meth:`_group_single`, under leader clustering (estimates only)."""
         sig = self.signatures(texts)
         keys = self._band_keys(sig)
@@ -349,11 +352,9 @@ class MinHashGrouper:
 
     def _band_keys(self, sig: np.ndarray) -> np.ndarray:
         """``(n, bands)`` uint64 key of each band: a multiply-sum of its rows, band salt, mixed."""
-        rows = sig.reshape(len(sig), self.bands, self.rows).astype(np.uint64)
-        rows *= self._row_mult
-        keys = rows.sum(axis=2, dtype=np.uint64)
-        keys += self._band_salt
-        return fmix64(keys)
+        keys = np.empty((len(sig), self.bands), dtype=np.uint64)
+        _band_keys(sig, self._row_mult, self._band_salt, keys)
+        return keys
 
     def _register(self, ids: np.ndarray, sigs: np.ndarray, keys: np.ndarray | None = None, texts: np.ndarray | None = None) -> None:
         """Append slots: representatives (``texts`` None: the text's hash is the template id) or
@@ -414,3 +415,15 @@ def _as_signatures(signatures, n: int, num_perm: int) -> np.ndarray:
     if not in_range:
         raise ValueError("signatures must be unsigned 32-bit integers")
     return sigs.astype(np.uint32).reshape(n, num_perm)
+
+
+@njit(cache=True, nogil=True)
+def _band_keys(sig, row_mult, band_salt, out):  # pragma: no cover - compiled
+    """One compiled pass (a NumPy version spent 0.13 s of 0.2 s widening the signatures to uint64)."""
+    rows = len(row_mult)
+    for t in range(sig.shape[0]):
+        for band in range(len(band_salt)):
+            key = np.uint64(0)
+            for j in range(rows):
+                key += row_mult[j] * np.uint64(sig[t, band * rows + j])
+            out[t, band] = fmix64(key + band_salt[band])

@@ -15,6 +15,7 @@ import pandas as pd
 from numba import njit
 
 from graphlinker.templates.normalise import as_text
+from graphlinker.templates.utf8 import Codepoints
 
 __all__ = ["Shingles", "shingles", "ExactSets", "fmix64", "char_batches", "text_list", "WIDE_RANGES", "WIDE_WEIGHT"]
 
@@ -62,11 +63,11 @@ class Shingles(NamedTuple):
 
 
 def shingles(texts, k: int = 5) -> Shingles:
-    """Hashes of the weight-``k`` character windows of each text (``docs/template-grouping.md``)."""
-    texts = text_list(texts)
-    lens = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-    cps = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    return _shingle_codepoints(cps, lens, k)
+    """Hashes of the weight-``k`` character windows of each text (``docs/template-grouping.md``);
+    ``texts`` are strings or :class:`~graphlinker.templates.utf8.Codepoints`."""
+    if not isinstance(texts, Codepoints):
+        texts = Codepoints.of_strings(text_list(texts))
+    return _shingle_codepoints(texts.cps, texts.lengths, k)
 
 
 def text_list(texts) -> list[str]:
@@ -127,7 +128,7 @@ def _shingle_kernel(cps, wide, starts, k, wide_weight):  # pragma: no cover - co
             h = np.uint64(0)
             for j in range(width):
                 h = h * _POLY + np.uint64(cps[p + j])
-            out[w] = _fmix64_scalar(h + np.uint64(width) * _WIDTH_SALT)
+            out[w] = fmix64(h + np.uint64(width) * _WIDTH_SALT)
             w += 1
         if w == first:  # shorter than a window (or empty): one shingle, the whole text
             if hi == lo:
@@ -136,29 +137,20 @@ def _shingle_kernel(cps, wide, starts, k, wide_weight):  # pragma: no cover - co
                 h = np.uint64(0)
                 for p in range(lo, hi):
                     h = h * _POLY + np.uint64(cps[p])
-                out[w] = _fmix64_scalar(h + np.uint64(hi - lo) * _WIDTH_SALT)
+                out[w] = fmix64(h + np.uint64(hi - lo) * _WIDTH_SALT)
             w += 1
         indptr[t + 1] = w
     return indptr, out[:w]  # a view: a copy would briefly hold the hashes twice
 
 
 @njit(cache=True, nogil=True)
-def _fmix64_scalar(x):  # pragma: no cover - compiled
+def fmix64(x):  # pragma: no cover - compiled
+    """MurmurHash3's 64-bit finaliser (compiled, on one uint64): every input bit affects every output bit."""
     x ^= x >> np.uint64(33)
     x *= _FMIX1
     x ^= x >> np.uint64(33)
     x *= _FMIX2
     x ^= x >> np.uint64(33)
-    return x
-
-
-def fmix64(x: np.ndarray) -> np.ndarray:
-    """MurmurHash3's 64-bit finaliser, in place: every input bit affects every output bit."""
-    x ^= x >> _U64(33)
-    x *= _FMIX1
-    x ^= x >> _U64(33)
-    x *= _FMIX2
-    x ^= x >> _U64(33)
     return x
 
 
