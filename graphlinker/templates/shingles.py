@@ -103,6 +103,9 @@ def _shingle_codepoints(cps: np.ndarray, lens: np.ndarray, k: int) -> Shingles:
 @njit(cache=True, nogil=True)
 def _shingle_kernel(cps, wide, starts, k, wide_weight):  # pragma: no cover - compiled
     n, total = len(starts) - 1, len(cps)
+    top = np.uint64(1)  # _POLY ** (k - 1): the weight of a window's first character
+    for _ in range(k - 1):
+        top *= _POLY
     out = np.empty(total + n, dtype=np.uint64)
     indptr = np.zeros(n + 1, dtype=np.int64)
     w = 0
@@ -114,6 +117,18 @@ def _shingle_kernel(cps, wide, starts, k, wide_weight):  # pragma: no cover - co
             if wide[p]:
                 has_wide = True
                 break
+        if not has_wide and hi - lo >= k:  # every window is k characters: a rolling hash, the same values
+            h = np.uint64(0)
+            for j in range(k):
+                h = h * _POLY + np.uint64(cps[lo + j])
+            salt = np.uint64(k) * _WIDTH_SALT
+            for p in range(lo, hi - k + 1):
+                if p > lo:
+                    h = (h - np.uint64(cps[p - 1]) * top) * _POLY + np.uint64(cps[p + k - 1])
+                out[w] = fmix64(h + salt)
+                w += 1
+            indptr[t + 1] = w
+            continue
         for p in range(lo, hi):
             width = k  # every character weighs 1: a window is k characters
             if has_wide:
