@@ -278,13 +278,7 @@ class MinHashGrouper:
         key and then position, the candidates of an entry are the (at most ``max_bucket``) entries
         before it in its bucket."""
         bucket, pos = sorted_run(keys[rows].ravel(), np.repeat(rows, self.bands))
-        opens = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
-        first = np.repeat(opens, np.diff(np.r_[opens, len(bucket)]))
-        count = np.minimum(np.arange(len(bucket)) - first, cap or self.max_bucket)
-        offset = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
-        qi, cand = np.repeat(pos, count), pos[np.repeat(first, count) + offset]
-        keep = cand < qi
-        return qi[keep], cand[keep]
+        return _bucket_pairs(bucket, pos.astype(np.int64), cap or self.max_bucket)
 
     def _components(self, sig: np.ndarray, keys: np.ndarray, sets) -> tuple[np.ndarray, np.ndarray]:
         """Single linkage within the chunk: connected components of the verified in-chunk candidate
@@ -427,3 +421,26 @@ def _band_keys(sig, row_mult, band_salt, out):  # pragma: no cover - compiled
             for j in range(rows):
                 key += row_mult[j] * np.uint64(sig[t, band * rows + j])
             out[t, band] = fmix64(key + band_salt[band])
+
+
+@njit(cache=True, nogil=True)
+def _bucket_pairs(bucket, pos, cap):  # pragma: no cover - compiled
+    """``(later, earlier)`` pairs: each entry with the first ``cap`` entries of its bucket that precede it
+    (``bucket`` sorted, ``pos`` ascending within a bucket). Two passes, counting then filling."""
+    total, first = 0, 0
+    for i in range(len(bucket)):
+        if i and bucket[i] != bucket[i - 1]:
+            first = i
+        for j in range(first, min(i, first + cap)):
+            total += pos[j] < pos[i]
+    qi = np.empty(total, np.int64)
+    cand = np.empty(total, np.int64)
+    w, first = 0, 0
+    for i in range(len(bucket)):
+        if i and bucket[i] != bucket[i - 1]:
+            first = i
+        for j in range(first, min(i, first + cap)):
+            if pos[j] < pos[i]:
+                qi[w], cand[w] = pos[i], pos[j]
+                w += 1
+    return qi, cand

@@ -32,10 +32,11 @@ def estimated_jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def minhash_into(sh: Shingles, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
     """Fill ``out`` (n, len(a)) with each text's minimum of ``(a·h + b) >> 32`` per permutation.
 
-    One compiled pass: per shingle, all permutations at once (the inner loop vectorises). It
-    replaced NumPy per permutation over batches of shingles (multiply, add, ``minimum.reduceat``):
-    the same signatures, 0.29 s instead of 0.52–0.60 s for the 22.5M shingles of the 113k distinct
-    labelled prompts (``docs/template-grouping.md``, "Throughput").
+    One compiled pass: eight shingles at a time, all permutations in the inner loop (it vectorises,
+    and the running minima are read and written once per eight shingles). It replaced NumPy per
+    permutation over batches of shingles (multiply, add, ``minimum.reduceat``): the same signatures,
+    0.045 s instead of 0.25 s for the 22.5M shingles of the 113k distinct labelled prompts (one
+    shingle at a time: 0.25 s; four: 0.07 s; ``docs/template-grouping.md``, "Throughput").
     """
     if len(sh.indptr) > 1:
         _minhash(sh.indptr, sh.hashes, a, b, out)
@@ -45,11 +46,22 @@ def minhash_into(sh: Shingles, a: np.ndarray, b: np.ndarray, out: np.ndarray) ->
 def _minhash(indptr, hashes, a, b, out):  # pragma: no cover - compiled
     low = np.empty(len(a), np.uint64)
     for t in range(len(indptr) - 1):
+        i, hi = indptr[t], indptr[t + 1]
         low[:] = np.uint64(0xFFFFFFFFFFFFFFFF)
-        for i in range(indptr[t], indptr[t + 1]):
+        while i + 7 < hi:
+            h0, h1, h2, h3 = hashes[i], hashes[i + 1], hashes[i + 2], hashes[i + 3]
+            h4, h5, h6, h7 = hashes[i + 4], hashes[i + 5], hashes[i + 6], hashes[i + 7]
+            for p in range(len(a)):
+                ap, bp = a[p], b[p]
+                first = min(min(ap * h0 + bp, ap * h1 + bp), min(ap * h2 + bp, ap * h3 + bp))
+                second = min(min(ap * h4 + bp, ap * h5 + bp), min(ap * h6 + bp, ap * h7 + bp))
+                low[p] = min(low[p], min(first, second))
+            i += 8
+        while i < hi:
             h = hashes[i]
             for p in range(len(a)):
                 low[p] = min(low[p], a[p] * h + b[p])
+            i += 1
         for p in range(len(a)):
             out[t, p] = np.uint32(low[p] >> np.uint64(32))
 
