@@ -582,3 +582,18 @@ def test_exact_jaccard_holds_across_sort_batches_and_length_classes(monkeypatch)
     exact = shingles_module.ExactSets(shingles(texts))
     assert np.allclose(exact.jaccard(a[:150], b[:150]), expected[:150])  # some texts sorted, the rest not yet
     assert np.allclose(exact.jaccard(a, b), expected)
+
+
+def test_reach_says_what_the_exact_jaccard_says_at_every_threshold():
+    """The early-stopping check against the full value, at thresholds on and between the pairs' own values."""
+    from graphlinker.templates.shingles import ExactSets
+
+    rng = random.Random(12)
+    base = [random_sentence(random.Random(i % 7), rng.randint(2, 60)) for i in range(70)]
+    texts = [" ".join(replace_words(rng, words, rng.randint(0, 6))) for words in base] + ["", "ab", "abab abab abab"]
+    a = np.array([rng.randrange(len(texts)) for _ in range(600)])
+    b = np.array([rng.randrange(len(texts)) for _ in range(600)])
+    values = ExactSets(shingles(texts)).jaccard(a, b)
+    for threshold in sorted({0.0, 0.3, 0.5, 0.7, 0.7 - 1e-12, 0.9, 1.0, *values[:40].tolist()}):
+        reached = ExactSets(shingles(texts)).reach(a, b, threshold)
+        assert reached.tolist() == (values >= threshold).tolist(), threshold

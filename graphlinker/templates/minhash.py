@@ -306,7 +306,7 @@ class MinHashGrouper:
         for high, low in zip(bounds[:-1], bounds[1:]):
             wave = np.flatnonzero((estimate < high) & (estimate >= low))
             wave = wave[apart(parent, qi[wave], cand[wave])]
-            verified = wave[sets.jaccard(qi[wave], cand[wave]) >= self.threshold - 1e-12]
+            verified = wave[sets.reach(qi[wave], cand[wave], self.threshold - 1e-12)]
             unite(parent, qi[verified], cand[verified])
         root = roots(parent)  # each component's earliest text
         none = np.iinfo(np.int64).max

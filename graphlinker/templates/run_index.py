@@ -7,6 +7,7 @@ Measured with 1.6 million band keys, a Python dict took 120 bytes per entry and 
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 __all__ = ["SortedRunIndex", "sorted_run"]
 
@@ -76,25 +77,36 @@ class SortedRunIndex:
 
 
 def sorted_run(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Keys sorted, equal keys in value order: NumPy's (SIMD) quicksort of the keys, then only the ties
-    sorted, by one argsort of ``(tie run, value)`` packed in an int64. Half the time of a stable
-    argsort (0.10 s against 0.22 s for the 1.8M band keys of the 113k distinct labelled prompts) and
-    of the ``lexsort`` of the ties it replaced."""
+    """Keys sorted, equal keys in value order: NumPy's (SIMD) quicksort of the keys, then each run of
+    equal keys ordered by value in one compiled pass. A third of the time of a stable argsort (0.07 s
+    against 0.22 s for the 1.8M band keys of the 113k distinct labelled prompts) and of the ``lexsort``
+    of the ties it replaced."""
     order = np.argsort(keys)
     sorted_keys = keys[order]
-    same = sorted_keys[1:] == sorted_keys[:-1]
-    if same.any():
-        tie = np.zeros(len(keys), dtype=bool)
-        tie[1:] |= same
-        tie[:-1] |= same
-        at = np.flatnonzero(tie)
-        tied = order[at]
-        tied_keys = sorted_keys[at]
-        run = np.cumsum(np.r_[True, tied_keys[1:] != tied_keys[:-1]])
-        value = values[tied].astype(np.int64)
-        low = int(value.min())
-        order[at] = tied[np.argsort(run * (int(value.max()) - low + 1) + (value - low))]
-    return keys[order], values[order]
+    _order_ties(sorted_keys, order, values)
+    return sorted_keys, values[order]
+
+
+@njit(cache=True, nogil=True)
+def _order_ties(sorted_keys, order, values):  # pragma: no cover - compiled
+    """Within each run of equal ``sorted_keys``, ``order`` sorted by ``values[order]`` (in place)."""
+    n, i = len(order), 0
+    while i < n:
+        j = i + 1
+        while j < n and sorted_keys[j] == sorted_keys[i]:
+            j += 1
+        if j - i > 16:
+            run = order[i:j].copy()
+            order[i:j] = run[np.argsort(values[run], kind="mergesort")]
+        else:
+            for a in range(i + 1, j):  # insertion sort: most runs are short
+                item, value = order[a], values[order[a]]
+                b = a - 1
+                while b >= i and values[order[b]] > value:
+                    order[b + 1] = order[b]
+                    b -= 1
+                order[b + 1] = item
+        i = j
 
 
 def _hits(keys: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -92,16 +92,18 @@ def _shingle_codepoints(cps: np.ndarray, lens: np.ndarray, k: int) -> Shingles:
     """
     starts = np.zeros(len(lens) + 1, dtype=np.int64)
     np.cumsum(lens, out=starts[1:])
-    wide = np.zeros(len(cps), dtype=np.bool_)
-    high = np.flatnonzero(cps >= _WIDE_EDGES[0])  # only these can be wide: look up just them
-    if high.size:
-        wide[high] = (np.searchsorted(_WIDE_EDGES, cps[high], side="right") & 1).astype(np.bool_)
-    indptr, hashes = _shingle_kernel(cps, wide, starts, k, WIDE_WEIGHT)
+    indptr, hashes = _shingle_kernel(cps, _WIDE_EDGES, starts, k, WIDE_WEIGHT)
     return Shingles(indptr, hashes)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _is_wide(cp, edges):  # pragma: no cover - compiled
+    """Whether a codepoint lies in :data:`WIDE_RANGES` (``edges``: their bounds, sorted)."""
+    return cp >= edges[0] and (np.searchsorted(edges, cp, side="right") & 1) == 1
+
+
 @njit(cache=True, nogil=True)
-def _shingle_kernel(cps, wide, starts, k, wide_weight):  # pragma: no cover - compiled
+def _shingle_kernel(cps, edges, starts, k, wide_weight):  # pragma: no cover - compiled
     n, total = len(starts) - 1, len(cps)
     top = np.uint64(1)  # _POLY ** (k - 1): the weight of a window's first character
     for _ in range(k - 1):
@@ -114,7 +116,7 @@ def _shingle_kernel(cps, wide, starts, k, wide_weight):  # pragma: no cover - co
         first = w
         has_wide = False
         for p in range(lo, hi):
-            if wide[p]:
+            if _is_wide(cps[p], edges):
                 has_wide = True
                 break
         if not has_wide and hi - lo >= k:  # every window is k characters: a rolling hash, the same values
@@ -134,7 +136,7 @@ def _shingle_kernel(cps, wide, starts, k, wide_weight):  # pragma: no cover - co
             if has_wide:
                 reached, width = 0, 0
                 for j in range(k):  # weights past the end of the batch count 1, as padding
-                    reached += wide_weight if p + j < total and wide[p + j] else 1
+                    reached += wide_weight if p + j < total and _is_wide(cps[p + j], edges) else 1
                     if reached >= k:
                         width = j + 1
                         break
@@ -208,6 +210,16 @@ class ExactSets:
             _jaccard_pairs(self.indptr, self.hashes, self.ends, rows_a, rows_b, out)
         return out
 
+    def reach(self, rows_a: np.ndarray, rows_b: np.ndarray, threshold: float) -> np.ndarray:
+        """Whether each pair's exact Jaccard is at least ``threshold`` (what :meth:`jaccard` ``>= threshold``
+        says): a merge stops once the shared hashes so far settle it either way."""
+        rows_a, rows_b = np.asarray(rows_a, np.int64), np.asarray(rows_b, np.int64)
+        out = np.empty(len(rows_a), dtype=np.bool_)
+        if len(rows_a):
+            self._sort(np.r_[rows_a, rows_b])
+            _reach_pairs(self.indptr, self.hashes, self.ends, rows_a, rows_b, float(threshold), out)
+        return out
+
     def _sort(self, rows: np.ndarray) -> None:
         """Sort and clear of repeats the slices of those ``rows`` not done yet."""
         rows = rows[self.ends[rows] < 0]
@@ -269,3 +281,22 @@ def _jaccard_pairs(indptr, hashes, ends, rows_a, rows_b, out):  # pragma: no cov
             i += np.int64(x <= y)
             j += np.int64(y <= x)
         out[k] = common / max(size - common, 1)
+
+
+@njit(cache=True, nogil=True)
+def _reach_pairs(indptr, hashes, ends, rows_a, rows_b, threshold, out):  # pragma: no cover - compiled
+    for k in range(len(rows_a)):
+        a, b = rows_a[k], rows_b[k]
+        i, i_end, j, j_end = indptr[a], ends[a], indptr[b], ends[b]
+        size = (i_end - i) + (j_end - j)
+        # the fewest shared hashes whose Jaccard (the same float expression as _jaccard_pairs) reaches it
+        need = max(int(threshold * size / (1.0 + threshold)) - 1, 0)
+        while need / max(size - need, 1) < threshold:
+            need += 1
+        common = 0
+        while i < i_end and j < j_end and common < need and common + min(i_end - i, j_end - j) >= need:
+            x, y = hashes[i], hashes[j]
+            common += np.int64(x == y)
+            i += np.int64(x <= y)
+            j += np.int64(y <= x)
+        out[k] = common >= need
