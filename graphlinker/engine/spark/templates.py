@@ -311,7 +311,7 @@ def _jaccard_kernel(threshold: float, batches: Iterator[pa.RecordBatch]) -> Iter
         a_hashes, a_ptr = _ragged(batch.column("a"))
         b_hashes, b_ptr = _ragged(batch.column("b"))
         sets = ExactSets(Shingles(np.concatenate([a_ptr, b_ptr[1:] + a_ptr[-1]]), np.concatenate([a_hashes, b_hashes])))
-        keep = pa.array(sets.jaccard(np.arange(n), np.arange(n, 2 * n)) >= threshold - 1e-12)
+        keep = pa.array(sets.reach(np.arange(n), np.arange(n, 2 * n), threshold - 1e-12))
         yield pa.record_batch({"q": batch.column("q").filter(keep), "c": batch.column("c").filter(keep)})
 
 
