@@ -272,14 +272,8 @@ def _distinct_back(indptr, hashes, ends, rows, padded):  # pragma: no cover - co
 def _jaccard_pairs(indptr, hashes, ends, rows_a, rows_b, out):  # pragma: no cover - compiled
     for k in range(len(rows_a)):
         a, b = rows_a[k], rows_b[k]
-        i, i_end, j, j_end = indptr[a], ends[a], indptr[b], ends[b]
-        size = (i_end - i) + (j_end - j)
-        common = 0
-        while i < i_end and j < j_end:  # without branches: which side steps is a coin toss
-            x, y = hashes[i], hashes[j]
-            common += np.int64(x == y)
-            i += np.int64(x <= y)
-            j += np.int64(y <= x)
+        size = (ends[a] - indptr[a]) + (ends[b] - indptr[b])
+        common = _shared(indptr, hashes, ends, a, b, -1)
         out[k] = common / max(size - common, 1)
 
 
@@ -287,16 +281,23 @@ def _jaccard_pairs(indptr, hashes, ends, rows_a, rows_b, out):  # pragma: no cov
 def _reach_pairs(indptr, hashes, ends, rows_a, rows_b, threshold, out):  # pragma: no cover - compiled
     for k in range(len(rows_a)):
         a, b = rows_a[k], rows_b[k]
-        i, i_end, j, j_end = indptr[a], ends[a], indptr[b], ends[b]
-        size = (i_end - i) + (j_end - j)
+        size = (ends[a] - indptr[a]) + (ends[b] - indptr[b])
         # the fewest shared hashes whose Jaccard (the same float expression as _jaccard_pairs) reaches it
         need = max(int(threshold * size / (1.0 + threshold)) - 1, 0)
         while need / max(size - need, 1) < threshold:
             need += 1
-        common = 0
-        while i < i_end and j < j_end and common < need and common + min(i_end - i, j_end - j) >= need:
-            x, y = hashes[i], hashes[j]
-            common += np.int64(x == y)
-            i += np.int64(x <= y)
-            j += np.int64(y <= x)
-        out[k] = common >= need
+        out[k] = _shared(indptr, hashes, ends, a, b, need) >= need
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _shared(indptr, hashes, ends, a, b, need):  # pragma: no cover - compiled
+    """Hashes the sorted, distinct slices of ``a`` and ``b`` share; with ``need`` >= 0 the merge stops
+    once the count so far settles whether it reaches ``need`` (the count is then exact only up to that)."""
+    i, i_end, j, j_end = indptr[a], ends[a], indptr[b], ends[b]
+    common = 0
+    while i < i_end and j < j_end and (need < 0 or (common < need and common + min(i_end - i, j_end - j) >= need)):
+        x, y = hashes[i], hashes[j]  # without branches: which side steps is a coin toss
+        common += np.int64(x == y)
+        i += np.int64(x <= y)
+        j += np.int64(y <= x)
+    return common
