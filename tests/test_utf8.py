@@ -53,3 +53,12 @@ def test_take_and_range_pick_whole_texts():
     assert [picked.cps[a:b].tolist() for a, b in zip(picked.starts[:-1], picked.starts[1:])] == [[ord(c) for c in strings[r]] for r in rows]
     part = cps.range(10, 14)
     assert len(part) == 4 and part.cps.tolist() == [ord(c) for c in "".join(strings[10:14])]
+
+
+def test_a_sequence_cut_short_stays_inside_its_text():
+    """Arrow does not always validate UTF-8 read from files: a truncated sequence must not read the next text."""
+    offsets = np.array([0, 2, 3], dtype=np.int64)
+    data = np.frombuffer(b"a\xe4b", dtype=np.uint8)  # text 0: "a" + the first byte of a 3-byte sequence; text 1: "b"
+    decoded = codepoints(offsets, data)
+    assert decoded.starts.tolist() == [0, 2, 3]
+    assert decoded.cps.tolist() == [ord("a"), 0xE4 & 0x0F, ord("b")]  # the cut sequence: its lead byte's bits alone

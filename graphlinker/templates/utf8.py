@@ -122,6 +122,7 @@ def _decode(offsets, data, starts):  # pragma: no cover - compiled
                 cp, extra = b & 0x0F, 2
             else:
                 cp, extra = b & 0x07, 3
+            extra = min(extra, end - i - 1)  # a sequence cut short (invalid UTF-8) never reads past its text
             for j in range(1, extra + 1):
                 cp = (cp << np.uint32(6)) | (np.uint32(data[i + j]) & np.uint32(0x3F))
             out[w] = cp
