@@ -39,7 +39,6 @@ def _hash_all(texts) -> list[str]:
     return [hexdigest(t.encode("utf-8"), SEED) for t in texts]
 
 
-
 class TemplateGrouper(Protocol):
     """Maps *unique* normalised texts to template ids, and carries its state across chunks and runs.
 

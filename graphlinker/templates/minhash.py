@@ -278,7 +278,7 @@ class MinHashGrouper:
         key and then position, the candidates of an entry are the (at most ``max_bucket``) entries
         before it in its bucket."""
         bucket, pos = sorted_run(keys[rows].ravel(), np.repeat(rows, self.bands))
-        return _bucket_pairs(bucket, pos.astype(np.int64), cap or self.max_bucket)
+        return _bucket_pairs(bucket, pos.astype(np.int64, copy=False), cap or self.max_bucket)
 
     def _components(self, sig: np.ndarray, keys: np.ndarray, sets) -> tuple[np.ndarray, np.ndarray]:
         """Single linkage within the chunk: connected components of the verified in-chunk candidate

@@ -78,7 +78,7 @@ class SortedRunIndex:
 
 def sorted_run(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Keys sorted, equal keys in value order: NumPy's (SIMD) quicksort of the keys, then each run of
-    equal keys ordered by value in one compiled pass. A third of the time of a stable argsort (0.07 s
+    equal keys ordered by value in one compiled pass. A third of the time of a stable argsort (0.08 s
     against 0.22 s for the 1.8M band keys of the 113k distinct labelled prompts) and of the ``lexsort``
     of the ties it replaced."""
     order = np.argsort(keys)
