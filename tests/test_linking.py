@@ -263,3 +263,50 @@ def test_large_operation_sharing_templates_and_a_subnet_is_linked_without_all_pa
     graph = ig.Graph.TupleList(edges[["account_a", "account_b"]].itertuples(index=False))
     assert len(graph.connected_components()) == 1
     assert not linkage.hubs["kind"].eq("template").any()  # the ring's templates keep all their weight
+
+
+def _ring_and_strangers():
+    """A 300-account ring sharing a /24 and templates, with 200 strangers: thousands of linked pairs."""
+    rows = []
+    for i in range(300):
+        who = f"op{i}"
+        rows += [(who, "payment", f"card-{who}", 1), (who, "subnet", "45.12.9.0/24", 30), (who, "ip", f"45.12.9.{i % 7}", 4)]
+        rows += [(who, "template", f"harvest-{t}", 10) for t in range(i % 3, 4)]
+    return rows + _strangers(200, "b", np.random.default_rng(5))
+
+
+def test_feature_kind_rows_change_nothing(settings):
+    """Linking reads the rows of linking kinds through a mask, not a filtered copy: feature-kind rows
+    (model, hour, client), and accounts that have nothing else, leave the vectors and the links as they were."""
+    rows = _ring_and_strangers()
+    rng = np.random.default_rng(6)
+    noise = [(f"op{i}", kind, f"{kind}-{rng.integers(5)}", 2) for i in range(0, 300, 3) for kind in ("model", "hour", "client")]
+    noise += [(f"only-features-{i}", "model", "m-1", 5) for i in range(20)]
+    mixed = rows + noise
+    order = rng.permutation(len(mixed))
+    plain, with_features = link_accounts(usage(rows), settings), link_accounts(usage([mixed[i] for i in order]), settings)
+    assert len(plain.edges) > 1000
+    pd.testing.assert_frame_equal(plain.edges, with_features.edges)
+    assert plain.vectors.accounts.equals(with_features.vectors.accounts)
+    assert not any(name.startswith("only-features") for name in with_features.vectors.accounts)
+    assert (plain.vectors.matrix != with_features.vectors.matrix).nnz == 0
+    pd.testing.assert_frame_equal(plain.hubs, with_features.hubs)
+
+
+def test_weighing_in_chunks_keeps_the_same_links(settings, monkeypatch):
+    """Candidate pairs are weighed in chunks whose cosines are joined only for the links kept; chunks of a few
+    pairs (so every boundary falls inside an account's links) give the links, pruned or not, of one chunk."""
+    import graphlinker.analysis.linking as linking
+
+    frame = usage(_ring_and_strangers())
+    for k in (3, 0):  # pruned to each account's 3 strongest, and not pruned
+        chosen = dataclasses.replace(settings, linking={**settings.linking, "max_links_per_account": k})
+        whole = link_accounts(frame, chosen)
+        monkeypatch.setattr(linking, "WEIGH_CHUNK", 7)
+        chunked = link_accounts(frame, chosen)
+        monkeypatch.undo()
+        assert len(whole.edges) > 300
+        pd.testing.assert_frame_equal(whole.edges, chunked.edges)
+        for one, other in zip(whole.linked_pairs, chunked.linked_pairs):
+            np.testing.assert_array_equal(one, other)
+    assert len(link_accounts(frame, dataclasses.replace(settings, linking={**settings.linking, "max_links_per_account": 3})).edges) < len(whole.edges)

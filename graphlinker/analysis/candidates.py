@@ -88,12 +88,25 @@ def window_pairs(ordered: OrderedUsers, window: int, n_accounts: int) -> np.ndar
     return ordered.pair_codes(range(1, window + 1), wrap=True, n_accounts=n_accounts)
 
 
-def unique_pairs(codes: list[np.ndarray], n_accounts: int) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct unordered pairs of the codes as (smaller, larger) row numbers, sorted."""
+def unique_pair_codes(codes: list[np.ndarray]) -> np.ndarray:
+    """Distinct codes of ``codes``, sorted; the list is emptied as its parts are copied out (memory)."""
     code = _concat(codes)
     code.sort()  # in place: the concatenation is ours
-    return np.divmod(distinct_sorted(code), n_accounts)
+    return distinct_sorted(code)
+
+
+def unique_pairs(codes: list[np.ndarray], n_accounts: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct unordered pairs of the codes as (smaller, larger) row numbers, sorted."""
+    return np.divmod(unique_pair_codes(codes), n_accounts)
 
 
 def _concat(parts: list[np.ndarray]) -> np.ndarray:
-    return np.concatenate(parts) if parts else np.array([], dtype=np.int64)
+    """One array of ``parts``, each part released once copied: the peak is the whole plus one part, not twice the whole."""
+    out = np.empty(sum(len(part) for part in parts), dtype=np.int64)
+    start = 0
+    while parts:
+        part = parts.pop(0)
+        out[start : start + len(part)] = part
+        start += len(part)
+        del part
+    return out

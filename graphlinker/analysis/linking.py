@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from graphlinker.analysis.account_vectors import AccountVectors, account_vectors
-from graphlinker.analysis.candidates import OrderedUsers, all_pairs, unique_pairs, window_pairs
+from graphlinker.analysis.candidates import OrderedUsers, all_pairs, unique_pair_codes, window_pairs
 from graphlinker.analysis.coherence import identifier_coherence
 from graphlinker.errors import ConfigError
 from graphlinker.kinds import FEATURE_KINDS, linking_kinds
@@ -81,61 +81,79 @@ def link_accounts(usage: pd.DataFrame, settings: Settings, progress: Callable[[i
         from graphlinker.analysis.linking_capped import link_accounts_capped
 
         return link_accounts_capped(usage, settings, progress)
-    usage = usage[~usage["kind"].isin(FEATURE_KINDS)]
+    rows = ~usage["kind"].isin(FEATURE_KINDS).to_numpy(dtype=bool)  # a mask, not a filtered copy of usage
     kinds = linking_kinds(usage)
-    if usage.empty:
+    if not rows.any():
         return Linkage(_empty_edges(kinds), _empty_hubs(), tuple(kinds))
     config = settings.linking
-    vectors = account_vectors(usage, kinds, settings)
+    vectors = account_vectors(usage, kinds, settings, rows)
+    del rows
     advance = progress or (lambda n=1: None)
     expand_limit = config.expand_limit
     popular = np.nonzero(vectors.degree > expand_limit)[0]
     coherence = identifier_coherence(vectors, popular, config.coherence_samples, tuple(config.coherence_ramp))
     vectors = vectors.reweighted(coherence.column_factor(len(vectors.degree)))
     advance(1)
-    left, right = _candidates(vectors, popular[coherence.factor > 0], expand_limit, config.neighbour_window)
+    pairs = _candidates(vectors, popular[coherence.factor > 0], expand_limit, config.neighbour_window)
     advance(1)
-    edges = _weigh(vectors, left, right, settings)
+    edges = _weigh(vectors, pairs, settings)
+    del pairs
     linked = (edges["a"], edges["b"])
-    edges = _strongest(edges, config.max_links_per_account)
+    edges = _take(edges, _strongest(edges, config.max_links_per_account))
     advance(1)
     return Linkage(_frame(edges, vectors), _hubs(vectors, coherence), tuple(kinds), vectors, linked)
 
 
-def _candidates(vectors: AccountVectors, coherent_popular: np.ndarray, expand_limit: int, window: int):
-    """All pairs of small identifiers, and hash-order windows of the coherent popular ones."""
+def _candidates(vectors: AccountVectors, coherent_popular: np.ndarray, expand_limit: int, window: int) -> np.ndarray:
+    """All pairs of small identifiers, and hash-order windows of the coherent popular ones (sorted pair codes)."""
     small = np.nonzero((vectors.degree >= 2) & (vectors.degree <= expand_limit))[0]
     n = len(vectors.accounts)
-    return unique_pairs([all_pairs(OrderedUsers(vectors.matrix, small), expand_limit, n),
-                         window_pairs(OrderedUsers(vectors.matrix, coherent_popular), window, n)], n)
+    return unique_pair_codes([all_pairs(OrderedUsers(vectors.matrix, small), expand_limit, n),
+                              window_pairs(OrderedUsers(vectors.matrix, coherent_popular), window, n)])
 
 
-def _weigh(vectors: AccountVectors, left: np.ndarray, right: np.ndarray, settings: Settings) -> dict:
-    """Per-kind cosines of the candidate pairs after floors and minimum shared counts; weight ≥ min_edge_weight.
+def _weigh(vectors: AccountVectors, pairs: np.ndarray, settings: Settings) -> dict:
+    """Per-kind cosines of the candidate pairs (codes) after floors and minimum shared counts; weight ≥ min_edge_weight.
 
     In chunks of ``WEIGH_CHUNK`` pairs, so memory holds the kept links, not every candidate's cosines.
+    The cosines stay one block per chunk (``cosine_blocks``) until :func:`_take` keeps the strongest
+    links: joined first, they were a second copy of every linked pair's cosines, the peak of linking
+    at 5M request rows (5.4M linked pairs, 7 kinds).
     """
     floors = np.array([settings.min_similarity(kind) for kind in vectors.kinds])
     min_shared = np.array([int(settings.linking.min_shared.get(kind, 1)) for kind in vectors.kinds])
     min_weight = settings.linking.min_edge_weight
+    n = len(vectors.accounts)
     parts = []
-    for start in range(0, len(left), WEIGH_CHUNK):
-        a, b = left[start : start + WEIGH_CHUNK], right[start : start + WEIGH_CHUNK]
+    for start in range(0, len(pairs), WEIGH_CHUNK):
+        a, b = np.divmod(pairs[start : start + WEIGH_CHUNK], n)
         cosines, shared = vectors.cosines(a, b)
         cosines[(cosines < floors) | (shared < min_shared)] = 0.0
         weight = cosines @ vectors.kind_weight
         keep = weight >= min_weight
         parts.append((a[keep], b[keep], weight[keep], cosines[keep]))
     if not parts:
-        return {"a": left[:0], "b": right[:0], "weight": np.zeros(0), "cosines": np.zeros((0, len(vectors.kinds)))}
-    a, b, weight, cosines = (np.concatenate(column) for column in zip(*parts))
-    return {"a": a, "b": b, "weight": weight, "cosines": cosines}
+        empty = pairs[:0].astype(np.int64)
+        return {"a": empty, "b": empty, "weight": np.zeros(0), "cosine_blocks": [np.zeros((0, len(vectors.kinds)))]}
+    a, b, weight, blocks = zip(*parts)
+    del parts
+    return {"a": np.concatenate(a), "b": np.concatenate(b), "weight": np.concatenate(weight), "cosine_blocks": list(blocks)}
 
 
-def _strongest(edges: dict, k: int) -> dict:
-    """Keep an edge when it is among the ``k`` strongest of either of its accounts (ties by partner)."""
+def _take(edges: dict, keep: np.ndarray | None) -> dict:
+    """The edges ``keep`` marks (all when None), with their cosines joined into one ``cosines`` array."""
+    blocks = edges["cosine_blocks"]
+    if keep is None:
+        return {"a": edges["a"], "b": edges["b"], "weight": edges["weight"], "cosines": np.concatenate(blocks)}
+    bounds = np.cumsum([0] + [len(block) for block in blocks])
+    cosines = np.concatenate([block[keep[start:end]] for block, start, end in zip(blocks, bounds[:-1], bounds[1:])])
+    return {"a": edges["a"][keep], "b": edges["b"][keep], "weight": edges["weight"][keep], "cosines": cosines}
+
+
+def _strongest(edges: dict, k: int) -> np.ndarray | None:
+    """Which edges to keep: those among the ``k`` strongest of either of their accounts (ties by partner); None keeps all."""
     if k <= 0 or not len(edges["a"]):
-        return edges
+        return None
     m = len(edges["a"])
     account = np.concatenate([edges["a"], edges["b"]])  # each edge seen from both of its ends
     partner = np.concatenate([edges["b"], edges["a"]])
@@ -145,7 +163,7 @@ def _strongest(edges: dict, k: int) -> dict:
     rank = np.arange(len(order)) - np.repeat(opens, np.diff(np.r_[opens, len(order)]))
     keep = np.zeros(m, dtype=bool)
     keep[order[rank < k] % m] = True  # end i and end m + i are both edge i
-    return {name: values[keep] for name, values in edges.items()}
+    return keep
 
 
 def _frame(edges: dict, vectors: AccountVectors) -> pd.DataFrame:
