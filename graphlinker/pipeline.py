@@ -26,6 +26,7 @@ from graphlinker.analysis.evidence import cluster_evidence
 from graphlinker.analysis.features import cluster_features
 from graphlinker.analysis.fragments import merge_fragments
 from graphlinker.analysis.linking import link_accounts, linking_steps
+from graphlinker.analysis.members import member_rows
 from graphlinker.analysis.scoring import score_clusters
 from graphlinker.analysis.verdicts import apply_verdicts
 from graphlinker.analysis.waves import keep_waves_together
@@ -106,9 +107,13 @@ def analyse(store: Store, settings: Settings, progress: Progress, run_id: str, s
     membership = clusters_of_two_or_more(communities)
     with progress.stage("scoring clusters"):
         rules = ExtractionRules.load()
-        features = cluster_features(membership, usage, stats, accounts, templates, linkage.edges, rules.weights, settings)
+        members = member_rows(usage, membership.set_index("account_id")["cluster"])  # once, for features and evidence
+        features = cluster_features(membership, usage, stats, accounts, templates, linkage.edges, rules.weights, settings,
+                                    members=members)
         scores = score_clusters(features, settings)
-        evidence = cluster_evidence(membership, usage, linkage.edges, templates, accounts, features, linkage.kinds)
+        evidence = cluster_evidence(membership, usage, linkage.edges, templates, accounts, features, linkage.kinds,
+                                    members=members)
+        del members
     report, cluster_ids = build_report(run_id, membership=membership, scores=scores, evidence=evidence, hubs=linkage.hubs,
                                        accounts=accounts, quarantined=int(extra.get("quarantined", 0)), previous=previous)
     report = apply_verdicts(report, store.verdicts())  # analysts' verdicts on the stable ids just assigned

@@ -84,3 +84,19 @@ def test_members_without_minutes_count_in_the_share_and_clusters_without_minutes
     assert share["ring"] == pytest.approx(3 / 4)
     assert share["quiet"] == 0.0
     assert synchrony_lift(pd.concat([frame, payer]))["quiet"] == 0.0  # nothing expected, nothing to lift
+
+
+@pytest.mark.parametrize("dtype", [object, "string[python]", "string[pyarrow]"])
+def test_the_same_figures_whatever_the_string_storage_and_id_order(dtype):
+    """Windows are read through Arrow's cast when the column is Arrow-backed and accounts grouped by code
+    (zed and Alpha share their minutes; mid-9 is a minute off, b10 and cluster 2 never meet):
+    the figures are those of the hand-made table with plain Python strings, whatever order the ids sort in."""
+    wave = [100, 160, 220, 280, 340]
+    schedule = {"zed": wave, "Alpha": wave, "mid-9": [w + 1 for w in wave], "b10": [5, 700, 1500, 2100, 2900]}
+    frame = pd.concat([minutes("c1", schedule), minutes("c2", {"x": wave, "y": [w + 7 for w in wave]})], ignore_index=True)
+    frame["cluster"] = frame["cluster"].map({"c1": 1, "c2": 2})
+    reference = synchrony_features(frame.astype({"account_id": object, "value": object, "kind": object}), 60, 1e-3)
+    shuffled = frame.sample(frac=1.0, random_state=3).astype({"account_id": dtype, "value": dtype, "kind": dtype})
+    got = synchrony_features(shuffled, 60, 1e-3)
+    assert reference.loc[1, "synchronised_share"] == 0.5 and reference.loc[2, "synchronised_share"] == 0.0
+    pd.testing.assert_frame_equal(got, reference)

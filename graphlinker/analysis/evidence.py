@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from graphlinker.analysis.members import member_rows
 from graphlinker.kinds import CREATED, FEATURE_KINDS, TEMPLATE, TIME
 
 TOP_IDENTIFIERS = 5
@@ -24,11 +25,11 @@ def cluster_evidence(
     accounts: pd.DataFrame,
     features: pd.DataFrame,
     kinds: tuple[str, ...],
+    members: pd.DataFrame | None = None,
 ) -> dict[int, dict]:
-    """Evidence dict per cluster number."""
+    """Evidence dict per cluster number (``members`` as for :func:`graphlinker.analysis.features.cluster_features`)."""
     cluster_of = membership.set_index("account_id")["cluster"]
-    members = usage[usage["account_id"].isin(cluster_of.index)]
-    members = members.assign(cluster=members["account_id"].map(cluster_of).to_numpy())
+    members = member_rows(usage, cluster_of) if members is None else members
     shared = _shared_identifiers(members)
     top_templates = _top_templates(members, templates)
     links = _link_counts(edges, cluster_of, kinds)

