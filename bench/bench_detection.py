@@ -5,8 +5,9 @@
 benign background, every kind of look-alike and that one operation (seed ``--seed`` + its
 number, so backgrounds differ). Each scenario is run once through the real pipeline
 (embedded store) with the shipped settings. Then, per archetype, the reason weights and
-flag threshold are fitted (:mod:`graphlinker.analysis.scoring_fit`) on the clusters of every *other*
-scenario, and the held-out scenario is re-scored with them. Look-alike kinds are held out
+flag threshold are fitted (:mod:`graphlinker.analysis.scoring_fit`) on the clusters of the
+scenarios of every *other* archetype (at every scale: none of the archetype's own scenarios,
+whatever their scale), and the held-out scenarios are re-scored with them. Look-alike kinds are held out
 the same way: the fit never sees a cluster that is mostly that kind, then every scenario's
 clusters are scored and the kind's flagged share is reported.
 
@@ -174,12 +175,14 @@ def leave_one_out(runs: list[dict], settings: Settings, max_weight: float = MAX_
     tables = []
     for i, r in enumerate(runs):
         labels = cluster_labels(r["report"], r["truth"])
-        table = cluster_features(r["report"]).join(labels).assign(run=i)
+        table = cluster_features(r["report"]).join(labels).assign(run=i, held_out=r["archetype"])
         tables.append(table.set_axis([f"{i}/{c}" for c in table.index]))  # cluster ids repeat across scenarios
     clusters = pd.concat(tables)
     op_rows, lookalike_rows = [], []
-    for i, r in enumerate(runs):
-        train = clusters[clusters["run"] != i]
+    for r in runs:
+        # every scenario of the archetype is left out, at every scale: a fit that saw it at another scale
+        # would not be scoring an operation it never saw
+        train = clusters[clusters["held_out"] != r["archetype"]]
         fitted = fit_scoring(train[FEATURE_COLUMNS], train["positive"], settings, train["size"], max_weight)
         default = _op_row(r, r["report"])
         loo = _op_row(r, rescore(r["report"], fitted))

@@ -29,12 +29,13 @@ def _report(op_accounts: list[str], lookalike_accounts: list[str], tag: str) -> 
                          cluster(f"{tag}-la", lookalike_accounts, shared_payment_share=1.0, under_p95_share=1.0)]}
 
 
-def _run(archetype: str, i: int) -> dict:
-    ops = [f"{archetype}{k}" for k in range(5)]
+def _run(archetype: str, i: int, scale: float = 1.0) -> dict:
+    ops = [f"{archetype}{scale:g}-{k}" for k in range(5)]
     las = [f"la{i}-{k}" for k in range(5)]
     truth = pd.DataFrame({"account_id": ops + las, "op_id": [f"op-{archetype}-1"] * 5 + ["lookalike-company-1"] * 5,
                           "role": ["worker"] * 5 + ["lookalike"] * 5})
-    return {"archetype": archetype, "scale": 1.0, "report": _report(ops, las, archetype), "truth": truth, "seconds": 1.0}
+    return {"archetype": archetype, "scale": scale, "report": _report(ops, las, f"{archetype}{scale:g}"), "truth": truth,
+            "seconds": 1.0}
 
 
 def test_each_fold_is_fitted_without_its_own_scenario(monkeypatch):
@@ -55,6 +56,24 @@ def test_each_fold_is_fitted_without_its_own_scenario(monkeypatch):
     assert len(seen) == 4
     for row in op_rows:
         assert row["loo"]["recall"] == 1.0 and row["loo"]["lookalike_flagged"] == 0.0
+
+
+def test_each_fold_leaves_out_its_archetype_at_every_scale(monkeypatch):
+    """With scales 0.3 and 1, the fold of alpha at 0.3 must not train on alpha at 1 (nor the reverse)."""
+    seen = []
+    real = B.fit_scoring
+
+    def recording(features, positive, settings, *args):
+        seen.append(sorted({i.split("/")[0] for i in features.index}))
+        return real(features, positive, settings, *args)
+
+    monkeypatch.setattr(B, "fit_scoring", recording)
+    runs = [_run(a, i, scale) for scale in (0.3, 1.0) for i, a in enumerate(["alpha", "beta", "gamma"])]
+    op_rows, _ = B.leave_one_out(runs, Settings.load())
+    # runs: 0 alpha@0.3, 1 beta@0.3, 2 gamma@0.3, 3 alpha@1, 4 beta@1, 5 gamma@1
+    assert seen[:6] == [["1", "2", "4", "5"], ["0", "2", "3", "5"], ["0", "1", "3", "4"],
+                        ["1", "2", "4", "5"], ["0", "2", "3", "5"], ["0", "1", "3", "4"]]
+    assert [(r["archetype"], r["scale"]) for r in op_rows] == [(a, s) for s in (0.3, 1.0) for a in ("alpha", "beta", "gamma")]
 
 
 def test_cluster_labels_take_the_majority_group():

@@ -22,4 +22,3 @@ def member_rows(frame: pd.DataFrame, cluster_of: pd.Series) -> pd.DataFrame:
     member = member_of_code[code]
     keep = member >= 0
     return frame[keep].assign(cluster=cluster_of.to_numpy()[member[keep]])
-
