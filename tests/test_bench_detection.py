@@ -38,7 +38,9 @@ def _run(archetype: str, i: int, scale: float = 1.0) -> dict:
             "seconds": 1.0}
 
 
-def test_each_fold_is_fitted_without_its_own_scenario(monkeypatch):
+@pytest.fixture
+def fitted_on(monkeypatch) -> list[list[str]]:
+    """The scenario numbers each call of ``fit_scoring`` trained on, in call order."""
     seen = []
     real = B.fit_scoring
 
@@ -47,6 +49,11 @@ def test_each_fold_is_fitted_without_its_own_scenario(monkeypatch):
         return real(features, positive, settings, *args)
 
     monkeypatch.setattr(B, "fit_scoring", recording)
+    return seen
+
+
+def test_each_fold_is_fitted_without_its_own_scenario(fitted_on):
+    seen = fitted_on
     runs = [_run(a, i) for i, a in enumerate(["alpha", "beta", "gamma"])]
     op_rows, lookalike_rows = B.leave_one_out(runs, Settings.load())
     assert seen[:3] == [["1", "2"], ["0", "2"], ["0", "1"]]  # op folds leave their scenario out
@@ -58,16 +65,9 @@ def test_each_fold_is_fitted_without_its_own_scenario(monkeypatch):
         assert row["loo"]["recall"] == 1.0 and row["loo"]["lookalike_flagged"] == 0.0
 
 
-def test_each_fold_leaves_out_its_archetype_at_every_scale(monkeypatch):
+def test_each_fold_leaves_out_its_archetype_at_every_scale(fitted_on):
     """With scales 0.3 and 1, the fold of alpha at 0.3 must not train on alpha at 1 (nor the reverse)."""
-    seen = []
-    real = B.fit_scoring
-
-    def recording(features, positive, settings, *args):
-        seen.append(sorted({i.split("/")[0] for i in features.index}))
-        return real(features, positive, settings, *args)
-
-    monkeypatch.setattr(B, "fit_scoring", recording)
+    seen = fitted_on
     runs = [_run(a, i, scale) for scale in (0.3, 1.0) for i, a in enumerate(["alpha", "beta", "gamma"])]
     op_rows, _ = B.leave_one_out(runs, Settings.load())
     # runs: 0 alpha@0.3, 1 beta@0.3, 2 gamma@0.3, 3 alpha@1, 4 beta@1, 5 gamma@1
