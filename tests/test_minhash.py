@@ -368,6 +368,23 @@ def test_chunking_does_not_change_ids_and_equals_one_text_at_a_time():
     assert [ids_of(sequential, [t])[0] for t in texts] == whole
 
 
+@pytest.mark.parametrize("linkage", ["single", "leader"])
+def test_looking_texts_up_in_batches_changes_no_id(monkeypatch, linkage):
+    """Known templates (and, under leader linkage, earlier representatives) are looked up LOOKUP_BATCH texts
+    at a time; batches of 3 give the ids and state of one batch, over several chunks."""
+    import graphlinker.templates.minhash as minhash_module
+
+    texts = families(2, 40, 8, 150)
+    chunks = [list(c) for c in np.array_split(np.array(texts, dtype=object), 5)]
+    whole = MinHashGrouper(linkage=linkage)
+    expected = sum((ids_of(whole, c) for c in chunks), [])
+    monkeypatch.setattr(minhash_module, "LOOKUP_BATCH", 3)
+    batched = MinHashGrouper(linkage=linkage)
+    got = sum((ids_of(batched, c) for c in chunks), [])
+    assert len(set(expected)) < len(texts) - 150  # families did merge, across chunks too
+    assert got == expected and len(batched) == len(whole)
+
+
 def test_every_text_joins_the_earliest_verifying_representative():
     """Brute-force check of leader clustering (no LSH shortcut): each text's template is the earliest
     representative before it with estimated Jaccard >= threshold, and representatives have none."""

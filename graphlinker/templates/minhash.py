@@ -36,6 +36,7 @@ _U64 = np.uint64
 _BAND_SEED = 0x5EED_BA4D  # band-key multipliers; fixed so keys depend only on signatures
 EXACT_MARGIN = 0.2  # estimates this far from the threshold are trusted without exact verification
 EXACT_WAVES = 8  # near pairs are verified in this many bands of estimate, most similar first
+LOOKUP_BATCH = 8_192  # texts looked up in an index at a time: their candidate pairs set the chunk's peak
 _HEX_ID = re.compile(r"[0-9a-f]{16}")
 
 
@@ -321,7 +322,14 @@ class MinHashGrouper:
         """Per row, the smallest value in ``index`` sharing a band key with it (among the first
         ``max_bucket`` of each bucket) whose signature agrees in at least ``ceil(θ·P)`` positions,
         or -1.  With ``allowed`` (a mask over chunk positions), values are chunk positions that
-        must precede the row's and be allowed."""
+        must precede the row's and be allowed.
+
+        ``LOOKUP_BATCH`` rows at a time (each row's answer depends on its own candidates only): the
+        candidate pairs of a whole 200k-row chunk against everything known, with their copies while
+        deduplicating, were the peak of reading requests at 1M rows (+0.3 GB)."""
+        if len(rows) > LOOKUP_BATCH:
+            return np.concatenate([self._earliest(sig, keys, rows[start : start + LOOKUP_BATCH], index, cand_sigs, allowed)
+                                   for start in range(0, len(rows), LOOKUP_BATCH)])
         q, cand = index.lookup(keys[rows].ravel(), self.max_bucket)
         qi = q // self.bands
         if allowed is not None:
