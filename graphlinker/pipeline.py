@@ -26,7 +26,7 @@ from graphlinker.analysis.evidence import cluster_evidence
 from graphlinker.analysis.features import cluster_features
 from graphlinker.analysis.fragments import merge_fragments
 from graphlinker.analysis.linking import link_accounts, linking_steps
-from graphlinker.analysis.members import member_rows
+from graphlinker.analysis.members import member_usage
 from graphlinker.analysis.scoring import score_clusters
 from graphlinker.analysis.verdicts import apply_verdicts
 from graphlinker.analysis.waves import keep_waves_together
@@ -107,7 +107,7 @@ def analyse(store: Store, settings: Settings, progress: Progress, run_id: str, s
     membership = clusters_of_two_or_more(communities)
     with progress.stage("scoring clusters"):
         rules = ExtractionRules.load()
-        members = member_rows(usage, membership.set_index("account_id")["cluster"])  # once, for features and evidence
+        members = member_usage(usage, membership.set_index("account_id")["cluster"])  # once, for features and evidence
         features = cluster_features(membership, usage, stats, accounts, templates, linkage.edges, rules.weights, settings,
                                     members=members)
         scores = score_clusters(features, settings)

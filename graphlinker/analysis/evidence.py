@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from graphlinker.analysis.members import member_rows
+from graphlinker.analysis.members import member_usage
 from graphlinker.kinds import CREATED, FEATURE_KINDS, TEMPLATE, TIME
 
 TOP_IDENTIFIERS = 5
@@ -29,7 +29,7 @@ def cluster_evidence(
 ) -> dict[int, dict]:
     """Evidence dict per cluster number (``members`` as for :func:`graphlinker.analysis.features.cluster_features`)."""
     cluster_of = membership.set_index("account_id")["cluster"]
-    members = member_rows(usage, cluster_of) if members is None else members
+    members = member_usage(usage, cluster_of) if members is None else members
     shared = _shared_identifiers(members)
     top_templates = _top_templates(members, templates)
     links = _link_counts(edges, cluster_of, kinds)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from graphlinker.analysis.members import member_rows
+from graphlinker.analysis.members import member_rows, member_usage
 from graphlinker.analysis.synchrony import synchrony_features
 from graphlinker.arrays import distinct
 from graphlinker.kinds import CLIENT, HOUR, IP, MODEL, PAYMENT, SUBNET, TEMPLATE, TIME
@@ -55,10 +55,10 @@ def cluster_features(
 ) -> pd.DataFrame:
     """One row per cluster (index ``cluster``) with the columns of ``FEATURE_COLUMNS``.
 
-    ``members``: :func:`graphlinker.analysis.members.member_rows` of ``usage``, when the caller has them.
+    ``members``: :func:`graphlinker.analysis.members.member_usage` of ``usage``, when the caller has them.
     """
     cluster_of = membership.set_index("account_id")["cluster"]
-    members = member_rows(usage, cluster_of) if members is None else members
+    members = member_usage(usage, cluster_of) if members is None else members
     member_stats = member_rows(stats, cluster_of)
 
     features = pd.DataFrame(index=pd.Index(sorted(cluster_of.unique()), name="cluster"))

@@ -22,3 +22,12 @@ def member_rows(frame: pd.DataFrame, cluster_of: pd.Series) -> pd.DataFrame:
     member = member_of_code[code]
     keep = member >= 0
     return frame[keep].assign(cluster=cluster_of.to_numpy()[member[keep]])
+
+
+USAGE_READ = ["account_id", "kind", "value", "count"]  # what features and evidence read of the members' usage
+
+
+def member_usage(usage: pd.DataFrame, cluster_of: pd.Series) -> pd.DataFrame:
+    """:func:`member_rows` of the usage columns features and evidence read: first and last seen stay
+    behind (16 bytes a row, 0.13 GB at 5M request rows)."""
+    return member_rows(usage[USAGE_READ], cluster_of)
