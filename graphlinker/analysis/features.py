@@ -112,7 +112,7 @@ def _accounts_per_value(usage: pd.DataFrame, rows: np.ndarray) -> pd.Series:
     """Distinct accounts per ``value`` among the ``rows`` (a mask) of usage; 0 for values only other rows hold.
 
     From codes of the whole columns: a group-by over a filtered copy of the string columns took 1.0 s
-    and peaked at 0.5 GB more at 5M request rows; this takes 0.5 s and 0.13 GB.
+    and peaked 525 MiB higher at 5M request rows; this takes 0.5 s and 131 MiB.
     """
     value_code, values = pd.factorize(usage["value"])
     account_code, accounts = pd.factorize(usage["account_id"])

@@ -58,7 +58,7 @@ def synchrony_features(members: pd.DataFrame, window_seconds: int, alpha: float)
     window = _integers(rows["value"])
     per_hour = windows_per_hour(window_seconds)
     # accounts as codes in id order (the groups below come out in the same order as by id): 4.3M Python
-    # strings of the ids were this function's peak at 5M request rows (+0.67 GB)
+    # strings of the ids were this function's peak at 5M request rows (+672 MiB)
     account = pd.factorize(rows["account_id"], sort=True)[0]
     frame = pd.DataFrame({"cluster": rows["cluster"].to_numpy(), "account_id": account,
                           "window": window, "hour": window // per_hour})
