@@ -202,7 +202,9 @@ class PromptFingerprints:
 
 
 def _text_hashes(texts: list[str]) -> np.ndarray:
-    """xxhash64 of each normalised text: the bits of the embedded template id (``fingerprint._hash_all``)."""
-    from graphlinker.templates.fingerprint import _hash_all
+    """xxhash64 of each normalised text: the bits of the embedded template id, computed as the embedded
+    grouper computes them (:func:`graphlinker.templates.utf8.xxh64`, over the texts' UTF-8 buffers)."""
+    from graphlinker.templates.fingerprint import SEED
+    from graphlinker.templates.utf8 import utf8_buffers, xxh64
 
-    return np.fromiter((int(h, 16) for h in _hash_all(texts)), dtype=np.uint64, count=len(texts))
+    return xxh64(*utf8_buffers(pa.array(texts, pa.large_string())), SEED)
