@@ -47,6 +47,12 @@ pools at one thread, as in ``bench_templates.py``. Peak RSS is the child's ``VmH
     python bench/bench_refresh.py --scale 3 --seed 1 --json
     python bench/bench_refresh.py --scenario DIR --new-share 0.01 --repeat 3
     python bench/bench_refresh.py --store neo4j --scale 0.3 --seed 1 --json
+    python bench/bench_refresh.py --scale 1 --repeat 3 --baseline 004d610   # against an earlier revision
+
+``--baseline REV`` then runs the benchmark of revision ``REV`` (its own ``bench_refresh.py``, from a git
+worktree under ``--workdir``, with its graphlinker on ``PYTHONPATH``) on the same scenario with the same
+options, in the same session, and prints this tree's wall times and peaks as ratios to its: "the refresh
+path and the Neo4j store do not get slower" is a ratio of at most 1.
 
 Not a test: it asserts nothing (``tests/test_bench_refresh.py`` tests its pieces).
 """
@@ -74,7 +80,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from benchutil import pin_to_one_cpu, status_mib
+from benchutil import checkout, pin_to_one_cpu, status_mib
 
 from graphlinker.ingest.discovery import discover
 from graphlinker.sim.slices import TIME_COLUMN, read_rows, write_rows
@@ -699,6 +705,57 @@ def print_summary(r: dict) -> None:
             print(f"  vs truth, {name}: precision {q['precision']:.3f} recall {q['recall']:.3f} F1 {q['f1']:.3f}")
 
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_baseline(args) -> dict:
+    """Revision ``args.baseline``'s own benchmark, in a fresh interpreter, on ``args.scenario`` with the same options."""
+    code = checkout(ROOT, Path(args.workdir), args.baseline)
+    command = [sys.executable, str(code["path"] / "bench" / "bench_refresh.py"), "--scenario", str(args.scenario),
+               "--new-share", str(args.new_share), "--repeat", str(args.repeat), "--store", args.store,
+               "--workdir", str(Path(args.workdir) / "baseline-run"), "--json"]
+    if args.store == "neo4j":
+        command += ["--neo4j-heap", args.neo4j_heap, "--neo4j-pagecache", args.neo4j_pagecache,
+                    "--neo4j-warmup", args.neo4j_warmup]
+    if args.no_pin:
+        command.append("--no-pin")
+    print(f"\nbaseline {args.baseline} = {code['commit'][:12]} (worktree {code['path']}), same scenario and options:", flush=True)
+    env = {**os.environ, "PYTHONPATH": str(code["path"])}
+    proc = subprocess.run(command, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"the baseline's benchmark failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    lines = proc.stdout.strip().splitlines()
+    print("\n".join("  | " + line for line in lines[:-1]), flush=True)
+    return {**json.loads(lines[-1]), "rev": args.baseline, "commit": code["commit"]}
+
+
+BASELINE_ROWS = (("full rebuild, wall", ("full", "wall_s")), ("refresh, wall", ("refresh", "wall_s")),
+                 ("refresh, pipeline total", ("refresh", "total_s")), ("no-op refresh, wall", ("noop", "wall_s")),
+                 ("full rebuild, peak RSS MiB", ("full", "peak_rss_mib")),
+                 ("refresh, peak RSS MiB", ("refresh", "peak_rss_mib")))
+
+
+def against_baseline(this: dict, baseline: dict) -> dict:
+    """This tree's figures beside the baseline's, each with the ratio this / baseline (at most 1: not slower)."""
+    rows = {}
+    for name, (part, key) in BASELINE_ROWS:
+        mine, theirs = this[part][key], baseline[part][key]
+        rows[name] = {"this": mine, "baseline": theirs, "ratio": mine / theirs if theirs else None}
+    rows["refresh / full rebuild"] = {"this": this["ratio"], "baseline": baseline["ratio"],
+                                      "ratio": this["ratio"] / baseline["ratio"] if baseline["ratio"] else None}
+    rows["flagged clusters, refresh"] = {"this": this["flagged_clusters"]["refresh"],
+                                         "baseline": baseline["flagged_clusters"]["refresh"], "ratio": None}
+    rows["refresh vs full, ARI"] = {"this": this["ari"], "baseline": baseline["ari"], "ratio": None}
+    return rows
+
+
+def print_against_baseline(rows: dict, rev: str, commit: str) -> None:
+    print(f"\nthis tree against {rev} ({commit[:12]}), same scenario, same session (ratio = this / baseline):")
+    for name, r in rows.items():
+        ratio = f"{r['ratio']:.2f}" if r["ratio"] is not None else "-"
+        print(f"  {name:<28} {r['this']:>10.2f}  {r['baseline']:>10.2f}  {ratio:>6}")
+
+
 def _jsonable(x):
     if isinstance(x, dict):
         return {str(k): _jsonable(v) for k, v in x.items()}
@@ -731,6 +788,9 @@ def main(argv=None) -> None:
     parser.add_argument("--neo4j-pagecache", default="1g", help="the throwaway server's page cache (with --store neo4j)")
     parser.add_argument("--neo4j-warmup", choices=("base", "none"), default="base",
                         help="with --store neo4j: first warm the fresh server with an unmeasured run(base) (default), or not")
+    parser.add_argument("--baseline", default=None, metavar="REV",
+                        help="then run revision REV's own benchmark (a git worktree under --workdir) on the same scenario "
+                             "with the same options, and print this tree's figures as ratios to its")
     parser.add_argument("--_child", help=argparse.SUPPRESS)
     parser.add_argument("--_workspace", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--_input", type=Path, action="append", default=[], help=argparse.SUPPRESS)
@@ -744,7 +804,19 @@ def main(argv=None) -> None:
         return
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
+    if args.baseline and not args.workdir:
+        parser.error("--baseline needs --workdir (the scenario and the baseline's worktree are kept there)")
+    if args.baseline and not args.scenario:  # both revisions must see the same export
+        from graphlinker.sim.scenario import simulate
+
+        args.scenario = Path(args.workdir) / f"scenario-x{args.scale:g}-s{args.seed}"
+        if not (args.scenario / "truth.csv").exists():
+            print(f"simulate: scale {args.scale} seed {args.seed}: {simulate(args.scenario, seed=args.seed, scale=args.scale, file_format='csv')}")
     result = benchmark(args)
+    if args.baseline:
+        result["baseline"] = run_baseline(args)
+        result["against_baseline"] = against_baseline(result, result["baseline"])
+        print_against_baseline(result["against_baseline"], args.baseline, result["baseline"]["commit"])
     if args.json:
         print(json.dumps(_jsonable(result), separators=(",", ":")))
 

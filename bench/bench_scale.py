@@ -71,7 +71,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from benchutil import pin_to_one_cpu, status_mib
+from benchutil import checkout, pin_to_one_cpu, status_mib
 
 ROOT = Path(__file__).resolve().parents[1]
 ROWS_PER_SCALE = 200_000  # request rows per unit of simulator scale (scale >= 0.5; see the docstring)
@@ -495,7 +495,7 @@ def benchmark(args) -> dict:
               "config": str(args.config) if args.config else None, "machine": info,
               "thresholds": {"super_linear": SUPER_LINEAR, "short_s": SHORT_S}, "runs": [], "failed": [], "growth": []}
     runs = result["runs"]
-    baseline = checkout(work, args.baseline) if args.baseline else None
+    baseline = checkout(ROOT, work, args.baseline) if args.baseline else None
     if baseline:
         result["baseline"] = {"rev": args.baseline, "commit": baseline["commit"], "runs": []}
         print(f"baseline: {args.baseline} = {baseline['commit'][:12]}, checked out at {baseline['path']}; each size runs "
@@ -556,22 +556,6 @@ def benchmark(args) -> dict:
     if args.json:
         print(f"\nwrote {args.json}")
     return result
-
-
-def checkout(work: Path, rev: str) -> dict:
-    """A detached worktree of ``rev`` under ``work/baseline-COMMIT`` (made once, reused)."""
-    proc = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--verify", f"{rev}^{{commit}}"], capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.exit(f"--baseline {rev}: not a commit of {ROOT}: {proc.stderr.strip()}")
-    commit = proc.stdout.strip()
-    path = work / f"baseline-{commit[:12]}"
-    if not (path / "graphlinker" / "__init__.py").exists():
-        shutil.rmtree(path, ignore_errors=True)
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "prune"], capture_output=True)
-        made = subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(path), commit], capture_output=True, text=True)
-        if made.returncode != 0:
-            sys.exit(f"--baseline {rev}: git worktree add failed: {made.stderr.strip()}")
-    return {"commit": commit, "path": path}
 
 
 def compare_with_baseline(run: dict, scenario: Path, run_dir: Path, args, code: Path) -> dict:

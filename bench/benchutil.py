@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 
 def pin_to_one_cpu() -> str:
@@ -32,3 +36,23 @@ def status_mib(field: str) -> float | None:
     except OSError:  # pragma: no cover - not Linux
         pass
     return None
+
+
+def checkout(root: Path, work: Path, rev: str) -> dict:
+    """A detached worktree of ``rev`` of the repository at ``root``, under ``work/baseline-COMMIT`` (made once,
+    reused), so a benchmark can run an earlier revision beside this tree in the same session.
+
+    Remove it with ``git worktree remove PATH`` when done (``git worktree prune`` after deleting it by hand).
+    """
+    proc = subprocess.run(["git", "-C", str(root), "rev-parse", "--verify", f"{rev}^{{commit}}"], capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"--baseline {rev}: not a commit of {root}: {proc.stderr.strip()}")
+    commit = proc.stdout.strip()
+    path = Path(work) / f"baseline-{commit[:12]}"
+    if not (path / "graphlinker" / "__init__.py").exists():
+        shutil.rmtree(path, ignore_errors=True)
+        subprocess.run(["git", "-C", str(root), "worktree", "prune"], capture_output=True)
+        made = subprocess.run(["git", "-C", str(root), "worktree", "add", "--detach", str(path), commit], capture_output=True, text=True)
+        if made.returncode != 0:
+            sys.exit(f"--baseline {rev}: git worktree add failed: {made.stderr.strip()}")
+    return {"commit": commit, "path": path}

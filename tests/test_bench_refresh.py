@@ -198,3 +198,28 @@ def test_whole_benchmark_at_a_tiny_scale(tmp_path):
     assert result["ratio"] == pytest.approx(result["refresh"]["wall_s"] / result["full"]["wall_s"], rel=1e-4)
     for name in ("full", "refresh"):
         assert 0 < result[name]["ingest_s"] <= result[name]["total_s"] <= result[name]["wall_s"] + 0.01
+
+
+def _figures(full_s, refresh_s, total_s, noop_s, full_mib, refresh_mib, ratio, flagged, ari) -> dict:
+    return {"full": {"wall_s": full_s, "peak_rss_mib": full_mib}, "refresh": {"wall_s": refresh_s, "total_s": total_s,
+            "peak_rss_mib": refresh_mib}, "noop": {"wall_s": noop_s}, "ratio": ratio,
+            "flagged_clusters": {"refresh": flagged}, "ari": ari}
+
+
+def test_against_baseline_puts_this_tree_over_the_baseline():
+    this = _figures(10.0, 4.0, 3.0, 1.0, 800.0, 600.0, 0.4, 5, 1.0)
+    base = _figures(20.0, 5.0, 4.0, 0.5, 1000.0, 500.0, 0.25, 4, 0.9)
+    rows = B.against_baseline(this, base)
+    assert rows["full rebuild, wall"] == {"this": 10.0, "baseline": 20.0, "ratio": 0.5}
+    assert rows["refresh, wall"]["ratio"] == 0.8 and rows["refresh, pipeline total"]["ratio"] == 0.75
+    assert rows["no-op refresh, wall"]["ratio"] == 2.0  # slower: above 1
+    assert rows["full rebuild, peak RSS MiB"]["ratio"] == 0.8 and rows["refresh, peak RSS MiB"]["ratio"] == 1.2
+    assert rows["refresh / full rebuild"]["ratio"] == pytest.approx(1.6)
+    assert rows["flagged clusters, refresh"] == {"this": 5, "baseline": 4, "ratio": None}
+    assert rows["refresh vs full, ARI"] == {"this": 1.0, "baseline": 0.9, "ratio": None}
+
+
+def test_baseline_needs_a_workdir():
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_refresh.py"), "--baseline", "HEAD"],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert proc.returncode == 2 and "--baseline needs --workdir" in proc.stderr
