@@ -750,10 +750,15 @@ def against_baseline(this: dict, baseline: dict) -> dict:
 
 
 def print_against_baseline(rows: dict, rev: str, commit: str) -> None:
-    print(f"\nthis tree against {rev} ({commit[:12]}), same scenario, same session (ratio = this / baseline):")
+    def figure(x) -> str:
+        return f"{x:,}" if isinstance(x, int) else f"{x:.2f}"
+
+    print(f"\nthis tree against {rev} ({commit[:12]}), same scenario, same session (ratio = this / baseline; "
+          f"at most 1: not slower, not larger):")
+    print(f"  {'':<28} {'this tree':>10}  {'baseline':>10}  {'ratio':>6}")
     for name, r in rows.items():
         ratio = f"{r['ratio']:.2f}" if r["ratio"] is not None else "-"
-        print(f"  {name:<28} {r['this']:>10.2f}  {r['baseline']:>10.2f}  {ratio:>6}")
+        print(f"  {name:<28} {figure(r['this']):>10}  {figure(r['baseline']):>10}  {ratio:>6}")
 
 
 def _jsonable(x):

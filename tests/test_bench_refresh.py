@@ -223,3 +223,13 @@ def test_baseline_needs_a_workdir():
     proc = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_refresh.py"), "--baseline", "HEAD"],
                           capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert proc.returncode == 2 and "--baseline needs --workdir" in proc.stderr
+
+
+def test_against_baseline_prints_counts_as_counts(capsys):
+    rows = B.against_baseline(_figures(10.0, 4.0, 3.0, 1.0, 800.0, 600.0, 0.4, 5, 1.0),
+                              _figures(20.0, 5.0, 4.0, 0.5, 1000.0, 500.0, 0.25, 4, 0.9))
+    B.print_against_baseline(rows, "004d610", "004d610ee69df307")
+    out = capsys.readouterr().out
+    assert "(004d610ee69d)" in out
+    assert [line.split()[-3:] for line in out.splitlines() if line.strip().startswith("flagged clusters")] == [["5", "4", "-"]]
+    assert [line.split()[-3:] for line in out.splitlines() if line.strip().startswith("full rebuild, wall")] == [["10.00", "20.00", "0.50"]]
