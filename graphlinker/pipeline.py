@@ -23,7 +23,7 @@ from typing import Protocol
 from graphlinker.analysis.cluster_history import diff_runs
 from graphlinker.analysis.detection import clusters_of_two_or_more, detect_communities
 from graphlinker.analysis.evidence import cluster_evidence
-from graphlinker.analysis.features import cluster_features
+from graphlinker.analysis.features import cluster_features, shared_identifier_kinds
 from graphlinker.analysis.fragments import merge_fragments
 from graphlinker.analysis.linking import link_accounts, linking_steps
 from graphlinker.analysis.members import member_usage
@@ -110,7 +110,7 @@ def analyse(store: Store, settings: Settings, progress: Progress, run_id: str, s
         members = member_usage(usage, membership.set_index("account_id")["cluster"])  # once, for features and evidence
         features = cluster_features(membership, usage, stats, accounts, templates, linkage.edges, rules.weights, settings,
                                     members=members)
-        scores = score_clusters(features, settings)
+        scores = score_clusters(features, settings, shared_identifier_kinds(members).to_frame())
         evidence = cluster_evidence(membership, usage, linkage.edges, templates, accounts, features, linkage.kinds,
                                     members=members)
         del members

@@ -128,13 +128,11 @@ def test_ring_evidence_shows_the_shared_card_and_subnet(runs):
     assert ring["evidence"]["features"]["shared_payment_share"] == 1.0  # 4 of 4 members share the card
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "shared_payment and shared_infrastructure have weight 0.0 in [scoring.weights] (graphlinker/settings/defaults.toml), "
-    "and score_clusters (graphlinker/analysis/scoring.py) lists only reasons contributing >= 0.005: the ring's reasons are "
-    "extraction_prompts, synchronised_activity, high_output_volume, automation, creation_burst; the shared card and /24 "
-    "appear only in evidence (shared_payment_share 1.0, infrastructure_share 1.0, shared_identifiers)"))
 def test_ring_reasons_name_the_shared_card_and_subnet(runs):
-    """The brief's expectation: reason codes for the shared payment and the subnet, beside the extraction templates."""
+    """The brief's expectation: reason codes for the shared payment and the subnet, beside the extraction templates.
+
+    Sharing reasons are listed whenever they are strong, even at weight 0 (they say what ties the members
+    together; graphlinker/analysis/scoring.py, SHARING_LISTED_FROM)."""
     report = runs["ring_grader"][0]
     (ring,) = clusters_holding(report, RING)
     assert {"extraction_prompts", "shared_payment", "shared_infrastructure"} <= codes(ring)
@@ -201,13 +199,9 @@ def test_fraud_ring_evidence_names_the_shared_address_phone_and_national_id(runs
         assert ring["evidence"]["links"]["by_signal"].get(kind) == 10, kind
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "no reason code covers identifiers.* kinds (REASONS in graphlinker/analysis/scoring.py), and lockstep, the one "
-    "reason measuring how strongly members are linked, has weight 0.0: the fraud ring's cluster has risk_score 0.0 and an "
-    "empty reasons list; the shared address, phone and national id appear only in evidence.shared_identifiers and "
-    "evidence.links.by_signal"))
 def test_fraud_ring_reasons_name_the_shared_identifiers(runs):
-    """The brief's expectation: the cluster's reason codes cite the shared identifiers."""
+    """The brief's expectation: the cluster's reason codes cite the shared identifiers (``shared_identifiers``
+    names the kinds the members share)."""
     report = runs["fraud_ring_identifiers"][0]
     (ring,) = clusters_holding(report, FRAUD)
     cited = " ".join(f"{r['code']} {r['detail']}" for r in ring["reasons"]).lower().replace("_", " ")

@@ -14,7 +14,7 @@ import pandas as pd
 from graphlinker.analysis.members import member_rows, member_usage
 from graphlinker.analysis.synchrony import synchrony_features
 from graphlinker.arrays import distinct
-from graphlinker.kinds import CLIENT, HOUR, IP, MODEL, PAYMENT, SUBNET, TEMPLATE, TIME
+from graphlinker.kinds import CLIENT, HOUR, IP, KINDS, MODEL, PAYMENT, SUBNET, TEMPLATE, TIME
 from graphlinker.settings import Settings
 
 FEATURE_COLUMNS = [
@@ -24,6 +24,7 @@ FEATURE_COLUMNS = [
     "extraction_share",
     "templated_share",
     "shared_payment_share",
+    "shared_identifier_share",
     "sdk_share",
     "hour_entropy",
     "synchronised_share",
@@ -67,6 +68,7 @@ def cluster_features(
     features["output_tokens"] = member_stats.groupby("cluster")["output_tokens"].sum()
     features = features.join(_template_features(members, templates, tag_weights, usage))
     features = features.join(_shared_share(members, PAYMENT).rename("shared_payment_share"))
+    features = features.join(_shared_share(members, GENERIC).rename("shared_identifier_share"))
     features = features.join(_client_share(members))
     features = features.join(_hour_entropy(members))
     features = features.join(_edge_shares(edges, cluster_of))
@@ -123,13 +125,29 @@ def _accounts_per_value(usage: pd.DataFrame, rows: np.ndarray) -> pd.Series:
     return pd.Series(np.bincount(pairs // len(accounts), minlength=len(values)), index=pd.Index(values))
 
 
+GENERIC = "identifiers.*"  # every kind from identifiers files (device, phone, address, ...): none of graphlinker.kinds.KINDS
+
+
+def _shared_rows(members: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """Members' rows of ``kind`` (or of every generic identifier kind, ``GENERIC``) whose value another member uses too."""
+    rows = members[~members["kind"].isin(list(KINDS))] if kind == GENERIC else members[members["kind"] == kind]
+    users = rows.groupby(["cluster", "kind", "value"], observed=True)["account_id"].transform("nunique")
+    return rows[users >= 2]
+
+
 def _shared_share(members: pd.DataFrame, kind: str) -> pd.Series:
     """Share of members that use an identifier of ``kind`` together with another member."""
-    rows = members[members["kind"] == kind]
-    users = rows.groupby(["cluster", "value"])["account_id"].transform("nunique")
-    sharing = rows[users >= 2].groupby("cluster")["account_id"].nunique()
+    sharing = _shared_rows(members, kind).groupby("cluster")["account_id"].nunique()
     size = members.groupby("cluster")["account_id"].nunique()
     return (sharing / size).fillna(0.0)
+
+
+def shared_identifier_kinds(members: pd.DataFrame) -> pd.Series:
+    """Per cluster, the generic identifier kinds (``phone, address``) some members share: what the
+    ``shared_identifiers`` reason names. ``members`` as :func:`graphlinker.analysis.members.member_usage` gives."""
+    shared = _shared_rows(members, GENERIC)
+    return shared.groupby("cluster")["kind"].agg(lambda kinds: ", ".join(sorted(set(map(str, kinds))))).rename(
+        "shared_identifier_kinds")
 
 
 def _client_share(members: pd.DataFrame) -> pd.Series:

@@ -16,6 +16,11 @@ output-heavy harvesting, many nominally independent accounts, a new-model pivot 
 least ``min_behaviour_reasons`` of them each contribute ``reason_min_contribution``.
 The earlier gate, extraction content required (``require_content_signal``), stays
 available by settings.
+
+A cluster's ``reasons`` list every code that moves its score, and every sharing code that is
+strong (strength at least ``SHARING_LISTED_FROM``) even where its weight is 0: the shared card,
+subnet or phone is what an analyst cites to show the members are one group, whether or not the
+fitted weights let sharing raise the score.
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ import numpy as np
 import pandas as pd
 
 from graphlinker.settings import Settings
+
+SHARING_LISTED_FROM = 0.5  # a sharing reason at least this strong is listed whatever its weight
+DETAIL_DEFAULTS = {"shared_identifier_kinds": "identifiers"}  # words a detail uses when the caller has none
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,7 @@ REASONS = (
     Reason("extraction_prompts", "extraction_share", "{extraction_share:.0%} of requests use extraction-style templates"),
     Reason("template_concentration", "templated_share", "{templated_share:.0%} of requests repeat the cluster's own templates (shared by members, rare outside)"),
     Reason("shared_payment", "shared_payment_share", "{shared_payment_share:.0%} of accounts share a payment instrument"),
+    Reason("shared_identifiers", "shared_identifier_share", "{shared_identifier_share:.0%} of accounts share an identifier on file ({shared_identifier_kinds}) with another member"),
     Reason("automation", "sdk_share", "{sdk_share:.0%} of requests come from SDK/automation clients"),
     Reason("round_the_clock", "hour_entropy", "median hour-of-day entropy {hour_entropy:.2f} (1 = uniform round the clock)"),
     Reason("synchronised_activity", "synchronised_share", "{synchronised_share:.0%} of accounts share more minutes with other members than their hours of activity explain (together {synchrony_lift:.1f}x the shared minutes chance predicts)"),
@@ -70,8 +79,11 @@ def strengths(features: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     return result
 
 
-def score_clusters(features: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+def score_clusters(features: pd.DataFrame, settings: Settings, words: pd.DataFrame | None = None) -> pd.DataFrame:
     """``risk_score``, ``flagged`` and ``reasons`` (list of dicts) per cluster, indexed like ``features``.
+
+    ``words``: text the details name, per cluster (column ``shared_identifier_kinds``, from
+    :func:`graphlinker.analysis.features.shared_identifier_kinds`); without it a detail says "identifiers".
 
     With ``[scoring] model`` (a file ``graphlinker train`` wrote, :mod:`graphlinker.analysis.scoring_model`)
     the risk score and the reasons' weights are the model's (its probability, and each reason's log-odds
@@ -106,13 +118,22 @@ def score_clusters(features: pd.DataFrame, settings: Settings) -> pd.DataFrame:
         if model.threshold is not None:
             flagged &= risk >= model.threshold
     details = {r.code: r for r in REASONS}
+    sharing = [c for c in scoring.infrastructure_reasons if c in strength]
+    strong_sharing = strength[sharing] >= SHARING_LISTED_FROM
     reasons = []
     for cluster, row in contribution.iterrows():
-        feature_row = features.loc[cluster].to_dict()
+        feature_row = {**DETAIL_DEFAULTS, **_words_of(words, cluster), **features.loc[cluster].to_dict()}
+        cited = set(strong_sharing.columns[strong_sharing.loc[cluster].to_numpy()])
         listed = [
             {"code": code, "detail": details[code].detail.format(**feature_row), "weight": round(float(value), 4)}
-            for code, value in row.sort_values(ascending=False).items()
-            if value >= 0.005
+            for code, value in row.sort_values(ascending=False, kind="stable").items()
+            if value >= 0.005 or code in cited
         ]
         reasons.append(listed)
     return pd.DataFrame({"risk_score": np.round(risk, 4), "flagged": flagged.to_numpy(), "reasons": reasons}, index=features.index)
+
+
+def _words_of(words: pd.DataFrame | None, cluster) -> dict:
+    if words is None or cluster not in words.index:
+        return {}
+    return {k: v for k, v in words.loc[cluster].items() if isinstance(v, str) and v}

@@ -32,7 +32,7 @@ from graphlinker.settings import Settings
 # The weights set by hand before any fit: the ridge prior of the benchmark's leave-one-out folds,
 # which must not learn from the shipped (fitted on every archetype) defaults.
 HAND_SET_WEIGHTS = {
-    "extraction_prompts": 0.55, "template_concentration": 0.35, "shared_payment": 0.25, "automation": 0.25,
+    "extraction_prompts": 0.55, "template_concentration": 0.35, "shared_payment": 0.25, "shared_identifiers": 0.25, "automation": 0.25,
     "round_the_clock": 0.15, "synchronised_activity": 0.30, "creation_burst": 0.15, "high_output_volume": 0.20,
     "many_small_accounts": 0.15, "new_model_pivot": 0.20, "shared_infrastructure": 0.15,
     "independent_accounts": 0.25, "output_harvesting": 0.20, "template_reuse": 0.15, "lockstep": 0.20,

@@ -56,6 +56,9 @@ from graphlinker.settings import Settings
 FORMAT = "graphlinker-scoring-model"
 FORMAT_VERSION = 1
 CODES = tuple(r.code for r in REASONS)
+# Reason codes added after format 1 was fixed, with a ramp: a model trained before one existed never learnt it,
+# so it reads as coefficient 0 (the ramp then changes nothing) instead of making the file unreadable.
+ADDED_LATER = {"shared_identifiers": [0.30, 0.90]}
 PENALTY_C = 10.0
 LEARN_HINT = "pip install 'graphlinker[learn]'"
 
@@ -295,8 +298,8 @@ def load_model(path: str | os.PathLike) -> ScoringModel:
     if document.get("format_version") != FORMAT_VERSION:
         raise ConfigError(f"{where} has format_version {document.get('format_version')!r}; this graphlinker reads "
                           f"{FORMAT_VERSION}: retrain with graphlinker train")
-    coefficients = _codes_table(document.get("coefficients"), where, "coefficients")
-    ramps = _codes_table(document.get("ramps"), where, "ramps")
+    coefficients = _codes_table(_with_later_codes(document.get("coefficients"), 0.0), where, "coefficients")
+    ramps = _codes_table(_with_later_codes(document.get("ramps"), None), where, "ramps")
     for code, value in coefficients.items():
         if not _finite(value) or value < 0:
             raise ConfigError(f"{where}: coefficient of {code} must be a finite number >= 0, got {value!r}")
@@ -310,6 +313,14 @@ def load_model(path: str | os.PathLike) -> ScoringModel:
         raise ConfigError(f"{where}: threshold must be null or a number strictly between 0 and 1, got {threshold!r}")
     return ScoringModel({c: float(coefficients[c]) for c in CODES}, float(intercept), None if threshold is None else float(threshold),
                         {c: [float(v) for v in ramps[c]] for c in CODES}, document)
+
+
+def _with_later_codes(value: Any, fill: float | None) -> Any:
+    """``value`` (a table of reason codes, or anything else, left as it is) with the codes of ``ADDED_LATER`` it
+    lacks: ``fill``, or each code's ramp where ``fill`` is None."""
+    if not isinstance(value, dict):
+        return value
+    return {**{code: list(ramp) if fill is None else fill for code, ramp in ADDED_LATER.items()}, **value}
 
 
 def _codes_table(value: Any, where: str, name: str) -> dict:
