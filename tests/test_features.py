@@ -7,7 +7,7 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
-from graphlinker.analysis.features import _independence, _template_features
+from graphlinker.analysis.features import GENERIC, _independence, _shared_share, _template_features, shared_identifier_kinds
 
 
 def test_independence_is_the_share_outside_the_largest_declared_organisation():
@@ -67,3 +67,19 @@ def test_synchrony_setting_chooses_between_chance_corrected_and_time_link_measur
 
     assert synchrony("time_links") == pytest.approx(1.0)
     assert synchrony("beyond_chance") == 0.0
+
+
+def test_shared_identifiers_count_members_sharing_an_identifiers_kind_and_name_the_kinds():
+    """Cluster 0: a and b share a phone, b and c an address, d has a phone of its own, and a, d share a card and an IP
+    (built-in kinds, not identifiers on file). Cluster 1: x and y share a device; z shares only a subnet."""
+    members = pd.DataFrame(
+        [("a", "phone", "p1", 0), ("b", "phone", "p1", 0), ("b", "address", "ad1", 0), ("c", "address", "ad1", 0),
+         ("d", "phone", "p2", 0), ("a", "payment", "card1", 0), ("d", "payment", "card1", 0), ("a", "ip", "1.2.3.4", 0),
+         ("d", "ip", "1.2.3.4", 0),
+         ("x", "device", "dv", 1), ("y", "device", "dv", 1), ("z", "subnet", "10.0.0.0/24", 1), ("y", "subnet", "10.0.0.0/24", 1)],
+        columns=["account_id", "kind", "value", "cluster"]).assign(count=1)
+    share = _shared_share(members, GENERIC)
+    assert share[0] == pytest.approx(3 / 4)  # a, b, c of a, b, c, d
+    assert share[1] == pytest.approx(2 / 3)  # x, y of x, y, z
+    assert shared_identifier_kinds(members).to_dict() == {0: "address, phone", 1: "device"}
+    assert _shared_share(members, "payment")[0] == pytest.approx(2 / 4)  # the one-kind form is unchanged

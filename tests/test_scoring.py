@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from graphlinker.analysis.features import FEATURE_COLUMNS
-from graphlinker.analysis.scoring import REASONS, ramp, score_clusters
+from graphlinker.analysis.scoring import REASONS, SHARING_LISTED_FROM, ramp, score_clusters
 from graphlinker.settings import Settings
 
 
@@ -122,3 +122,29 @@ def test_a_pair_is_discounted_below_the_smallest_ring(settings):
     pair = score_clusters(features(**strong).assign(size=2), settings).iloc[0]
     assert ring["flagged"] and not pair["flagged"]
     assert pair["risk_score"] == pytest.approx(ring["risk_score"] * 2 / 3, abs=1e-4)
+
+
+def test_strong_sharing_reasons_are_listed_at_weight_zero_and_change_no_score(settings):
+    """With sharing weighted 0 (as the shipped fit has it), a shared card at full strength is still cited, a weak one
+    (strength below SHARING_LISTED_FROM) is not, and a zero-weight behaviour reason is not: risk and flag stay those of
+    the weighted reasons alone."""
+    weights = {**settings.scoring.weights, "shared_payment": 0.0, "shared_identifiers": 0.0, "round_the_clock": 0.0}
+    zero = replace(settings, scoring={**settings.scoring, "weights": weights})
+    low, high = zero.scoring.ramps["shared_payment"]
+    weak_share = low + 0.5 * SHARING_LISTED_FROM * (high - low)  # strength SHARING_LISTED_FROM / 2
+    clusters = pd.concat([features(shared_payment_share=1.0, shared_identifier_share=1.0, hour_entropy=1.0),
+                          features(shared_payment_share=weak_share, hour_entropy=1.0)]).set_axis(pd.Index([0, 1], name="cluster"))
+    words = pd.DataFrame({"shared_identifier_kinds": ["phone, address"]}, index=[0])
+    scored = score_clusters(clusters, zero, words)
+    listed = [(r["code"], r["weight"]) for r in scored.loc[0, "reasons"]]
+    assert listed == [("shared_payment", 0.0), ("shared_identifiers", 0.0)]
+    assert scored.loc[0, "reasons"][1]["detail"] == "100% of accounts share an identifier on file (phone, address) with another member"
+    assert scored.loc[1, "reasons"] == []
+    assert scored["risk_score"].tolist() == [0.0, 0.0] and not scored["flagged"].any()
+    # without words the detail still reads
+    assert "(identifiers)" in score_clusters(clusters, zero).loc[0, "reasons"][1]["detail"]
+
+
+def test_shared_identifiers_is_a_sharing_reason_in_the_shipped_settings():
+    """Sharing never flags: an office's phones and devices on file must not count towards the behaviour gate."""
+    assert "shared_identifiers" in Settings.load().scoring["infrastructure_reasons"]

@@ -286,3 +286,23 @@ def test_train_on_neo4j_gives_the_embedded_stores_model(neo4j_clean, demo, tmp_p
     check_explained(json.loads(again.stdout), model)
     with gl.open_neo4j(**neo4j_clean) as ws:
         assert ws.train(truth=DEMO / "truth.csv")["training"]["truth"]["positive"] == 5 - len(CONFIRMED)
+
+
+def test_a_model_trained_before_shared_identifiers_existed_still_loads_without_it(tmp_path):
+    """A model file of format 1 written before the reason code was added lacks it: it never learnt that reason, so it
+    reads as coefficient 0 (with a ramp of its own); any other missing code is still refused."""
+    from graphlinker.analysis.scoring_model import load_model
+    from graphlinker.errors import ConfigError
+
+    older = _document()
+    for table in ("coefficients", "ramps"):
+        older[table] = {c: v for c, v in older[table].items() if c != "shared_identifiers"}
+    path = tmp_path / "older.json"
+    path.write_text(json.dumps(older))
+    model = load_model(str(path))
+    assert model.coefficients["shared_identifiers"] == 0.0 and model.coefficients["automation"] == 1.0
+    assert model.ramps["shared_identifiers"] == [0.30, 0.90]
+    without_automation = {**older, "coefficients": {c: v for c, v in older["coefficients"].items() if c != "automation"}}
+    path.write_text(json.dumps(without_automation))
+    with pytest.raises(ConfigError, match="lacks reason code"):
+        load_model(str(path))
