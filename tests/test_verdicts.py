@@ -55,6 +55,18 @@ def test_benign_is_raised_again_by_a_new_reason_and_a_small_group_may_gain_one_a
     assert fewer["flag"] is False
 
 
+def test_a_sharing_reason_listed_at_weight_zero_does_not_raise_a_benign_verdict_again():
+    """An office judged benign when only automation was listed (before strong sharing reasons were listed at weight 0):
+    the same office now also lists its shared card at weight 0, which is no new evidence; a weighted one is."""
+    record = new_verdict(cluster("cl-x", EIGHT, ["automation"], False), "run-1", "benign")
+    now = {**cluster("cl-x", EIGHT, [], False), "reasons": [{"code": "automation", "weight": 0.05},
+                                                             {"code": "shared_payment", "weight": 0.0}]}
+    assert (judge(now, record)["flag"], judge(now, record)["effect"]) == (False, "kept unflagged")
+    now["reasons"][1]["weight"] = 0.2  # a configuration that weighs sharing
+    raised = judge(now, record)
+    assert raised["effect"] == "raised again" and "new reasons: shared_payment" in raised["why"]
+
+
 def test_confirmed_keeps_the_flag_and_names_new_members_unsure_changes_nothing():
     confirmed = new_verdict(cluster("cl-x", EIGHT, [], False), "run-1", "confirmed")
     grown = cluster("cl-x", EIGHT[1:] + ["z9"], [], False)

@@ -9,7 +9,8 @@ The rule each run applies (:func:`apply_verdicts`):
 
 * **benign** keeps the cluster unflagged while it stays materially the same group: at most
   ``GROWTH_LIMIT`` (25%) more members than when it was judged (at least one account is always
-  allowed) and no reason code it did not have then. When it grows past that or gains a reason, the
+  allowed) and no reason code it did not have then (one that raises the score: a sharing reason listed at
+  weight 0 is not new evidence). When it grows past that or gains a reason, the
   verdict no longer holds: the scorer's flag stands, and the report and the run's diff say why.
 * **confirmed** keeps the cluster flagged whatever its score, and names the members that joined
   since the verdict (``new_members``).
@@ -75,7 +76,7 @@ def judge(cluster: dict, record: dict) -> dict:
         return {**entry, "effect": "none", "why": "unsure: the score decides", "flag": None}
     allowed = max(1, int(GROWTH_LIMIT * record["size"]))
     grew = len(members) - record["size"]
-    gained = sorted({str(r["code"]) for r in cluster["reasons"]} - set(record["reason_codes"]))
+    gained = sorted(_scoring_codes(cluster) - set(record["reason_codes"]))
     changes = []
     if grew > allowed:
         changes.append(f"grew from {record['size']} to {len(members)} accounts (more than {allowed} new)")
@@ -84,6 +85,13 @@ def judge(cluster: dict, record: dict) -> dict:
     if changes:
         return {**entry, "effect": "raised again", "why": "benign verdict no longer holds: " + "; ".join(changes), "flag": None}
     return {**entry, "effect": "kept unflagged", "why": "benign verdict holds: " + _joined_text(joined), "flag": False}
+
+
+def _scoring_codes(cluster: dict) -> set[str]:
+    """Codes of the reasons that raise the cluster's score. A sharing reason is listed at weight 0 when it is strong
+    (:data:`graphlinker.analysis.scoring.SHARING_LISTED_FROM`): the shared card an office was judged benign with is
+    no new evidence, and a verdict given before such reasons were listed must not be raised again by them."""
+    return {str(r["code"]) for r in cluster["reasons"] if r.get("weight", 1.0) > 0}
 
 
 def _joined_text(joined: list[str]) -> str:
