@@ -169,3 +169,17 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     from graphlinker.devserver import server
 
     server._launch = getattr(server._launch, "unguarded", server._launch)
+
+
+@pytest.fixture
+def bridge_texts() -> tuple[str, str, str, str, str]:
+    """``(X, Y, M, C1, C2)``: X and Y share about half their words (two templates); M is between them (~0.7 to
+    each); C1 and C2 are X and Y with a word added (~0.95). In one chunk all five are one template; chunk by chunk
+    ([X, Y], then [C1, M, C2]) the second chunk joins X's template and Y's stays apart, although C2 is a near-copy
+    of Y, until ``MinHashGrouper.merge_run``."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    words = ["".join(rng.choice(list("abcdefghijklmnopqrstuvwxyz"), 6)) for _ in range(60)]
+    x, y, m = " ".join(words[0:40]), " ".join(words[12:52]), " ".join(words[6:46])
+    return x, y, m, x + " " + words[55], y + " " + words[56]

@@ -614,3 +614,42 @@ def test_reach_says_what_the_exact_jaccard_says_at_every_threshold():
     for threshold in sorted({0.0, 0.3, 0.5, 0.7, 0.7 - 1e-12, 0.9, 1.0, *values[:40].tolist()}):
         reached = ExactSets(shingles(texts)).reach(a, b, threshold)
         assert reached.tolist() == (values >= threshold).tolist(), threshold
+
+
+# --- templates a later chunk bridges (merge_run) ---------------------------------------------------------------------
+
+def test_merge_run_joins_templates_that_a_later_chunk_bridges(bridge_texts):
+    x, y, m, c1, c2 = bridge_texts
+    whole = MinHashGrouper().ids(pd.Series([x, y, c1, m, c2]))
+    assert len(set(whole)) == 1
+    grouper = MinHashGrouper()
+    first = grouper.ids(pd.Series([x, y]))
+    assert first[0] != first[1]
+    assert set(grouper.ids(pd.Series([c1, m, c2]))) == {first[0]}
+    alias = grouper.merge_run(0)
+    assert alias == {int(first[1], 16): int(first[0], 16)}  # Y's template into X's, the earlier
+    assert len(grouper) == 1 and grouper.template_ids() == [first[0]]
+    state = grouper.state()
+    assert {format(t, "016x") for t in state["template_ids"]} == {first[0]} and state["representative"].sum() == 1
+    assert list(grouper.ids(pd.Series([y]))) == [whole[0]]  # Y itself now names the merged template
+
+
+def test_merge_run_never_merges_two_templates_of_earlier_runs(bridge_texts):
+    x, y, m, c1, c2 = bridge_texts
+    grouper = MinHashGrouper()
+    first = grouper.ids(pd.Series([x, y]))
+    since = grouper.slot_count  # X's and Y's templates were stored by an earlier run
+    grouper.ids(pd.Series([c1, m, c2]))
+    assert grouper.merge_run(since) == {} and len(grouper) == 2
+    assert sorted(grouper.template_ids()) == sorted(first)
+
+
+def test_merge_run_merges_nothing_inside_one_chunk_or_under_leader_linkage(bridge_texts):
+    x, y, m, c1, c2 = bridge_texts
+    one = MinHashGrouper()
+    one.ids(pd.Series([x, y, c1, m, c2]))
+    assert one.merge_run(0) == {}  # in-chunk pairs were settled by the chunk's own grouping
+    leader = MinHashGrouper(linkage="leader")
+    leader.ids(pd.Series([x, y]))
+    leader.ids(pd.Series([c1, m, c2]))
+    assert leader.merge_run(0) == {}

@@ -451,3 +451,55 @@ def test_exemplars_never_hold_a_raw_prompt():
     assert not any("owls" in e for e in exemplars)
     assert any(e.startswith("Solve <num>") for e in exemplars)
     assert len(table) == 3
+
+
+
+def test_templates_a_later_chunk_bridges_become_one_in_the_table_and_the_usage(bridge_texts):
+    """Y's template (sent twice) folds into X's, the earlier: one row, counts added; the run's usage names only X's
+    template, one row for the account with the counts added and the times widened."""
+    from graphlinker.ingest.usage import UsageBuilder
+    from graphlinker.settings import Settings
+    from graphlinker.templates import merge_run_templates
+    from graphlinker.templates.minhash import MinHashGrouper
+
+    x, y, m, c1, c2 = bridge_texts
+    index = TemplateIndex(grouper=MinHashGrouper())
+    builder = UsageBuilder(Settings.load(), index)
+    when = pd.Timestamp("2026-11-01T00:00:00Z")
+
+    def send(prompts, minutes):
+        n = len(prompts)
+        builder.add_requests(pd.DataFrame({
+            "account_id": pd.array(["a1"] * n, dtype="str"), "ts": [when + pd.Timedelta(minutes=t) for t in minutes],
+            "prompt": pd.array(prompts, dtype="str"), "ip": pd.array(["10.0.0.1"] * n, dtype="str"),
+            "model": pd.array(["m"] * n, dtype="str"), "user_agent": pd.array(["sdk"] * n, dtype="str"),
+            "input_tokens": 1, "output_tokens": 1}))
+
+    send([x, y, y], [0, 1, 2])
+    send([c1, m, c2], [3, 4, 5])  # all three join X's template, the earliest they reach
+    before = index.table().set_index("template_id")["prompt_count"].to_dict()
+    y_id, x_id = (t for t, _ in sorted(before.items(), key=lambda kv: kv[1]))
+    assert sorted(before.values()) == [2, 4]
+    assert merge_run_templates(index, 0, enabled=False) == {}  # [templates] merge_across_chunks = false
+    assert len(index.table()) == 2
+    alias = merge_run_templates(index, 0)
+    assert alias == {y_id: x_id}
+    builder.rename_templates(alias)
+    after = index.table()
+    assert after["template_id"].tolist() == [x_id] and after["prompt_count"].tolist() == [6]
+    sent = builder.usage()[lambda u: u["kind"] == "template"]
+    assert sent["value"].tolist() == [x_id] and sent["count"].tolist() == [6]
+    assert sent["first_seen"].iloc[0] == when and sent["last_seen"].iloc[0] == when + pd.Timedelta(minutes=5)
+
+
+def test_merging_two_templates_adds_counts_ors_tags_and_keeps_the_survivors_exemplar():
+    index = TemplateIndex()
+    index.assign(pd.Series(["Say hello to 3 friends", "Solve 1+1 step by step", "Say hello to 4 friends"]))
+    table = index.table().set_index("template_id")
+    hello, solve = table.index[table["prompt_count"] == 2][0], table.index[table["prompt_count"] == 1][0]
+    index.merge({solve: hello, "no-such-template": hello})  # an unknown id changes nothing
+    merged = index.table()
+    assert merged["template_id"].tolist() == [hello] and merged["prompt_count"].tolist() == [3]
+    assert merged["extraction_tags"].tolist() == ["cot_elicitation"]
+    assert merged["exemplar"].tolist() == ["Say hello to <num> friends"]
+    assert index.assign(pd.Series(["Say hello to 5 friends"]))["template_id"].tolist() == [hello]

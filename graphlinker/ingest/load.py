@@ -36,7 +36,7 @@ from graphlinker.ingest.readers import ExportReader, Quarantine
 from graphlinker.ingest.usage import UsageBuilder
 from graphlinker.settings import Settings
 from graphlinker.store.base import Store
-from graphlinker.templates import TemplateIndex, grouper_from_settings
+from graphlinker.templates import TemplateIndex, grouper_from_settings, merge_run_templates
 from graphlinker.templates.table import conform
 
 
@@ -73,6 +73,7 @@ def load_new(inputs: list[InputFile], store: Store, settings: Settings, quaranti
     resumable = grouper.load_state(store.grouper_state())
     slots_before = grouper.slot_count if resumable else 0
     index = TemplateIndex.from_table(stored_templates, grouper=grouper)  # known ids are skipped by restore
+    run_start = grouper.slot_count  # this run's slots come after
     builder = UsageBuilder(settings, index)
     add = {"accounts": builder.add_accounts, "payments": builder.add_payments,
            "identifiers": builder.add_identifiers, "requests": builder.add_requests}
@@ -97,6 +98,7 @@ def load_new(inputs: list[InputFile], store: Store, settings: Settings, quaranti
         ledger_rows.append({"file_hash": item.file_hash, "name": str(item.path), "kind": item.kind,
                             "rows": rows, "new_rows": new_rows, "run_id": run_id})
     batch.files = pd.DataFrame(ledger_rows, columns=LEDGER_COLUMNS).astype({"rows": "int64", "new_rows": "int64"})
+    builder.rename_templates(merge_run_templates(index, run_start, enabled=settings.templates.merge_across_chunks))
     if resumable:
         batch.grouper = grouper.state(since=slots_before)
     batch.new_keys = seen.new_keys()

@@ -15,6 +15,7 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from graphlinker.ingest.schema import SPECS
@@ -166,6 +167,22 @@ class UsageBuilder:
         """Add usage and per-account totals aggregated elsewhere (the Spark engine's requests)."""
         self._add(usage[USAGE_COLUMNS])
         self._stats.append(stats[STATS_COLUMNS])
+
+    def rename_templates(self, alias: dict[str, str]) -> None:
+        """Template usage under merged ids moves to the surviving ids (``merge_run_templates``), aggregated again."""
+        if not alias:
+            return
+        frames = []
+        for frame in self._usage:
+            templates = (frame["kind"] == TEMPLATE).to_numpy(dtype=bool)
+            renamed = frame["value"][templates].map(alias)
+            hit = renamed.notna().to_numpy(dtype=bool)
+            if hit.any():
+                value = frame["value"].copy()
+                value.iloc[np.flatnonzero(templates)[hit]] = renamed[hit].to_numpy()
+                frame = frame.assign(value=value)
+            frames.append(frame)
+        self._usage = [aggregate_usage(frames)]
 
     def _add(self, usage: pd.DataFrame) -> None:
         self._usage.append(usage)

@@ -87,6 +87,7 @@ class TemplatesSettings(Section):
     shingle: int
     seed: int
     linkage: str
+    merge_across_chunks: bool
 
 
 @dataclass(frozen=True, eq=True)

@@ -203,6 +203,7 @@ def schema() -> Table:
             "shingle": Integer(1),
             "seed": SEED,
             "linkage": Choice(("single", "leader")),
+            "merge_across_chunks": Boolean(),
         }),
         "linking": Table({
             "method": Choice(tuple(METHODS)),

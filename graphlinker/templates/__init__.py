@@ -71,6 +71,7 @@ __all__ = [
     "with_usage",
     "grouper_from_settings",
     "exemplars_of",
+    "merge_run_templates",
 ]
 
 ASSIGN_COLUMNS = ["template_id", "extraction_tags"]
@@ -175,6 +176,30 @@ class TemplateIndex:
         np.add.at(self._counts, slots, np.asarray(counts, dtype=np.int64))
         np.bitwise_or.at(self._bits, slots, np.asarray(bits, dtype=np.uint64))
 
+    def merge(self, alias: Mapping[str, str]) -> None:
+        """Fold each template of ``alias`` into the one it maps to (the grouper merged them, see
+        ``MinHashGrouper.merge_run``): prompt counts add up, tags are OR-ed, the surviving template keeps its
+        exemplar (the earlier one's first prompt) and the merged one leaves the table."""
+        alias = {m: r for m, r in alias.items() if m in self._slot}
+        if not alias:
+            return
+        for merged, root in alias.items():
+            if root not in self._slot:  # a template the index never counted (possible only for restored state)
+                self._slot[root] = self._slot[merged]
+                self._ids[self._slot[root]] = root
+                continue
+            m, r = self._slot[merged], self._slot[root]
+            self._counts[r] += self._counts[m]
+            self._bits[r] |= self._bits[m]
+        gone = {self._slot[m] for m, r in alias.items() if self._slot.get(r) != self._slot[m]}
+        keep = np.array([i not in gone for i in range(len(self._ids))], dtype=bool)
+        n = len(self._ids)
+        self._exemplars = [_concat(self._exemplars).filter(pa.array(keep))]
+        self._ids = [t for t, k in zip(self._ids, keep.tolist()) if k]
+        self._counts = np.concatenate([self._counts[:n][keep], np.zeros(len(self._counts) - n, dtype=np.int64)])
+        self._bits = np.concatenate([self._bits[:n][keep], np.zeros(len(self._bits) - n, dtype=np.uint64)])
+        self._slot = {t: i for i, t in enumerate(self._ids)}
+
     def _grow(self, size: int) -> None:
         if size <= len(self._counts):
             return
@@ -232,6 +257,20 @@ class TemplateIndex:
             if known:
                 index.grouper.restore([t for t, _ in known], np.array([s for _, s in known], dtype=np.uint32))
         return index
+
+
+def merge_run_templates(index: TemplateIndex, since: int, chunk_starts: list[int] | None = None,
+                        enabled: bool = True) -> dict[str, str]:
+    """Merge the templates this run's chunks kept apart (``MinHashGrouper.merge_run``) in the grouper and in
+    ``index``; ``{merged id: surviving id}`` (hex), for the usage rows that still name merged ids. ``since``:
+    the grouper's slot count before this run's first prompt. Other groupers, or ``enabled`` False
+    (``[templates] merge_across_chunks``), merge nothing."""
+    merge = getattr(index.grouper, "merge_run", None)
+    if merge is None or not enabled:
+        return {}
+    alias = {format(m, "016x"): format(r, "016x") for m, r in merge(since, chunk_starts).items()}
+    index.merge(alias)
+    return alias
 
 
 def exemplars_of(first_prompts: pd.Series) -> pa.Array:

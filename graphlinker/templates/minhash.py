@@ -85,6 +85,7 @@ class MinHashGrouper:
         self._buckets = SortedRunIndex()  # band key → slot of a representative
         self._by_id = SortedRunIndex()  # template id → slot of its representative
         self._by_text = SortedRunIndex()  # xxhash64 of a registered text → its slot (representatives and members)
+        self._chunk_starts: list[int] = []  # first slot each chunk registered (this process only): see merge_run
 
     def __len__(self) -> int:
         return self._templates
@@ -183,6 +184,52 @@ class MinHashGrouper:
         """Known template ids in creation (precedence) order: restore in this order to resume exactly."""
         return [format(v, "016x") for v in dict.fromkeys(self._ids[: self._n].tolist())]
 
+    def merge_run(self, since: int, chunk_starts: list[int] | None = None) -> dict[int, int]:
+        """Merge templates that this run's chunks kept apart; ``{merged id: surviving id}`` (uint64 ids).
+
+        Under single linkage a chunk's templates are connected components, but a later chunk can only
+        join the earliest template it reaches: when a text of chunk 3 verifies against members of two
+        templates of chunks 1 and 2, one chunk would have made them one template, chunk by chunk they
+        stay two. Here every slot registered from ``since`` on (this run's) is looked up in the index of
+        all slots, and templates with a verified pair of slots from *different* chunks are merged into the
+        earliest (in-chunk pairs were settled by exact checks already). Templates made before ``since``
+        (earlier runs, whose ids are stored) are never merged with each other; a template of this run can
+        join one of them. Slots of merged templates take the surviving id; a merged representative
+        becomes a member. ``chunk_starts``: the first slot of each chunk (default: those this grouper
+        registered; the Spark engine passes its batches'). Leader clustering merges nothing.
+        """
+        starts = np.asarray(self._chunk_starts if chunk_starts is None else chunk_starts, dtype=np.int64)
+        if self.linkage != "single" or since >= self._n:
+            return {}
+        # only pairs whose estimate is clearly above the threshold (as in a chunk, where nearer ones get an exact
+        # check): a union over every pair an estimate lets through chains templates one chunk keeps apart
+        sure = math.ceil((self.threshold + EXACT_MARGIN) * self.num_perm - 1e-9)
+        keys, slots = self._buckets.entries()  # every registered slot under each of its band keys, by key then slot
+        chunk = _chunk_of(np.arange(self._n), starts)
+        slots = slots.astype(np.int64)
+        pairs = _sure_pairs(keys, slots, self._ids[slots], chunk[slots], since, self._sigs, sure, self.max_bucket)
+        del keys, slots
+        if not len(pairs):
+            return {}
+        alias = _merged_templates(np.unique(pairs, axis=0), self._by_id, since)
+        if alias:
+            self._apply_merges(alias, since)
+        return alias
+
+    def _apply_merges(self, alias: dict[int, int], since: int) -> None:
+        """Slots of merged templates (all registered since ``since``) take the surviving id; their representatives
+        become members."""
+        merged = np.fromiter(alias, dtype=np.uint64, count=len(alias))
+        order = np.argsort(merged)
+        merged = merged[order]
+        survivor = np.fromiter(alias.values(), dtype=np.uint64, count=len(alias))[order]
+        ids = self._ids[since : self._n]
+        at = np.minimum(np.searchsorted(merged, ids), len(merged) - 1)
+        hit = merged[at] == ids
+        self._reps[since : self._n][hit] = False
+        ids[hit] = survivor[at[hit]]
+        self._templates -= len(alias)
+
     @property
     def nbytes(self) -> int:
         """Bytes of per-template state (signatures, ids, indexes), capacity slack excluded."""
@@ -198,6 +245,7 @@ class MinHashGrouper:
             return slots
         sig, keys, target, reps = self._group_chunk(texts if len(todo) == len(texts) else texts.take(todo))
         base = self._n
+        self._chunk_starts.append(base)
         new_slot = np.full(len(todo), -1, dtype=np.int64)
         new_slot[reps] = base + np.arange(len(reps))
         self._register(ids[todo[reps]], sig[reps], keys[reps])
@@ -395,6 +443,36 @@ class MinHashGrouper:
         self._sigs, self._ids, self._texts, self._reps = sigs, ids, texts, reps
 
 
+def _chunk_of(slots: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Chunk number of each slot (-1 before the first chunk start: an earlier run's)."""
+    return np.searchsorted(starts, slots, side="right") - 1
+
+
+def _merged_templates(pairs: np.ndarray, by_id: SortedRunIndex, since: int) -> dict[int, int]:
+    """Union of the templates in ``pairs`` (rows of two uint64 ids), each component under its earliest template
+    (smallest representative slot); two templates made before ``since`` are never joined (their ids are stored)."""
+    ids = np.unique(pairs)
+    first = by_id.first(ids)  # representative slot: creation order
+    rank = {int(t): (int(f), int(t)) for t, f in zip(ids.tolist(), first.tolist())}
+    parent = {t: t for t in rank}
+
+    def find(t: int) -> int:
+        while parent[t] != t:
+            parent[t] = parent[parent[t]]
+            t = parent[t]
+        return t
+
+    for a, b in pairs.tolist():
+        ra, rb = find(a), find(b)
+        if ra == rb:
+            continue
+        early, late = (ra, rb) if rank[ra] < rank[rb] else (rb, ra)
+        if rank[late][0] < since:  # both made before this run
+            continue
+        parent[late] = early
+    return {t: find(t) for t in parent if find(t) != t}
+
+
 def _parse_ids(ids: list[str]) -> np.ndarray:
     """Template ids (16 lower-case hex characters) as uint64."""
     for t in ids:
@@ -452,3 +530,42 @@ def _bucket_pairs(bucket, pos, cap):  # pragma: no cover - compiled
                 qi[w], cand[w] = pos[i], pos[j]
                 w += 1
     return qi, cand
+
+
+@njit(cache=True, nogil=True)
+def _sure_pairs(keys, slots, ids, chunk, since, sigs, sure, cap):  # pragma: no cover - compiled
+    """``(n, 2)`` template ids of slot pairs that share a band key (each slot of this run against the first ``cap``
+    entries of its bucket), belong to different templates and chunks, and agree in at least ``sure`` positions
+    (a pair stops at the disagreement that settles it). ``ids`` and ``chunk`` are per entry, beside ``slots``, so
+    that only the signatures of candidate pairs are read out of order."""
+    width = sigs.shape[1]
+    out = np.empty((1024, 2), dtype=np.uint64)
+    w, lo = 0, 0
+    while lo < len(keys):
+        hi = lo + 1
+        while hi < len(keys) and keys[hi] == keys[lo]:
+            hi += 1
+        top = min(hi, lo + cap)
+        for i in range(lo, hi if hi - lo > 1 else lo):
+            a = slots[i]
+            if a < since:
+                continue
+            for j in range(lo, top):
+                b = slots[j]
+                if b == a or ids[j] == ids[i] or chunk[j] == chunk[i]:
+                    continue
+                misses = 0
+                for k in range(width):
+                    if sigs[a, k] != sigs[b, k]:
+                        misses += 1
+                        if misses > width - sure:
+                            break
+                if misses <= width - sure:
+                    if w == len(out):
+                        grown = np.empty((2 * len(out), 2), dtype=np.uint64)
+                        grown[:w] = out
+                        out = grown
+                    out[w, 0], out[w, 1] = ids[i], ids[j]
+                    w += 1
+        lo = hi
+    return out[:w]

@@ -62,6 +62,12 @@ class SortedRunIndex:
             return np.empty(0, np.int64), np.empty(0, np.int64)
         return np.concatenate(rows).astype(np.int64), np.concatenate(values).astype(np.int64)
 
+    def entries(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every ``(key, value)`` of every run as one sorted run (keys, then values ascending); a copy."""
+        if not self._runs:
+            return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int32)
+        return sorted_run(np.concatenate([k for k, _ in self._runs]), np.concatenate([v for _, v in self._runs]))
+
     def first(self, queries: np.ndarray) -> np.ndarray:
         """The first value stored under each query key, or -1."""
         found = np.full(len(queries), -1, dtype=np.int64)

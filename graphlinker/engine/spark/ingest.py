@@ -43,7 +43,7 @@ from graphlinker.ingest.usage import STATS_COLUMNS, USAGE_COLUMNS, UsageBuilder
 from graphlinker.kinds import CLIENT, HOUR, IP, MODEL, SUBNET, TEMPLATE, TIME
 from graphlinker.settings import Settings
 from graphlinker.store.base import Store
-from graphlinker.templates import TemplateIndex, grouper_from_settings
+from graphlinker.templates import TemplateIndex, grouper_from_settings, merge_run_templates
 
 # usage kinds of a request row and the record column that holds each one's value
 _ROW_KINDS = ((IP, "ip"), (SUBNET, "subnet"), (TEMPLATE, "template"), (TIME, "time"), (MODEL, "model"),
@@ -87,6 +87,11 @@ def load_new_spark(inputs: list[InputFile], store: Store, settings: Settings, qu
             reloaded = grouper_from_settings(settings.templates)
             reloaded.load_state([part for part in (known_slots, new_part) if part is not None])
             index.grouper = reloaded  # the new templates' signatures, for the table
+            run_start = sum(run_sizes)  # the slots known before this run: every batch's come after
+            starts = run_start + np.cumsum([0, *request_keys["batch_sizes"][:-1]])
+            builder.rename_templates(merge_run_templates(index, run_start, starts.tolist(),  # as the embedded engine
+                                                         enabled=settings.templates.merge_across_chunks))
+            new_part = reloaded.state(since=run_start)
         rows_per_file = {i: (rows, request_keys["new_rows"].get(i, new)) for i, (rows, new) in taken.items()}
         batch.files = pd.DataFrame(
             [{"file_hash": item.file_hash, "name": str(item.path), "kind": item.kind, "rows": rows_per_file[i][0],
@@ -204,7 +209,7 @@ def _aggregate_requests(spark, records, seen: SeenKeys, known_slots, run_sizes: 
     texts = (records.filter(F.col("record") == "text")
              .select("text_hash", "file_index", "split_index", "seq", "signature", "shingles", "exemplar")
              .join(live, ["text_hash", "file_index", "split_index", "seq"]))
-    mapping, new_part, texts = _group_in_batches(spark, texts, known_slots, run_sizes, settings, work, advance)
+    mapping, new_part, texts, batch_sizes = _group_in_batches(spark, texts, known_slots, run_sizes, settings, work, advance)
     mapping = mapping.withColumn("template", F.lower(F.lpad(F.hex("template_id"), 16, "0")))
 
     rows = rows.join(mapping, "text_hash")
@@ -236,7 +241,7 @@ def _aggregate_requests(spark, records, seen: SeenKeys, known_slots, run_sizes: 
     new_rows = dict(zip(tables["per_file"].column("file_index").to_pylist(),
                         tables["per_file"].column("new_rows").to_pylist(), strict=True))
     keys = np.asarray(key_table.column("key").to_numpy(zero_copy_only=False), dtype=np.int64).view(np.uint64)
-    return {"keys": keys, "new_rows": new_rows}, new_part
+    return {"keys": keys, "new_rows": new_rows, "batch_sizes": batch_sizes}, new_part
 
 
 def _group_in_batches(spark, texts, known_slots, run_sizes: list[int], settings: Settings, work: str, advance) -> tuple:
@@ -276,7 +281,7 @@ def _group_in_batches(spark, texts, known_slots, run_sizes: list[int], settings:
         advance(1)
     mapping = reduce(lambda a, b: a.unionByName(b), mappings) if mappings else \
         spark.createDataFrame(pa.table({"text_hash": pa.array([], pa.int64()), "template_id": pa.array([], pa.int64())}))
-    return mapping, _joined_parts(new_parts), placed
+    return mapping, _joined_parts(new_parts), placed, [len(part["representative"]) for part in new_parts]
 
 
 def _exemplars(texts, mapping):
