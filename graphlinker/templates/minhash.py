@@ -205,9 +205,8 @@ class MinHashGrouper:
         # check): a union over every pair an estimate lets through chains templates one chunk keeps apart
         sure = math.ceil((self.threshold + EXACT_MARGIN) * self.num_perm - 1e-9)
         keys, slots = self._buckets.entries()  # every registered slot under each of its band keys, by key then slot
-        chunk = _chunk_of(np.arange(self._n), starts)
-        slots = slots.astype(np.int64)
-        pairs = _sure_pairs(keys, slots, self._ids[slots], chunk[slots], since, self._sigs, sure, self.max_bucket)
+        chunk = _chunk_of(np.arange(self._n), starts).astype(np.int32)  # per slot: read only for pairs of two templates
+        pairs = _sure_pairs(keys, slots, self._ids[slots], chunk, since, self._sigs, sure, self.max_bucket)
         del keys, slots
         if not len(pairs):
             return {}
@@ -536,8 +535,8 @@ def _bucket_pairs(bucket, pos, cap):  # pragma: no cover - compiled
 def _sure_pairs(keys, slots, ids, chunk, since, sigs, sure, cap):  # pragma: no cover - compiled
     """``(n, 2)`` template ids of slot pairs that share a band key (each slot of this run against the first ``cap``
     entries of its bucket), belong to different templates and chunks, and agree in at least ``sure`` positions
-    (a pair stops at the disagreement that settles it). ``ids`` and ``chunk`` are per entry, beside ``slots``, so
-    that only the signatures of candidate pairs are read out of order."""
+    (a pair stops at the disagreement that settles it). ``ids`` is per entry, beside ``slots``, so that the common
+    case, a bucket of one template, reads nothing out of order; ``chunk`` is per slot."""
     width = sigs.shape[1]
     out = np.empty((1024, 2), dtype=np.uint64)
     w, lo = 0, 0
@@ -552,7 +551,7 @@ def _sure_pairs(keys, slots, ids, chunk, since, sigs, sure, cap):  # pragma: no 
                 continue
             for j in range(lo, top):
                 b = slots[j]
-                if b == a or ids[j] == ids[i] or chunk[j] == chunk[i]:
+                if b == a or ids[j] == ids[i] or chunk[b] == chunk[a]:
                     continue
                 misses = 0
                 for k in range(width):
