@@ -28,7 +28,7 @@ from graphlinker.templates.minhash import MinHashGrouper  # noqa: E402
 from graphlinker.templates.shingles import shingles  # noqa: E402
 
 SETTINGS = TemplatesSettings.of({"grouping": "minhash", "threshold": 0.7, "num_perm": 64, "bands": 16, "shingle": 5,
-                                 "seed": 1, "linkage": "single"})  # MinHashGrouper()'s own defaults
+                                 "seed": 1, "linkage": "single", "merge_across_chunks": True})  # MinHashGrouper()'s own defaults
 GROUPER_ARGS = {"threshold": 0.7, "num_perm": 64, "bands": 16, "shingle": 5, "seed": 1}
 N = 20_000
 
