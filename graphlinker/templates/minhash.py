@@ -190,9 +190,10 @@ class MinHashGrouper:
         Under single linkage a chunk's templates are connected components, but a later chunk can only
         join the earliest template it reaches: when a text of chunk 3 verifies against members of two
         templates of chunks 1 and 2, one chunk would have made them one template, chunk by chunk they
-        stay two. Here every slot registered from ``since`` on (this run's) is looked up in the index of
-        all slots, and templates with a verified pair of slots from *different* chunks are merged into the
-        earliest (in-chunk pairs were settled by exact checks already). Templates made before ``since``
+        stay two. Here every slot registered from ``since`` on (this run's) is matched, in one compiled pass
+        over the band-key index, with the first ``max_bucket`` entries of each of its buckets, and templates
+        with a pair of slots from *different* chunks whose estimate is at least ``threshold + EXACT_MARGIN``
+        are merged into the earliest (in-chunk pairs were settled by exact checks already). Templates made before ``since``
         (earlier runs, whose ids are stored) are never merged with each other; a template of this run can
         join one of them. Slots of merged templates take the surviving id; a merged representative
         becomes a member. ``chunk_starts``: the first slot of each chunk (default: those this grouper
