@@ -371,3 +371,13 @@ def test_cli_says_so_in_one_line(slices, tmp_path, monkeypatch):
     assert done.returncode == 2, done.stderr
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "graphlinker run" in lines[0] and "Traceback" not in done.stderr
+
+
+def test_keys_do_not_depend_on_the_encoding_batch(monkeypatch):
+    """Rows are encoded a batch at a time (memory); the keys are each row's own, whatever the batch size."""
+    rows = [{**ROW, "account_id": f"a{i}", "input_tokens": i} for i in range(7)]
+    whole = event_keys("requests", frame("requests", rows))
+    one_by_one = [event_keys("requests", frame("requests", [row])).item() for row in rows]
+    monkeypatch.setattr(ledger, "EVENT_KEY_BATCH", 3)  # 3 + 3 + 1: a short last batch
+    assert event_keys("requests", frame("requests", rows)).tolist() == whole.tolist() == one_by_one
+    assert len(set(one_by_one)) == 7
