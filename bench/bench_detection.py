@@ -95,6 +95,8 @@ independent_accounts = 0.0
 output_harvesting = 0.0
 template_reuse = 0.0
 lockstep = 0.0
+shared_identifiers = 0.0
+ip_rotation = 0.0
 """
 
 

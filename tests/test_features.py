@@ -7,7 +7,15 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
-from graphlinker.analysis.features import GENERIC, _independence, _shared_share, _template_features, shared_identifier_kinds
+from graphlinker.analysis.features import (
+    GENERIC,
+    ROTATION_MIN_REQUESTS,
+    _independence,
+    _ip_rotation,
+    _shared_share,
+    _template_features,
+    shared_identifier_kinds,
+)
 
 
 def test_independence_is_the_share_outside_the_largest_declared_organisation():
@@ -83,3 +91,20 @@ def test_shared_identifiers_count_members_sharing_an_identifiers_kind_and_name_t
     assert share[1] == pytest.approx(2 / 3)  # x, y of x, y, z
     assert shared_identifier_kinds(members).to_dict() == {0: "address, phone", 1: "device"}
     assert _shared_share(members, "payment")[0] == pytest.approx(2 / 4)  # the one-kind form is unchanged
+
+
+def test_ip_rotation_is_the_median_members_share_of_requests_from_single_use_ips():
+    """Cluster 0: two members behind a rotating pool (r1: 12 requests, 10 of them from IPs it used once; r2: 20,
+    all from single-use IPs) and one at home (h: 30 requests from one line). Cluster 1: a campus of busy students
+    on one NAT IP (a shared address is no rotation), and a light user whose 3 single-use IPs say nothing."""
+    rows = [("r1", f"9.9.9.{i}", 1, 0) for i in range(10)] + [("r1", "9.9.8.1", 2, 0)]
+    rows += [("r2", f"8.8.{i}.1", 1, 0) for i in range(20)] + [("h", "1.1.1.1", 30, 0)]
+    rows += [(f"s{i}", "10.0.0.1", 15, 1) for i in range(3)] + [("light", f"7.7.7.{i}", 1, 1) for i in range(3)]
+    members = pd.DataFrame(rows, columns=["account_id", "value", "count", "cluster"]).assign(kind="ip")
+    members = pd.concat([members, pd.DataFrame({"account_id": ["h"], "value": ["model-a"], "count": [99], "cluster": [0],
+                                                "kind": ["model"]})])  # other kinds are not IPs
+    rotation = _ip_rotation(members)
+    assert rotation[0] == pytest.approx(10 / 12)  # the median of 10/12, 20/20 and 0/30
+    assert rotation[1] == 0.0  # the light user (3 requests) is left out
+    assert ROTATION_MIN_REQUESTS > 3
+    assert _ip_rotation(members[members["kind"] != "ip"]).empty

@@ -288,7 +288,8 @@ def test_train_on_neo4j_gives_the_embedded_stores_model(neo4j_clean, demo, tmp_p
         assert ws.train(truth=DEMO / "truth.csv")["training"]["truth"]["positive"] == 5 - len(CONFIRMED)
 
 
-def test_a_model_trained_before_shared_identifiers_existed_still_loads_without_it(tmp_path):
+@pytest.mark.parametrize("code, ramp", [("shared_identifiers", [0.30, 0.90]), ("ip_rotation", [0.25, 0.75])])
+def test_a_model_trained_before_a_reason_existed_still_loads_without_it(tmp_path, code, ramp):
     """A model file of format 1 written before the reason code was added lacks it: it never learnt that reason, so it
     reads as coefficient 0 (with a ramp of its own); any other missing code is still refused."""
     from graphlinker.analysis.scoring_model import load_model
@@ -296,12 +297,12 @@ def test_a_model_trained_before_shared_identifiers_existed_still_loads_without_i
 
     older = _document()
     for table in ("coefficients", "ramps"):
-        older[table] = {c: v for c, v in older[table].items() if c != "shared_identifiers"}
+        older[table] = {c: v for c, v in older[table].items() if c != code}
     path = tmp_path / "older.json"
     path.write_text(json.dumps(older))
     model = load_model(str(path))
-    assert model.coefficients["shared_identifiers"] == 0.0 and model.coefficients["automation"] == 1.0
-    assert model.ramps["shared_identifiers"] == [0.30, 0.90]
+    assert model.coefficients[code] == 0.0 and model.coefficients["automation"] == 1.0
+    assert model.ramps[code] == ramp
     without_automation = {**older, "coefficients": {c: v for c, v in older["coefficients"].items() if c != "automation"}}
     path.write_text(json.dumps(without_automation))
     with pytest.raises(ConfigError, match="lacks reason code"):

@@ -40,6 +40,7 @@ FEATURE_COLUMNS = [
     "output_input_ratio",
     "template_reuse_ratio",
     "cohesion",
+    "ip_rotation_share",
 ]
 
 
@@ -83,6 +84,7 @@ def cluster_features(
     features = features.join(_output_input_ratio(member_stats, stats))
     features = features.join(_template_reuse(members, usage))
     features = features.join(_cohesion(edges, cluster_of))
+    features = features.join(_ip_rotation(members))
     return features.reindex(columns=FEATURE_COLUMNS).fillna(0.0)
 
 
@@ -289,6 +291,29 @@ def _template_reuse(members: pd.DataFrame, usage: pd.DataFrame) -> pd.Series:
     per_account = reuse(own)
     cluster = own.groupby("account_id")["cluster"].first()
     return (per_account.groupby(cluster).median() / population).rename("template_reuse_ratio")
+
+
+# An account needs this many requests (with an IP) before its share of single-use IPs says anything: a light
+# user's every address is single-use.
+ROTATION_MIN_REQUESTS = 10
+
+
+def _ip_rotation(members: pd.DataFrame) -> pd.Series:
+    """Median member's share of requests sent from an IP address it used for no other request.
+
+    A rotating proxy pool (residential or datacenter) hands nearly every request a fresh exit; a
+    home line, an office, a campus or a carrier NAT serves many of a person's requests each, however
+    many other people share it. Members with fewer than ``ROTATION_MIN_REQUESTS`` requests are left out.
+    """
+    rows = members[members["kind"] == IP]
+    if rows.empty:
+        return pd.Series(dtype="float64", name="ip_rotation_share")
+    counts = rows["count"].to_numpy("int64")
+    per_account = pd.DataFrame({"once": np.where(counts == 1, 1, 0), "all": counts}).groupby(rows["account_id"].to_numpy()).sum()
+    cluster = rows.groupby("account_id")["cluster"].first()
+    busy = per_account["all"] >= ROTATION_MIN_REQUESTS
+    share = per_account["once"] / per_account["all"]
+    return share[busy].groupby(cluster.reindex(share.index)[busy]).median().rename("ip_rotation_share")
 
 
 def _cohesion(edges: pd.DataFrame, cluster_of: pd.Series) -> pd.Series:

@@ -12,7 +12,7 @@ a product-description batch job as well. So sharing ranks a cluster but never fl
 it: a cluster is *flagged* only when the reasons about what its traffic does
 (everything but ``infrastructure_reasons``) reach the flag threshold on their own —
 extraction content, template concentration, machine cadence, synchronised waves,
-output-heavy harvesting, many nominally independent accounts, a new-model pivot — and at
+output-heavy harvesting, many nominally independent accounts, a new-model pivot, rotating proxies — and at
 least ``min_behaviour_reasons`` of them each contribute ``reason_min_contribution``.
 The earlier gate, extraction content required (``require_content_signal``), stays
 available by settings.
@@ -60,6 +60,7 @@ REASONS = (
     Reason("output_harvesting", "output_input_ratio", "median output/input tokens {output_input_ratio:.1f}x the population"),
     Reason("template_reuse", "template_reuse_ratio", "median requests per template {template_reuse_ratio:.1f}x the population"),
     Reason("lockstep", "cohesion", "median link weight inside the cluster {cohesion:.2f}"),
+    Reason("ip_rotation", "ip_rotation_share", "median member sends {ip_rotation_share:.0%} of requests from an IP address it never uses again (rotating proxies)"),
 )
 
 
