@@ -60,7 +60,7 @@ REASONS = (
     Reason("output_harvesting", "output_input_ratio", "median output/input tokens {output_input_ratio:.1f}x the population"),
     Reason("template_reuse", "template_reuse_ratio", "median requests per template {template_reuse_ratio:.1f}x the population"),
     Reason("lockstep", "cohesion", "median link weight inside the cluster {cohesion:.2f}"),
-    Reason("ip_rotation", "ip_rotation_share", "median member sends {ip_rotation_share:.0%} of requests from an IP address it never uses again (rotating proxies)"),
+    Reason("ip_rotation", "ip_rotation_share", "median member sends {ip_rotation_share:.0%} of requests from an IP address it used for no other request (rotating proxies)"),
 )
 
 
