@@ -186,8 +186,8 @@ def leave_one_out(runs: list[dict], settings: Settings, max_weight: float = MAX_
         # would not be scoring an operation it never saw
         train = clusters[clusters["held_out"] != r["archetype"]]
         fitted = fit_scoring(train[FEATURE_COLUMNS], train["positive"], settings, train["size"], max_weight)
-        default = _op_row(r, r["report"])
-        loo = _op_row(r, rescore(r["report"], fitted))
+        default = _op_row(r, r["report"], settings.scoring["flag_threshold"])
+        loo = _op_row(r, rescore(r["report"], fitted), fitted.scoring["flag_threshold"])
         op_rows.append({"archetype": r["archetype"], "scale": r["scale"], "accounts": default["accounts"],
                         "default": default, "loo": loo, "seconds": round(r["seconds"], 1),
                         "threshold": fitted.scoring["flag_threshold"], **({"baseline": r["baseline"]} if "baseline" in r else {})})
@@ -209,15 +209,23 @@ def _flagged(report: dict) -> set[str]:
     return {a for c in report["clusters"] if c["flagged"] for a in c["accounts"]}
 
 
-def _op_row(run: dict, report: dict) -> dict:
+def _op_row(run: dict, report: dict, threshold: float | None = None) -> dict:
+    """How the run's operation fares in ``report``; with ``threshold``, also the risk of the cluster holding most of
+    it and its ``margin`` over the threshold (how near a flag it is either way; the behaviour gate decides too)."""
     result = evaluate(report, run["truth"])
     op = next(o for o in result.operations if archetype_of(o.op_id) == run["archetype"])
+    margin = {}
+    if threshold is not None:
+        members = set(run["truth"].loc[run["truth"]["op_id"] == op.op_id, "account_id"])
+        main = max(report["clusters"], key=lambda c: len(members.intersection(c["accounts"])), default=None)
+        risk = float(main["risk_score"]) if main and members.intersection(main["accounts"]) else 0.0
+        margin = {"risk": round(risk, 4), "margin": round(risk - threshold, 4)}
     return {"accounts": op.size, "recall": round(op.recall, 3), "one_cluster": round(op.one_cluster_share, 3),
             "clustered": round(op.largest_cluster_share, 3),
             "recovered": op.recall >= 0.9 and op.one_cluster_share >= 0.8,
             "lookalike_flagged": round(result.lookalike_share_flagged, 4),
             "average_precision": None if result.average_precision is None else round(result.average_precision, 3),
-            "precision": round(result.precision, 3)}
+            "precision": round(result.precision, 3), **margin}
 
 
 def summary(op_rows: list[dict], lookalike_rows: list[dict], which: str) -> dict:
@@ -234,16 +242,18 @@ def summary(op_rows: list[dict], lookalike_rows: list[dict], which: str) -> dict
 
 
 def print_table(op_rows: list[dict], lookalike_rows: list[dict]) -> None:
-    """One line per held-out archetype and scale; per setting: recall, one-cluster share, recovered, look-alikes flagged, AP."""
+    """One line per held-out archetype and scale; per setting: recall, one-cluster share, recovered, look-alikes flagged, AP,
+    and the margin of the risk of the cluster holding most of the operation over the threshold it faces."""
     columns = ["default", "loo"] + (["baseline"] if op_rows and "baseline" in op_rows[0] else [])
-    print(f"{'':<30}" + "".join(f"| {c:<34}" for c in columns))
-    print(f"{'archetype':<14}{'scale':>6}{'accts':>8}  " + "| recall 1-clust ok  la-flag    AP  " * len(columns))
+    print(f"{'':<30}" + "".join(f"| {c:<41}" for c in columns))
+    print(f"{'archetype':<14}{'scale':>6}{'accts':>8}  " + "| recall 1-clust ok  la-flag    AP  margin " * len(columns))
     for r in op_rows:
         line = f"{r['archetype']:<14}{r['scale']:>6g}{r['accounts']:>8}  "
         for c in columns:
             x = r[c]
             ap = "   - " if x["average_precision"] is None else f"{x['average_precision']:.3f}"
-            line += f"| {x['recall']:>6.3f} {x['one_cluster']:>7.3f} {'yes' if x['recovered'] else 'NO':>3} {x['lookalike_flagged']:>7.4f} {ap:>5} "
+            margin = f"{x['margin']:+.3f}" if "margin" in x else "     - "
+            line += f"| {x['recall']:>6.3f} {x['one_cluster']:>7.3f} {'yes' if x['recovered'] else 'NO':>3} {x['lookalike_flagged']:>7.4f} {ap:>5} {margin:>6} "
         print(line)
     print()
     print(f"{'look-alike kind':<16}{'accts':>7}  default flagged  loo flagged")

@@ -101,3 +101,12 @@ def test_small_leave_one_out_run_end_to_end(tmp_path):
             assert 0.0 <= row[which]["recall"] <= 1.0 and 0.0 <= row[which]["lookalike_flagged"] <= 1.0
     assert {r["lookalike"] for r in result["lookalikes"]} <= set(B.LOOKALIKES)
     assert "overall (loo)" in proc.stdout and "naive" in proc.stdout
+    # the margin: the risk of the cluster holding most of the operation over the threshold it faces
+    shipped = Settings.load().scoring["flag_threshold"]
+    for row in result["operations"]:
+        for which, threshold in (("default", shipped), ("loo", row["threshold"])):
+            assert row[which]["margin"] == pytest.approx(row[which]["risk"] - threshold, abs=2e-4)
+            if row[which]["recovered"]:  # flagged: at least the threshold
+                assert row[which]["margin"] >= 0
+    naive = next(r for r in result["operations"] if r["archetype"] == "naive")
+    assert naive["default"]["recovered"] and naive["default"]["margin"] > 0
