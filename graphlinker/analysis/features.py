@@ -309,7 +309,7 @@ def _ip_rotation(members: pd.DataFrame) -> pd.Series:
     if rows.empty:
         return pd.Series(dtype="float64", name="ip_rotation_share")
     counts = rows["count"].to_numpy("int64")
-    per_account = pd.DataFrame({"once": np.where(counts == 1, 1, 0), "all": counts}).groupby(rows["account_id"].to_numpy()).sum()
+    per_account = pd.DataFrame({"once": (counts == 1).astype(np.int64), "all": counts}).groupby(rows["account_id"].to_numpy()).sum()
     cluster = rows.groupby("account_id")["cluster"].first()
     busy = per_account["all"] >= ROTATION_MIN_REQUESTS
     share = per_account["once"] / per_account["all"]

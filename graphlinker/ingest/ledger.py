@@ -182,8 +182,8 @@ def encode_events(kind: str, rows: pd.DataFrame) -> pa.LargeBinaryArray:
 
 
 # Rows encoded at a time by ``event_keys``: the encoding copies every column, prompts included, so a whole
-# 200k-row chunk encoded at once raised the process by ~80 MiB during this step at 0.2M request rows, ~20 MiB so
-# (not the run's peak, which comes later, in template grouping).
+# 200k-row chunk encoded at once raised the process by ~80 MiB during this step at 0.2M request rows, and by
+# ~20 MiB in batches (the run's peak comes later, in template grouping, and is unchanged).
 EVENT_KEY_BATCH = 16_384
 
 

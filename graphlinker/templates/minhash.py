@@ -340,8 +340,10 @@ class MinHashGrouper:
         everyone = np.arange(m)
         known = self._earliest_known(sig, keys, everyone)
         qi, cand = self._bucket_pairs(keys, everyone, self.component_pairs)
-        if qi.size:  # distinct pairs by one code each, sorted in place with the inputs dropped first: the
-            code = qi * m  # 3.2M pairs of a 0.2M-row chunk and their copies held ~110 MB at once before
+        # distinct pairs as one code each, sorted in place with the inputs dropped first (the 3.2M pairs
+        # of a 0.2M-row chunk and their copies held ~110 MB at once when deduplicated as copies)
+        if qi.size:
+            code = qi * m
             code += cand
             del qi, cand
             code.sort()
