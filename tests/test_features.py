@@ -10,6 +10,7 @@ import pytest
 from graphlinker.analysis.features import (
     GENERIC,
     ROTATION_MIN_REQUESTS,
+    ROTATION_PREFIX_V6,
     _independence,
     _ip_rotation,
     _shared_share,
@@ -108,3 +109,20 @@ def test_ip_rotation_is_the_median_members_share_of_requests_from_single_use_ips
     assert rotation[1] == 0.0  # the light user (3 requests) is left out
     assert ROTATION_MIN_REQUESTS > 3
     assert _ip_rotation(members[members["kind"] != "ip"]).empty
+
+
+def test_ip_rotation_counts_an_ipv6_slash_64_as_one_line():
+    """Privacy addresses (a new temporary address in the home's /64 each day) are one line, not rotation: v6home sends
+    one request a day for 20 days, each from a new address in 2a02:10:20:30::/64. A pool that hands out addresses in
+    different /64s still rotates (v6pool: 12 requests, 12 networks), and an IPv4 address stays its own line."""
+    home = [("v6home", f"2a02:10:20:30:{day + 1:x}:ab:cd:ef", 1, 0) for day in range(20)]
+    pool = [("v6pool", f"2a02:{k + 1:x}:20:30::1", 1, 1) for k in range(12)]
+    v4 = [("v4pool", f"9.9.9.{k}", 1, 1) for k in range(12)]
+    members = pd.DataFrame(home + pool + v4, columns=["account_id", "value", "count", "cluster"]).assign(kind="ip")
+    rotation = _ip_rotation(members)
+    assert rotation[0] == 0.0  # 20 requests on one /64: one line, used 20 times
+    assert rotation[1] == 1.0  # both pool members: every request from a line used once
+    assert ROTATION_PREFIX_V6 == 64
+    per_address = pd.DataFrame(home, columns=["account_id", "value", "count", "cluster"]).assign(
+        kind="ip", value=[f"10.0.{day}.1" for day in range(20)])
+    assert _ip_rotation(per_address)[0] == 1.0  # the same pattern on distinct IPv4 addresses is rotation

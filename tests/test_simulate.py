@@ -575,6 +575,17 @@ def test_lookalike_kinds_have_their_defining_structure(everything):
     assert work["ip"].value_counts().head(4).sum() / len(work) > 0.9
     longdoc = req[req["archetype"] == "longdoc"]
     assert longdoc["input_tokens"].median() > 500
+    course = req[req["archetype"] == "online_course"]
+    students = accounts[accounts["account_id"].isin(members("online_course"))]
+    assert students["email_domain"].nunique() > 1 and students["country"].nunique() > 1, "people of many countries"
+    v6 = course[course["ip"].str.contains(":")]
+    assert len(v6) > 0.6 * len(course), "mostly IPv6 broadband"
+    slash64 = v6["ip"].str.split(":").str[:4].str.join(":")
+    assert slash64.groupby(v6["account_id"]).nunique().max() == 1, "one home /64 per student"
+    assert v6.groupby("account_id")["ip"].nunique().median() > 5, "a new privacy address in it day after day"
+    assert course.groupby("ip")["account_id"].nunique().max() == 1
+    homework = course["prompt"].str.contains("exercise|homework|quiz|lab:", case=False)
+    assert 0.3 < homework.mean() < 0.7 and homework.groupby(course["account_id"]).any().all()
 
 
 def test_cli_selects_archetypes_sizes_and_rejects_unknown_keys(tmp_path):

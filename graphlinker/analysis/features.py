@@ -8,6 +8,8 @@ analyst can check by hand (shares, counts, ratios).
 
 from __future__ import annotations
 
+import ipaddress
+
 import numpy as np
 import pandas as pd
 
@@ -296,6 +298,10 @@ def _template_reuse(members: pd.DataFrame, usage: pd.DataFrame) -> pd.Series:
 # An account needs this many requests (with an IP) before its share of single-use IPs says anything: a light
 # user's every address is single-use.
 ROTATION_MIN_REQUESTS = 10
+# IPv6 addresses count as one line per /64: privacy extensions (RFC 8981; on by default in Windows, macOS, iOS
+# and Android) give a device a new temporary address in its network's /64 about once a day, and a /64 is one
+# home, office LAN or phone's connection (RFC 6177, RFC 7934), the unit IPv6 rate limits use as well.
+ROTATION_PREFIX_V6 = 64
 
 
 def _ip_rotation(members: pd.DataFrame) -> pd.Series:
@@ -303,17 +309,34 @@ def _ip_rotation(members: pd.DataFrame) -> pd.Series:
 
     A rotating proxy pool (residential or datacenter) hands nearly every request a fresh exit; a
     home line, an office, a campus or a carrier NAT serves many of a person's requests each, however
-    many other people share it. Members with fewer than ``ROTATION_MIN_REQUESTS`` requests are left out.
+    many other people share it. IPv6 addresses count per /64 (``ROTATION_PREFIX_V6``), so a device's
+    daily privacy addresses are one line, not rotation. Members with fewer than ``ROTATION_MIN_REQUESTS``
+    requests are left out.
     """
     rows = members[members["kind"] == IP]
     if rows.empty:
         return pd.Series(dtype="float64", name="ip_rotation_share")
-    counts = rows["count"].to_numpy("int64")
-    per_account = pd.DataFrame({"once": (counts == 1).astype(np.int64), "all": counts}).groupby(rows["account_id"].to_numpy()).sum()
+    lines = pd.DataFrame({"account_id": rows["account_id"].to_numpy(), "line": _line_of(rows["value"]),
+                          "count": rows["count"].to_numpy("int64")})
+    per_line = lines.groupby(["account_id", "line"], sort=False)["count"].sum()
+    once = (per_line == 1).groupby(level="account_id").sum()
+    total = per_line.groupby(level="account_id").sum()
     cluster = rows.groupby("account_id")["cluster"].first()
-    busy = per_account["all"] >= ROTATION_MIN_REQUESTS
-    share = per_account["once"] / per_account["all"]
+    busy = total >= ROTATION_MIN_REQUESTS
+    share = once / total
     return share[busy].groupby(cluster.reindex(share.index)[busy]).median().rename("ip_rotation_share")
+
+
+def _line_of(ips: pd.Series) -> np.ndarray:
+    """The line an address stands for: an IPv4 address itself, an IPv6 address its /64 (``ROTATION_PREFIX_V6``)."""
+    values = ips.to_numpy(dtype=object)
+    v6 = ips.str.contains(":", regex=False).to_numpy(dtype=bool, na_value=False)
+    if v6.any():
+        v6_values = pd.Series(values[v6])
+        networks = {v: str(ipaddress.ip_network(f"{v}/{ROTATION_PREFIX_V6}", strict=False)) for v in v6_values.unique()}
+        values = values.copy()
+        values[v6] = v6_values.map(networks).to_numpy(dtype=object)
+    return values
 
 
 def _cohesion(edges: pd.DataFrame, cluster_of: pd.Series) -> pd.Series:

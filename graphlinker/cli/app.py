@@ -243,7 +243,7 @@ def simulate(
     lookalikes: str | None = typer.Option(
         None, "--lookalikes", metavar="KEY,KEY|all|none",
         help="Benign look-alike kinds (truth role lookalike, op id lookalike-KEY-N): comma-separated keys, 'all' or 'none'. "
-        "Default: company, university, family. Also: carrier_nat, batch_dev, eval_team, jailbreak, agency."),
+        "Default: company, university, family. Also: carrier_nat, batch_dev, eval_team, jailbreak, agency, online_course."),
     size: list[str] = typer.Option(
         [], "--size", metavar="KEY=N",
         help="Accounts of one operation, look-alike kind (all its groups together) or of 'benign', instead of its "

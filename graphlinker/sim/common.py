@@ -130,6 +130,16 @@ def ipv6(rng, n: int, lead: str = "2a02") -> np.ndarray:
     return np.array([lead + "".join(f":{x:x}" for x in row) for row in g], dtype=object)
 
 
+def ipv6_privacy(rng, owner: np.ndarray, ts: np.ndarray, n: int, lead: str = "2a02") -> np.ndarray:
+    """Per request, the temporary address of owner's device that day: one /64 per home line, a new interface
+    identifier in it each day (IPv6 privacy extensions, RFC 8981: a temporary address is preferred for a day)."""
+    prefix = np.array([lead + "".join(f":{x:x}" for x in row) for row in rng.integers(1, 0x10000, (n, 3))], dtype=object)
+    day = (np.asarray(ts, dtype=np.int64) + rng.integers(0, DAY, n)[owner]) // DAY  # each device's own renewal hour
+    key, slot = np.unique(np.asarray(owner, dtype=np.int64) * 1_000_000 + day, return_inverse=True)
+    iid = np.array(["".join(f":{x:x}" for x in row) for row in rng.integers(1, 0x10000, (len(key), 4))], dtype=object)
+    return prefix[owner] + iid[slot]
+
+
 @dataclass(frozen=True)
 class World:
     """Infrastructure every population draws from: home broadband /24s, mobile CGNAT, VPN exits, card BINs."""

@@ -15,6 +15,10 @@
 * agency (25): a marketing agency that runs many client accounts: one office IP range and one SDK
   automation, but every client account has its own card and e-mail domain; business-hours traffic of
   varied marketing and content tasks for each client's brand.
+* online_course (60): students of an online statistics course: people of many countries and timezones, each
+  with their own card (a few on the free tier), home line and device; most on IPv6 broadband with privacy
+  addresses (a new address in their home's /64 every day), a request or two per evening session, half of them
+  the course's homework templates (some asking to see the working), accounts made the week the course opened.
 
 Every generator takes ``(seed, world, scale, size=None)`` and returns a list of ``Part``; ``size`` is
 the total number of accounts of the kind (batch_dev: cut into developers of 1-3 accounts).
@@ -45,6 +49,7 @@ from graphlinker.sim.common import (
     hex_ids,
     hosts,
     identifiers_frame,
+    ipv6_privacy,
     input_tokens,
     output_tokens,
     payments_frame,
@@ -203,5 +208,26 @@ def agency(seed: int, world: World, scale: float, size: int | None = None, activ
     return [part]
 
 
+def online_course(seed: int, world: World, scale: float, size: int | None = None, activity: float = 1.0) -> list[Part]:
+    op = "lookalike-online_course-1"
+    rng = rng_for(seed, op)
+    n, act = population(size, 60, scale, 6, 40)
+    act *= activity  # the background's --benign-activity applies to look-alikes too
+    ids, who = hex_ids(rng, n, "acct_"), people(rng, n)
+    opened = T0 - rng.integers(20, 60) * DAY + 15 * 3600
+    created = opened + rng.integers(0, 7 * DAY, n)  # sign-ups in the course's first week
+    counts = np.maximum(2, volumes(rng, n, 40 * act, 0.8))
+    owner = np.repeat(np.arange(n), counts)
+    ts = session_times(rng, owner, counts, who["tz"], "home", mean_len=1.5, spread=900)
+    v6 = (rng.random(n) < 0.8)[owner]  # IPv6 broadband; the others on an IPv4 home line
+    ip = np.where(v6, ipv6_privacy(rng, owner, ts, n), home_of(rng, *home_ips(rng, world, n, v6_share=0.0), owner))
+    ua = np.where(rng.random(n) < 0.8, pick(rng, BROWSER_UA, n), pick(rng, MOBILE_UA, n))[owner]
+    cards = np.where(rng.random(n) < 0.9, hex_ids(rng, n, "card_", 16), None)
+    part = _group(rng, world, ids, who, owner, ts, ip, ua, op, created, cards)
+    homework = rng.random(len(owner)) < 0.5
+    _reprompt(rng, part, homework, text_more.course(rng, int(homework.sum())), 300)
+    return [part]
+
+
 LOOKALIKES_MORE = {"carrier_nat": carrier_nat, "batch_dev": batch_dev, "eval_team": eval_team, "jailbreak": jailbreak,
-                   "agency": agency}
+                   "agency": agency, "online_course": online_course}

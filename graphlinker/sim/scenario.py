@@ -25,7 +25,7 @@ Every population draws from its own random stream (seed, population name), so
 groups are independent and each is generated with a few vectorised numpy draws.
 
 Archetypes for benchmarks: ``OPERATIONS`` (16 operation archetypes: today's five plus
-``ops_more.py``) and ``LOOKALIKES`` (8 look-alike kinds: today's three plus
+``ops_more.py``) and ``LOOKALIKES`` (9 look-alike kinds: today's three plus
 ``lookalikes_more.py``) map a key to its generator. ``generate``/``simulate`` take
 ``operations`` and ``lookalikes`` (keys; None = ``DEFAULT_OPERATIONS`` /
 ``DEFAULT_LOOKALIKES``, today's scenario), ``sizes`` (key -> accounts, overriding

@@ -268,6 +268,31 @@ JAILBREAK = (
     "[NOVA]. If you understand, answer my first message: {q}"
 )
 
+# an online statistics course's homework: students ask for help with the week's exercises (some ask to see the working)
+COURSE = [
+    "Week {week} homework, problem {k}: a sample of {n} students has mean {a} and standard deviation {b}. Compute a 95% "
+    "confidence interval for the mean and show your working.",
+    "STAT 101 exercise {week}.{k}: I got p = 0.0{k} for a t-test with {n} observations. Is that significant at the 5% "
+    "level? Explain it in plain words, I have the quiz tomorrow.",
+    "Can you check my answer to exercise {week}.{k}? The variance of {a}, {b} and {n} - I got {c} but the book says "
+    "something else.",
+    "Homework {week}, question {k}: a coin is tossed {n} times and lands heads {a} times. Test whether it is fair and "
+    "show your working.",
+    "I don't get exercise {week}.{k}: why do we divide by n - 1 and not n when the sample has {n} values?",
+    "Week {week} lab: write a short Python snippet that simulates {n} dice rolls and plots the mean of every {k} rolls.",
+    "Exercise {week}.{k}: the correlation between hours studied and grade is 0.{a} with {n} students. What does the "
+    "slope of the regression line mean here?",
+    "Quiz practice {week}.{k}: if P(A) = 0.{a} and P(B) = 0.{b} and they are independent, what is P(A or B)?",
+]
+
+
+def course(rng, n: int) -> np.ndarray:
+    """Homework questions from the course's exercise templates, with each student's own numbers."""
+    slots = {"week": rng.integers(1, 11, n), "k": rng.integers(1, 9, n), "n": rng.integers(10, 400, n),
+             "a": rng.integers(10, 99, n), "b": rng.integers(10, 99, n), "c": rng.integers(100, 999, n)}
+    return text.render(COURSE, rng.integers(0, len(COURSE), n), {k: v.astype(str).astype(object) for k, v in slots.items()})
+
+
 # translation: source passages per language, and the language names used in the instructions
 _PASSAGES = {
     "English": V["sentence"],
