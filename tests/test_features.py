@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import replace
 
 import pandas as pd
@@ -10,10 +11,10 @@ import pytest
 from graphlinker.analysis.features import (
     GENERIC,
     ROTATION_MIN_REQUESTS,
-    ROTATION_PREFIX_V6,
     _independence,
     _ip_rotation,
     _shared_share,
+    _slash64,
     _template_features,
     shared_identifier_kinds,
 )
@@ -122,7 +123,21 @@ def test_ip_rotation_counts_an_ipv6_slash_64_as_one_line():
     rotation = _ip_rotation(members)
     assert rotation[0] == 0.0  # 20 requests on one /64: one line, used 20 times
     assert rotation[1] == 1.0  # both pool members: every request from a line used once
-    assert ROTATION_PREFIX_V6 == 64
     per_address = pd.DataFrame(home, columns=["account_id", "value", "count", "cluster"]).assign(
         kind="ip", value=[f"10.0.{day}.1" for day in range(20)])
     assert _ip_rotation(per_address)[0] == 1.0  # the same pattern on distinct IPv4 addresses is rotation
+
+
+@pytest.mark.parametrize("address, network", [
+    ("2a02:10:20:30:1:ab:cd:ef", "2a02:10:20:30"),  # all eight groups written out: the text
+    ("2a02:0:5:0:1:2:3:4", "2a02:0:5:0"),
+    ("2a02:0:5::1", "2a02:0:5:0"),  # "::" inside the /64: the same network as the line above
+    ("2a02:10::1", "2a02:10:0:0"),
+    ("2001:db8:1:2::", "2001:db8:1:2"),
+    ("::1", "0:0:0:0"),
+    ("fe80::1:2:3:4", "fe80:0:0:0"),
+])
+def test_slash64_keys_agree_with_ipaddress_whatever_the_compression(address, network):
+    assert _slash64(pd.Series([address]))[0] == network
+    expected = ipaddress.IPv6Network(f"{address}/64", strict=False).network_address.exploded.split(":")[:4]
+    assert network == ":".join(f"{int(g, 16):x}" for g in expected)

@@ -298,10 +298,6 @@ def _template_reuse(members: pd.DataFrame, usage: pd.DataFrame) -> pd.Series:
 # An account needs this many requests (with an IP) before its share of single-use IPs says anything: a light
 # user's every address is single-use.
 ROTATION_MIN_REQUESTS = 10
-# IPv6 addresses count as one line per /64: privacy extensions (RFC 8981; on by default in Windows, macOS, iOS
-# and Android) give a device a new temporary address in its network's /64 about once a day, and a /64 is one
-# home, office LAN or phone's connection (RFC 6177, RFC 7934), the unit IPv6 rate limits use as well.
-ROTATION_PREFIX_V6 = 64
 
 
 def _ip_rotation(members: pd.DataFrame) -> pd.Series:
@@ -309,34 +305,51 @@ def _ip_rotation(members: pd.DataFrame) -> pd.Series:
 
     A rotating proxy pool (residential or datacenter) hands nearly every request a fresh exit; a
     home line, an office, a campus or a carrier NAT serves many of a person's requests each, however
-    many other people share it. IPv6 addresses count per /64 (``ROTATION_PREFIX_V6``), so a device's
-    daily privacy addresses are one line, not rotation. Members with fewer than ``ROTATION_MIN_REQUESTS``
-    requests are left out.
+    many other people share it. An IPv6 address counts by its /64: privacy extensions (RFC 8981, on by
+    default in Windows, macOS, iOS and Android) give a device a new temporary address in its network's
+    /64 about once a day, and a /64 is one home, office LAN or phone connection (RFC 6177, RFC 7934).
+    Members with fewer than ``ROTATION_MIN_REQUESTS`` requests are left out.
     """
     rows = members[members["kind"] == IP]
     if rows.empty:
         return pd.Series(dtype="float64", name="ip_rotation_share")
-    lines = pd.DataFrame({"account_id": rows["account_id"].to_numpy(), "line": _line_of(rows["value"]),
-                          "count": rows["count"].to_numpy("int64")})
-    per_line = lines.groupby(["account_id", "line"], sort=False)["count"].sum()
-    once = (per_line == 1).groupby(level="account_id").sum()
-    total = per_line.groupby(level="account_id").sum()
     cluster = rows.groupby("account_id")["cluster"].first()
-    busy = total >= ROTATION_MIN_REQUESTS
-    share = once / total
+    lines = _lines(rows)
+    per_account = pd.DataFrame({"once": (lines["count"] == 1).to_numpy(np.int64), "all": lines["count"].to_numpy(np.int64)})
+    per_account = per_account.groupby(lines["account_id"].to_numpy()).sum()
+    busy = per_account["all"] >= ROTATION_MIN_REQUESTS
+    share = per_account["once"] / per_account["all"]
     return share[busy].groupby(cluster.reindex(share.index)[busy]).median().rename("ip_rotation_share")
 
 
-def _line_of(ips: pd.Series) -> np.ndarray:
-    """The line an address stands for: an IPv4 address itself, an IPv6 address its /64 (``ROTATION_PREFIX_V6``)."""
-    values = ips.to_numpy(dtype=object)
-    v6 = ips.str.contains(":", regex=False).to_numpy(dtype=bool, na_value=False)
-    if v6.any():
-        v6_values = pd.Series(values[v6])
-        networks = {v: str(ipaddress.ip_network(f"{v}/{ROTATION_PREFIX_V6}", strict=False)) for v in v6_values.unique()}
-        values = values.copy()
-        values[v6] = v6_values.map(networks).to_numpy(dtype=object)
-    return values
+def _lines(rows: pd.DataFrame) -> pd.DataFrame:
+    """(account_id, count) per line an account used: an IPv4 address, or an IPv6 /64.
+
+    Usage rows are already one per (account, address), so only the IPv6 ones are regrouped.
+    """
+    v6 = rows["value"].str.contains(":", regex=False).to_numpy(dtype=bool, na_value=False)
+    v4_lines = rows.loc[~v6, ["account_id", "count"]]
+    if not v6.any():
+        return v4_lines
+    v6_rows = rows.loc[v6, ["account_id", "value", "count"]]
+    addresses = pd.Series(v6_rows["value"].unique())
+    line = v6_rows["value"].map(pd.Series(_slash64(addresses).to_numpy(), index=addresses.to_numpy())).rename("line")
+    v6_lines = v6_rows.groupby([v6_rows["account_id"], line], sort=False)["count"].sum()
+    return pd.concat([v4_lines, v6_lines.reset_index(level="account_id").reset_index(drop=True)], ignore_index=True)
+
+
+def _slash64(addresses: pd.Series) -> pd.Series:
+    """The /64 of each canonical IPv6 address, as its first four groups in hex ("2a02:10:20:30").
+
+    An address without "::" has all eight groups written out, so the first four are its text; the
+    others go through ipaddress (240k distinct addresses: 0.2 s, against 1.5 s with ipaddress for all).
+    """
+    text = addresses.astype(object)
+    keys = text.str.split(":", n=4).str[:4].str.join(":")
+    compressed = text.str.contains("::", regex=False).to_numpy(dtype=bool)
+    prefixes = [int(ipaddress.IPv6Address(v)) >> 64 for v in text[compressed]]
+    keys[compressed] = [f"{p >> 48:x}:{(p >> 32) & 0xFFFF:x}:{(p >> 16) & 0xFFFF:x}:{p & 0xFFFF:x}" for p in prefixes]
+    return keys
 
 
 def _cohesion(edges: pd.DataFrame, cluster_of: pd.Series) -> pd.Series:
