@@ -156,3 +156,20 @@ def test_templates_command_lists_templates_largest_first_with_their_accounts(sim
     assert rows["account_count"].tolist() == [t["account_count"] for t in listed[:5]]
     tagged = json.loads(cli("templates", "--workspace", str(workspace), "--format", "json", "--tag", "grader_prompt").stdout)["templates"]
     assert tagged and all("grader_prompt" in t["extraction_tags"] for t in tagged)
+
+
+def test_ipv6_privacy_addresses_are_one_line_through_the_pipeline(tmp_path):
+    """Students on IPv6 broadband get a new privacy address in their home's /64 every day: through ingest's
+    canonical addresses, linking and scoring their cluster reads no IP rotation, and is not flagged."""
+    scenario = tmp_path / "course"
+    simulate(scenario, seed=4, scale=0.3, operations=[], lookalikes=["online_course"], sizes={"online_course": 40, "benign": 300})
+    requests = pd.read_csv(scenario / "requests.csv", usecols=["account_id", "ip"])
+    students = set(pd.read_csv(scenario / "truth.csv").query("op_id == 'lookalike-online_course-1'")["account_id"])
+    own = requests[requests["account_id"].isin(students)]
+    per_student = own[own["ip"].str.contains(":")].groupby("account_id")["ip"].nunique()
+    assert per_student.median() >= 5, "the scenario must rotate privacy addresses for the test to mean anything"
+    report = run_json(scenario, tmp_path / "ws")
+    course = max(report["clusters"], key=lambda c: len(students & set(c["accounts"])))
+    assert len(students & set(course["accounts"])) >= 0.8 * len(students)
+    assert course["evidence"]["features"]["ip_rotation_share"] == 0.0
+    assert not course["flagged"]
