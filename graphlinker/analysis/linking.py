@@ -124,6 +124,7 @@ def _weigh(vectors: AccountVectors, pairs: np.ndarray, settings: Settings) -> di
     min_shared = np.array([int(settings.linking.min_shared.get(kind, 1)) for kind in vectors.kinds])
     min_weight = settings.linking.min_edge_weight
     n = len(vectors.accounts)
+    rows = _row_type(n)
     parts = []
     for start in range(0, len(pairs), WEIGH_CHUNK):
         a, b = np.divmod(pairs[start : start + WEIGH_CHUNK], n)
@@ -131,13 +132,19 @@ def _weigh(vectors: AccountVectors, pairs: np.ndarray, settings: Settings) -> di
         cosines[(cosines < floors) | (shared < min_shared)] = 0.0
         weight = cosines @ vectors.kind_weight
         keep = weight >= min_weight
-        parts.append((a[keep], b[keep], weight[keep], cosines[keep]))
+        parts.append((a[keep].astype(rows), b[keep].astype(rows), weight[keep], cosines[keep]))
     if not parts:
-        empty = pairs[:0].astype(np.int64)
+        empty = pairs[:0].astype(rows)
         return {"a": empty, "b": empty, "weight": np.zeros(0), "cosine_blocks": [np.zeros((0, len(vectors.kinds)))]}
     a, b, weight, blocks = zip(*parts)
     del parts
     return {"a": np.concatenate(a), "b": np.concatenate(b), "weight": np.concatenate(weight), "cosine_blocks": list(blocks)}
+
+
+def _row_type(n: int) -> type:
+    """Account rows of linked pairs in 32 bits while they fit: 12M linked pairs at 5M request rows held 96 MB less,
+    and ranking each account's links (:func:`_strongest`) peaked ~0.5 GB lower."""
+    return np.int32 if n < 2**31 else np.int64
 
 
 def _take(edges: dict, keep: np.ndarray | None) -> dict:
@@ -159,8 +166,9 @@ def _strongest(edges: dict, k: int) -> np.ndarray | None:
     partner = np.concatenate([edges["b"], edges["a"]])
     order = np.lexsort((partner, -np.tile(edges["weight"], 2), account))  # by account, strongest first, then partner
     account = account[order]
-    opens = np.flatnonzero(np.r_[True, account[1:] != account[:-1]])
-    rank = np.arange(len(order)) - np.repeat(opens, np.diff(np.r_[opens, len(order)]))
+    rows = _row_type(len(order))
+    opens = np.flatnonzero(np.r_[True, account[1:] != account[:-1]]).astype(rows)
+    rank = np.arange(len(order), dtype=rows) - np.repeat(opens, np.diff(np.r_[opens, len(order)]))
     keep = np.zeros(m, dtype=bool)
     keep[order[rank < k] % m] = True  # end i and end m + i are both edge i
     return keep
