@@ -30,8 +30,8 @@ def merge_fragments(communities: pd.DataFrame, edges: pd.DataFrame, similarity: 
         return communities
     label = communities.set_index("account_id")["community"]
     edges = edges[edges["account_a"].isin(label.index) & edges["account_b"].isin(label.index)]
-    ca = edges["account_a"].map(label).to_numpy()
-    cb = edges["account_b"].map(label).to_numpy()
+    ca = edges["account_a"].map(label).to_numpy(dtype=np.int64)  # labels of linked accounts: never missing
+    cb = edges["account_b"].map(label).to_numpy(dtype=np.int64)
     touching = pd.DataFrame({"a": np.minimum(ca, cb), "b": np.maximum(ca, cb)})[ca != cb].drop_duplicates()
     if touching.empty:
         return communities
