@@ -342,7 +342,8 @@ def _slash64(addresses: pd.Series) -> pd.Series:
     """The /64 of each canonical IPv6 address, as its first four groups in hex ("2a02:10:20:30").
 
     An address without "::" has all eight groups written out, so the first four are its text; the
-    others go through ipaddress (240k distinct addresses: 0.2 s, against 1.5 s with ipaddress for all).
+    others go through ipaddress (2M IP rows, 6% of them IPv6: the whole feature in 1.3 s against 2.6 s
+    with ipaddress for every address, and 0.8 s with no IPv6 at all).
     """
     text = addresses.astype(object)
     keys = text.str.split(":", n=4).str[:4].str.join(":")
