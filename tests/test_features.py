@@ -15,9 +15,9 @@ from graphlinker.analysis.features import (
     _ip_rotation,
     _shared_rows,
     _shared_share,
-    _undeclared_sharing,
     _slash64,
     _template_features,
+    _undeclared_sharing,
     shared_identifier_kinds,
 )
 
