@@ -97,7 +97,6 @@ template_reuse = 0.0
 lockstep = 0.0
 shared_identifiers = 0.0
 ip_rotation = 0.0
-undeclared_sharing = 0.0
 """
 
 

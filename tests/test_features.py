@@ -13,11 +13,9 @@ from graphlinker.analysis.features import (
     ROTATION_MIN_REQUESTS,
     _independence,
     _ip_rotation,
-    _shared_rows,
     _shared_share,
     _slash64,
     _template_features,
-    _undeclared_sharing,
     shared_identifier_kinds,
 )
 
@@ -36,32 +34,6 @@ def test_independence_is_the_share_outside_the_largest_declared_organisation():
     assert independence[0] == pytest.approx(0.0)  # acme.io: all its accounts are this team
     assert independence[1] == pytest.approx(1.0)  # webmail shared with the population, no org id
     assert independence[2] == pytest.approx(0.25)  # three of four declare org-7
-
-
-def test_undeclared_sharing_counts_members_sharing_a_card_or_device_outside_the_declared_organisation():
-    """Cluster 0, an office: acme.io accounts on one card. Cluster 1: four webmail accounts, a card shared by r0 and r1,
-    a device by r2 and r3. Cluster 2: three of four declare org-7 and share its card; c3 declares nothing and signs in
-    from c0's device. Cluster 3: webmail accounts that share nothing but an IP (not an instrument)."""
-    accounts = pd.DataFrame({
-        "account_id": [f"t{i}" for i in range(4)] + [f"r{i}" for i in range(4)] + [f"c{i}" for i in range(4)]
-                      + [f"n{i}" for i in range(3)] + [f"x{i}" for i in range(20)],
-        "email_domain": ["acme.io"] * 4 + ["gmail.com", "proton.me", "gmail.com", "mail.com"] + ["gmail.com"] * 4
-                        + ["gmail.com"] * 3 + ["gmail.com"] * 10 + ["proton.me"] * 5 + ["mail.com"] * 5,
-        "org_id": [None] * 8 + ["org-7", "org-7", "org-7", None] + [None] * 23,
-    })
-    members = pd.DataFrame(
-        [(f"t{i}", "payment", "corp", 0) for i in range(4)]
-        + [("r0", "payment", "k1", 1), ("r1", "payment", "k1", 1), ("r2", "device", "d1", 1), ("r3", "device", "d1", 1)]
-        + [(f"c{i}", "payment", "org-card", 2) for i in range(3)] + [("c0", "device", "d2", 2), ("c3", "device", "d2", 2)]
-        + [(f"n{i}", "ip", "10.0.0.1", 3) for i in range(3)],
-        columns=["account_id", "kind", "value", "cluster"]).assign(count=1)
-    cluster_of = members.drop_duplicates("account_id").set_index("account_id")["cluster"]
-    shared = {kind: _shared_rows(members, kind) for kind in ("payment", GENERIC)}
-    share = _undeclared_sharing(shared, accounts, cluster_of)
-    assert share[0] == pytest.approx(0.0)  # the office says who it is
-    assert share[1] == pytest.approx(1.0)
-    assert share[2] == pytest.approx(0.25)  # c3 alone: c0..c2 are org-7's
-    assert share[3] == pytest.approx(0.0)  # an IP is infrastructure, not an instrument
 
 
 def test_template_concentration_counts_only_the_clusters_own_repeated_templates():
@@ -116,11 +88,11 @@ def test_shared_identifiers_count_members_sharing_an_identifiers_kind_and_name_t
          ("d", "ip", "1.2.3.4", 0),
          ("x", "device", "dv", 1), ("y", "device", "dv", 1), ("z", "subnet", "10.0.0.0/24", 1), ("y", "subnet", "10.0.0.0/24", 1)],
         columns=["account_id", "kind", "value", "cluster"]).assign(count=1)
-    share = _shared_share(_shared_rows(members, GENERIC), members)
+    share = _shared_share(members, GENERIC)
     assert share[0] == pytest.approx(3 / 4)  # a, b, c of a, b, c, d
     assert share[1] == pytest.approx(2 / 3)  # x, y of x, y, z
     assert shared_identifier_kinds(members).to_dict() == {0: "address, phone", 1: "device"}
-    assert _shared_share(_shared_rows(members, "payment"), members)[0] == pytest.approx(2 / 4)  # one kind: payment
+    assert _shared_share(members, "payment")[0] == pytest.approx(2 / 4)  # the one-kind form is unchanged
 
 
 def test_ip_rotation_is_the_median_members_share_of_requests_from_single_use_ips():

@@ -288,8 +288,7 @@ def test_train_on_neo4j_gives_the_embedded_stores_model(neo4j_clean, demo, tmp_p
         assert ws.train(truth=DEMO / "truth.csv")["training"]["truth"]["positive"] == 5 - len(CONFIRMED)
 
 
-@pytest.mark.parametrize("code, ramp", [("shared_identifiers", [0.30, 0.90]), ("ip_rotation", [0.25, 0.75]),
-                                        ("undeclared_sharing", [0.30, 0.90])])
+@pytest.mark.parametrize("code, ramp", [("shared_identifiers", [0.30, 0.90]), ("ip_rotation", [0.25, 0.75])])
 def test_a_model_trained_before_a_reason_existed_still_loads_without_it(tmp_path, code, ramp):
     """A model file of format 1 written before the reason code was added lacks it: it never learnt that reason, so it
     reads as coefficient 0 (with a ramp of its own); any other missing code is still refused."""

@@ -43,7 +43,6 @@ FEATURE_COLUMNS = [
     "template_reuse_ratio",
     "cohesion",
     "ip_rotation_share",
-    "undeclared_sharing_share",
 ]
 
 
@@ -71,9 +70,8 @@ def cluster_features(
     features["requests"] = member_stats.groupby("cluster")["requests"].sum()
     features["output_tokens"] = member_stats.groupby("cluster")["output_tokens"].sum()
     features = features.join(_template_features(members, templates, tag_weights, usage))
-    shared = {kind: _shared_rows(members, kind) for kind in (PAYMENT, GENERIC)}
-    features = features.join(_shared_share(shared[PAYMENT], members).rename("shared_payment_share"))
-    features = features.join(_shared_share(shared[GENERIC], members).rename("shared_identifier_share"))
+    features = features.join(_shared_share(members, PAYMENT).rename("shared_payment_share"))
+    features = features.join(_shared_share(members, GENERIC).rename("shared_identifier_share"))
     features = features.join(_client_share(members))
     features = features.join(_hour_entropy(members))
     features = features.join(_edge_shares(edges, cluster_of))
@@ -85,7 +83,6 @@ def cluster_features(
     features = features.join(_volume_features(member_stats, stats))
     features = features.join(_new_model_features(members, usage, settings))
     features = features.join(_independence(accounts, cluster_of))
-    features = features.join(_undeclared_sharing(shared, accounts, cluster_of))
     features = features.join(_output_input_ratio(member_stats, stats))
     features = features.join(_template_reuse(members, usage))
     features = features.join(_cohesion(edges, cluster_of))
@@ -142,10 +139,9 @@ def _shared_rows(members: pd.DataFrame, kind: str) -> pd.DataFrame:
     return rows[users >= 2]
 
 
-def _shared_share(shared: pd.DataFrame, members: pd.DataFrame) -> pd.Series:
-    """Share of members among the ``shared`` rows (:func:`_shared_rows` of one kind): those that use such an
-    identifier together with another member."""
-    sharing = shared.groupby("cluster")["account_id"].nunique()
+def _shared_share(members: pd.DataFrame, kind: str) -> pd.Series:
+    """Share of members that use an identifier of ``kind`` together with another member."""
+    sharing = _shared_rows(members, kind).groupby("cluster")["account_id"].nunique()
     size = members.groupby("cluster")["account_id"].nunique()
     return (sharing / size).fillna(0.0)
 
@@ -248,58 +244,27 @@ def _independence(accounts: pd.DataFrame, cluster_of: pd.Series) -> pd.Series:
     Webmail domains are shared with the whole population, so they mark no organisation;
     a shared card is not counted here (it is the ``shared_payment`` reason).
     """
-    declared = _declared(accounts, cluster_of)
     size = cluster_of.groupby(cluster_of).size()
-    inside = declared[declared].groupby(cluster_of.reindex(declared[declared].index)).size()
-    return (1.0 - inside.reindex(size.index).fillna(0.0) / size).clip(0.0, 1.0).rename("independence")
-
-
-def _declared(accounts: pd.DataFrame, cluster_of: pd.Series) -> pd.Series:
-    """Per member (index: account id), True when it belongs to its cluster's largest declared organisation.
-
-    The organisation is the largest group of members with one org id, or with one e-mail domain of the
-    cluster's own (held by at least two members and by at least half of the domain's accounts anywhere);
-    the larger of the two wins, org ids on a tie.
-    """
-    people = accounts[accounts["account_id"].isin(cluster_of.index)].drop_duplicates("account_id")
+    people = accounts[accounts["account_id"].isin(cluster_of.index)]
     people = people.assign(cluster=people["account_id"].map(cluster_of).to_numpy())
-    candidates = []  # (cluster, members) groups
+    org_share = pd.Series(0.0, index=size.index)
     if "org_id" in people:
-        orgs = people.dropna(subset=["org_id"])
-        candidates.append(orgs[["cluster", "account_id"]].assign(group="org:" + orgs["org_id"].astype(str)))
+        orgs = people.dropna(subset=["org_id"]).groupby(["cluster", "org_id"])["account_id"].nunique()
+        if len(orgs):
+            org_share = np.maximum(org_share, _share_of_size(orgs, size))
     if "email_domain" in people:
         domain_users = accounts.groupby("email_domain")["account_id"].nunique()
-        mailed = people.dropna(subset=["email_domain"])
-        inside = mailed.groupby(["cluster", "email_domain"])["account_id"].transform("nunique")
-        own = (inside >= 2) & (inside >= 0.5 * mailed["email_domain"].map(domain_users))  # one account's domain is a person's
-        mailed = mailed[own]
-        candidates.append(mailed[["cluster", "account_id"]].assign(group="domain:" + mailed["email_domain"].astype(str)))
-    declared = pd.Series(False, index=cluster_of.index)
-    groups = pd.concat(candidates, ignore_index=True) if candidates else pd.DataFrame(columns=["cluster", "account_id", "group"])
-    if len(groups):
-        counts = groups.groupby(["cluster", "group"], sort=True)["account_id"].nunique().reset_index(name="n")
-        largest = counts.sort_values(["cluster", "n"], ascending=[True, False], kind="stable").drop_duplicates("cluster")
-        chosen = groups.merge(largest[["cluster", "group"]], on=["cluster", "group"])
-        declared[chosen["account_id"].to_numpy()] = True
-    return declared
+        inside = people.dropna(subset=["email_domain"]).groupby(["cluster", "email_domain"])["account_id"].nunique()
+        own = inside[inside.to_numpy() >= 0.5 * domain_users.reindex(inside.index.get_level_values("email_domain")).to_numpy()]
+        own = own[own >= 2]  # a domain of one account is a person's, not an organisation's
+        if len(own):
+            org_share = np.maximum(org_share, _share_of_size(own, size))
+    return (1.0 - org_share).clip(0.0, 1.0).rename("independence")
 
 
-def _undeclared_sharing(shared: dict[str, pd.DataFrame], accounts: pd.DataFrame, cluster_of: pd.Series) -> pd.Series:
-    """Share of members that share a payment instrument or an identifier on file with another member
-    while outside the cluster's largest declared organisation.
-
-    An office, a class or an evaluation team shares a card, lab machines or a phone line and says who it
-    is (one org id, one e-mail domain of its own); accounts that present as unrelated people yet pay with
-    each other's cards or sign in from each other's devices do not. Households and one person's several
-    accounts share the same way, so this alone is weak: it is one behaviour reason among the rest.
-    ``shared``: :func:`_shared_rows` of the members per kind (payment, and every generic identifier kind).
-    """
-    sharing = pd.concat([rows["account_id"] for rows in shared.values()]).unique()
-    declared = _declared(accounts, cluster_of)
-    undeclared = pd.Index(sharing).difference(declared.index[declared.to_numpy()])
-    size = cluster_of.groupby(cluster_of).size()
-    counts = cluster_of.reindex(undeclared).value_counts()
-    return (counts.reindex(size.index).fillna(0.0) / size).rename("undeclared_sharing_share")
+def _share_of_size(per_value: pd.Series, size: pd.Series) -> pd.Series:
+    """Largest (cluster, value) member count as a share of the cluster's size; 0 where none."""
+    return per_value.groupby(level="cluster").max().reindex(size.index).fillna(0.0) / size
 
 
 def _output_input_ratio(member_stats: pd.DataFrame, stats: pd.DataFrame) -> pd.Series:

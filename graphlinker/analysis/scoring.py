@@ -12,8 +12,7 @@ a product-description batch job as well. So sharing ranks a cluster but never fl
 it: a cluster is *flagged* only when the reasons about what its traffic does
 (everything but ``infrastructure_reasons``) reach the flag threshold on their own —
 extraction content, template concentration, machine cadence, synchronised waves,
-output-heavy harvesting, many nominally independent accounts, a new-model pivot, rotating proxies,
-cards and devices shared by accounts that declare nothing in common — and at
+output-heavy harvesting, many nominally independent accounts, a new-model pivot, rotating proxies — and at
 least ``min_behaviour_reasons`` of them each contribute ``reason_min_contribution``.
 The earlier gate, extraction content required (``require_content_signal``), stays
 available by settings.
@@ -62,7 +61,6 @@ REASONS = (
     Reason("template_reuse", "template_reuse_ratio", "median requests per template {template_reuse_ratio:.1f}x the population"),
     Reason("lockstep", "cohesion", "median link weight inside the cluster {cohesion:.2f}"),
     Reason("ip_rotation", "ip_rotation_share", "median member sends {ip_rotation_share:.0%} of requests from an IP address it used for no other request (rotating proxies)"),
-    Reason("undeclared_sharing", "undeclared_sharing_share", "{undeclared_sharing_share:.0%} of accounts share a payment instrument or an identifier on file with another member without declaring a common organisation"),
 )
 
 

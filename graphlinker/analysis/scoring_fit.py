@@ -37,7 +37,6 @@ HAND_SET_WEIGHTS = {
     "many_small_accounts": 0.15, "new_model_pivot": 0.20, "shared_infrastructure": 0.15,
     "independent_accounts": 0.25, "output_harvesting": 0.20, "template_reuse": 0.15, "lockstep": 0.20,
     "ip_rotation": 0.20,  # added 2026-12-01; the median of the hand-set behaviour weights, not fitted
-    "undeclared_sharing": 0.20,  # added 2026-12-01 (twelfth session); the same prior
 }
 MAX_WEIGHT = 0.5  # no single reason can flag a cluster: the threshold is always above the largest weight
 RIDGE = 1e-3  # per cluster, pulling each weight towards its value in the settings (the prior)

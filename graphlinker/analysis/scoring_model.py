@@ -58,7 +58,7 @@ FORMAT_VERSION = 1
 CODES = tuple(r.code for r in REASONS)
 # Reason codes added after format 1 was fixed, with a ramp: a model trained before one existed never learnt it,
 # so it reads as coefficient 0 (the ramp then changes nothing) instead of making the file unreadable.
-ADDED_LATER = {"shared_identifiers": [0.30, 0.90], "ip_rotation": [0.25, 0.75], "undeclared_sharing": [0.30, 0.90]}
+ADDED_LATER = {"shared_identifiers": [0.30, 0.90], "ip_rotation": [0.25, 0.75]}
 PENALTY_C = 10.0
 LEARN_HINT = "pip install 'graphlinker[learn]'"
 
