@@ -58,6 +58,19 @@ def test_a_bulk_run_gives_the_graph_and_clusters_of_the_embedded_store(neo4j_cle
         pd.testing.assert_frame_equal(in_memory[name], frame, obj=name)
 
 
+def test_a_bulk_rebuild_drops_the_mirror_of_the_database_it_replaced(neo4j_clean, neo4j_home, tmp_path):
+    """The importer replaces the database (a new id, so a new mirror directory): the replaced database's copy of the
+    whole graph goes with it, or every scheduled rebuild would leave one more behind."""
+    settings = {**neo4j_clean, "home": str(neo4j_home), "bulk": "on", "mirror": str(tmp_path / "mirror")}
+    copies = []
+    for _ in range(2):
+        with Neo4jStore(settings) as store:
+            run(DEMO, store, Settings.load(), Quarantine(None))
+        copies.append(sorted(p.name for p in (tmp_path / "mirror").iterdir()))
+    assert len(copies[0]) == 1 and len(copies[1]) == 1
+    assert copies[0] != copies[1]  # the second import made a new database, and only its copy is left
+
+
 def test_a_bulk_rebuild_keeps_earlier_runs_and_refreshes_continue(neo4j_clean, neo4j_home, slices, tmp_path):
     merge = {**neo4j_clean, "home": str(neo4j_home), "bulk": "off", "mirror": "off"}
     with Neo4jStore(merge) as store:

@@ -127,3 +127,7 @@ class Mirror:
     def clear(self) -> None:
         """Forget the copy (the next process reads Neo4j)."""
         (self.directory / MANIFEST).unlink(missing_ok=True)
+
+    def remove(self) -> None:
+        """Delete the copy and its directory: for a database that no longer exists."""
+        shutil.rmtree(self.directory, ignore_errors=True)

@@ -188,6 +188,7 @@ class Neo4jStore(Store):
         home = Path(self._home)
         files = bulk_import.write_import_files(bulk_import.staging_directory(home), *tables, history, self._batch or "")
         seconds = {"files": time.perf_counter() - clock}
+        replaced = self._mirror_dir()  # the copy of the database the import replaces
         try:
             self.driver.close()
             seconds.update(bulk_import.import_and_restart(home, files, self.database or "neo4j"))
@@ -195,6 +196,8 @@ class Neo4jStore(Store):
             bulk_import.remove(files)
             self.driver = GraphDatabase.driver(self.uri, auth=self._auth, notifications_min_severity="OFF")
         self._mirror = None  # a new database: a new id, a new mirror directory
+        if replaced is not None and replaced.directory != getattr(self._mirror_dir(), "directory", None):
+            replaced.remove()  # that database is gone: its copy would only fill the disk (a full graph per rebuild)
         clock = time.perf_counter()
         self.init_schema()
         self._auto(cypher.RESTORE_EMPTY_LISTS)
