@@ -47,15 +47,16 @@ def no_store_from_env(monkeypatch):
 
 @pytest.fixture(scope="session")
 def hand_settings():
-    """The shipped settings with the hand-set weights and threshold 0.6: tests of the scoring *mechanism*,
-    independent of the fitted numbers the defaults ship."""
+    """The shipped settings with the hand-set weights, threshold 0.6 and no size shrinkage (``size_prior`` 0: only
+    pairs discounted): tests of the scoring *mechanism*, independent of the fitted numbers the defaults ship (the
+    shrinkage has tests of its own in ``test_scoring.py``)."""
     from dataclasses import replace
 
     from graphlinker.analysis.scoring_fit import HAND_SET_WEIGHTS
     from graphlinker.settings import Settings
 
     shipped = Settings.load()
-    return replace(shipped, scoring={**shipped.scoring, "weights": dict(HAND_SET_WEIGHTS), "flag_threshold": 0.6})
+    return replace(shipped, scoring={**shipped.scoring, "weights": dict(HAND_SET_WEIGHTS), "flag_threshold": 0.6, "size_prior": 0.0})
 
 
 @pytest.fixture(scope="session")

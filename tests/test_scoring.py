@@ -115,12 +115,28 @@ def test_one_strong_behaviour_reason_plus_a_trace_is_still_one_reason(settings):
     assert both["flagged"]  # automation at full strength contributes 0.25: two reasons
 
 
-def test_a_pair_is_discounted_below_the_smallest_ring(settings):
-    """Two accounts are weaker evidence of a ring than min_cluster_size (3): risk x 2/3, never flagged."""
+def test_risk_is_shrunk_by_size_as_n_over_n_plus_the_prior(settings):
+    """Few members are weaker evidence than many: risk x n / (n + size_prior), by hand 2/3 for a pair, 3/4 for
+    three, 19/20 for nineteen (size_prior 1); a pair is never flagged (min_cluster_size 3)."""
     strong = dict(independence=1.0, extraction_share=0.9, synchronised_share=0.8, sdk_share=0.9)
-    ring = score_clusters(features(**strong), settings).iloc[0]
-    pair = score_clusters(features(**strong).assign(size=2), settings).iloc[0]
+    shrunk = replace(settings, scoring={**settings.scoring, "size_prior": 1.0, "flag_threshold": 0.3})
+    raw = replace(shrunk, scoring={**shrunk.scoring, "size_prior": 1e-12})  # n / (n + ~0): no shrinkage
+    unshrunk = score_clusters(features(**strong), raw).iloc[0]["risk_score"]
+    for size, factor in ((2, 2 / 3), (3, 3 / 4), (19, 19 / 20)):
+        scored = score_clusters(features(**strong).assign(size=size), shrunk).iloc[0]
+        assert scored["risk_score"] == pytest.approx(unshrunk * factor, abs=1e-4)
+        assert scored["flagged"] == (size >= 3)
+
+
+def test_size_prior_zero_restores_the_discount_of_pairs_only(settings):
+    """The earlier rule: clusters below min_cluster_size (3) in proportion (a pair x 2/3), larger ones untouched."""
+    strong = dict(independence=1.0, extraction_share=0.9, synchronised_share=0.8, sdk_share=0.9)
+    earlier = replace(settings, scoring={**settings.scoring, "size_prior": 0.0})
+    ring = score_clusters(features(**strong).assign(size=3), earlier).iloc[0]
+    big = score_clusters(features(**strong).assign(size=80), earlier).iloc[0]
+    pair = score_clusters(features(**strong).assign(size=2), earlier).iloc[0]
     assert ring["flagged"] and not pair["flagged"]
+    assert ring["risk_score"] == big["risk_score"]
     assert pair["risk_score"] == pytest.approx(ring["risk_score"] * 2 / 3, abs=1e-4)
 
 

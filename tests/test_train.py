@@ -100,7 +100,7 @@ def check_explained(report: dict, model: dict) -> None:
     for c in report["clusters"]:
         weights = [r["weight"] for r in c["reasons"]]
         assert weights == sorted(weights, reverse=True) and all(w > 0 for w in weights)
-        expected = sigmoid(model["intercept"] + sum(weights)) * min(c["size"] / 3, 1.0)
+        expected = sigmoid(model["intercept"] + sum(weights)) * c["size"] / (c["size"] + 1.0)  # shipped size_prior 1
         assert c["risk_score"] == pytest.approx(expected, abs=0.02), c["cluster_id"]  # listed weights >= 0.005, rounded
         features = c["evidence"]["features"]
         for reason in c["reasons"]:

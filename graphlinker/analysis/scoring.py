@@ -80,6 +80,20 @@ def strengths(features: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     return result
 
 
+def size_discount(size: np.ndarray, prior: float, smallest: int) -> np.ndarray:
+    """The factor a cluster's risk is multiplied by for its size: ``n / (n + prior)``.
+
+    Every feature is a median or a share over the members, so a few members show a behaviour by
+    chance far more often than many do (two heavy users who happen to look alike, a developer's
+    three accounts): the risk is shrunk towards 0 as an estimate from ``n`` observations plus
+    ``prior`` pseudo-observations of nothing suspicious (add-one smoothing at ``prior = 1``). With
+    ``prior = 0``, the earlier rule: only clusters below ``smallest`` accounts, in proportion.
+    """
+    if prior > 0:
+        return size / (size + prior)
+    return np.minimum(size / smallest, 1.0)
+
+
 def score_clusters(features: pd.DataFrame, settings: Settings, words: pd.DataFrame | None = None) -> pd.DataFrame:
     """``risk_score``, ``flagged`` and ``reasons`` (list of dicts) per cluster, indexed like ``features``.
 
@@ -96,10 +110,8 @@ def score_clusters(features: pd.DataFrame, settings: Settings, words: pd.DataFra
     strength = strengths(features, settings)
     contribution = strength[weights.index] * weights
     risk = 1.0 - np.prod(1.0 - contribution.to_numpy(), axis=1)
-    # Fewer accounts than the smallest ring are weaker evidence of one: their risk is discounted in
-    # proportion, so two heavy users who happen to look alike never outrank a ring (ranking, AP).
     smallest = max(scoring.min_cluster_size, 1)
-    discount = np.minimum(features["size"].to_numpy("float64") / smallest, 1.0)
+    discount = size_discount(features["size"].to_numpy("float64"), scoring.size_prior, smallest)
     risk = risk * discount
     flagged = (risk >= scoring.flag_threshold) & (features["size"] >= smallest)
     if scoring.require_content_signal:

@@ -132,6 +132,7 @@ class ScoringSettings(Section):
     table: ClassVar[str] = "scoring"
     flag_threshold: float
     min_cluster_size: int
+    size_prior: float
     require_behaviour: bool
     infrastructure_reasons: list[str]
     min_behaviour_reasons: int

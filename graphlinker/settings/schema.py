@@ -241,6 +241,7 @@ def schema() -> Table:
         "scoring": Table({
             "flag_threshold": FRACTION,
             "min_cluster_size": Integer(1),
+            "size_prior": Number(0.0),
             "require_behaviour": Boolean(),
             "infrastructure_reasons": CodeList(codes),
             "min_behaviour_reasons": Integer(0),
