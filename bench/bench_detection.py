@@ -76,6 +76,7 @@ merge_fragments = false
 keep_waves_together = false
 [scoring]
 flag_threshold = 0.6
+size_prior = 0.0
 require_behaviour = false
 require_content_signal = true
 synchrony = "time_links"
