@@ -57,7 +57,8 @@ import numpy as np
 import pandas as pd
 
 from graphlinker.analysis.features import FEATURE_COLUMNS
-from graphlinker.analysis.scoring import score_clusters
+from graphlinker.analysis.population import RELATIVE_COLUMNS, Population, relative_features
+from graphlinker.analysis.scoring import score_against_population, score_clusters
 from graphlinker.analysis.scoring_fit import HAND_SET_WEIGHTS, MAX_WEIGHT, fit_scoring
 from graphlinker.ingest.readers import Quarantine
 from graphlinker.pipeline import run as run_pipeline
@@ -68,7 +69,7 @@ from graphlinker.store import open_store
 
 OLD_SETTINGS = """
 # The design before issue 10: hub caps, the extraction-content gate, the hand-set weights,
-# synchrony as any shared-minute link, no wave riders kept together.
+# synchrony as any shared-minute link, no wave riders kept together, every account as the population.
 [linking]
 method = "hub_caps"
 [detection]
@@ -80,6 +81,7 @@ size_prior = 0.0
 require_behaviour = false
 require_content_signal = true
 synchrony = "time_links"
+population = "all"
 [scoring.weights]
 extraction_prompts = 0.55
 template_concentration = 0.35
@@ -124,7 +126,7 @@ def run_scenario(path: Path, settings: Settings, reuse: bool = False) -> tuple[d
     """
     key = hashlib.sha256(json.dumps(settings.as_dict(), sort_keys=True, default=str).encode()).hexdigest()[:12]
     cached = path / f"report-{key}.json"
-    if reuse and cached.exists():
+    if reuse and cached.exists() and _population_file(path, settings).exists():
         saved = json.loads(cached.read_text())
         return saved["report"], saved["seconds"]
     with tempfile.TemporaryDirectory(prefix="gl-bench-") as workspace:
@@ -132,11 +134,23 @@ def run_scenario(path: Path, settings: Settings, reuse: bool = False) -> tuple[d
         start = time.perf_counter()
         try:
             outcome = run_pipeline(path, store, settings, Quarantine(None))
+            seconds = time.perf_counter() - start
+            # every account's figures, so that re-scoring can measure the population-relative features again
+            population = Population.measure(store.stats(), store.usage(), settings.scoring.new_model_min_days)
         finally:
             store.close()
-        seconds = time.perf_counter() - start
+    population.accounts.to_parquet(_population_file(path, settings))
     cached.write_text(json.dumps({"report": outcome.report, "seconds": seconds}, default=str))
     return outcome.report, seconds
+
+
+def _population_file(path: Path, settings: Settings) -> Path:
+    return path / f"population-d{settings.scoring.new_model_min_days}.parquet"
+
+
+def load_population(path: Path, settings: Settings) -> Population:
+    """The scenario's per-account figures saved by :func:`run_scenario` (new models are already counted in them)."""
+    return Population(pd.read_parquet(_population_file(path, settings)), pd.Index([]))
 
 
 # --- clusters, labels, re-scoring ---------------------------------------------------------------
@@ -164,9 +178,34 @@ def cluster_labels(report: dict, truth: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("cluster")
 
 
-def rescore(report: dict, settings: Settings) -> dict:
+def cluster_of(report: dict) -> pd.Series:
+    """Cluster id per account id."""
+    return pd.Series({a: c["cluster_id"] for c in report["clusters"] for a in c["accounts"]}, dtype=object)
+
+
+def measured_features(report: dict, population: Population | None, settings: Settings) -> pd.DataFrame:
+    """The clusters' features as a run under ``settings`` measures them: with ``[scoring] population =
+    "unflagged"`` the population-relative ones depend on which clusters ``settings`` flags first
+    (:func:`graphlinker.analysis.scoring.score_against_population`), so they are measured again from the
+    scenario's ``population``; the report's own were measured under the settings it ran with."""
+    if population is None:
+        return cluster_features(report)
+    key = id(report)
+    if key not in _PLAIN:  # measured against every account: the same whatever the weights
+        features = cluster_features(report)
+        members = cluster_of(report)
+        features[RELATIVE_COLUMNS] = relative_features(members, population).reindex(features.index).fillna(0.0)
+        _PLAIN[key] = (report, features, members)
+    _, features, members = _PLAIN[key]
+    return score_against_population(features, members, population, settings)[0]
+
+
+_PLAIN: dict[int, tuple[dict, pd.DataFrame, pd.Series]] = {}  # id(report) -> (report, kept alive), features, members
+
+
+def rescore(report: dict, settings: Settings, population: Population | None = None) -> dict:
     """The report with every cluster's risk and flag recomputed under ``settings``."""
-    scored = score_clusters(cluster_features(report), settings)
+    scored = score_clusters(measured_features(report, population, settings), settings)
     clusters = [dict(c, risk_score=float(scored.at[c["cluster_id"], "risk_score"]),
                      flagged=bool(scored.at[c["cluster_id"], "flagged"])) for c in report["clusters"]]
     return dict(report, clusters=clusters)
@@ -175,35 +214,50 @@ def rescore(report: dict, settings: Settings) -> dict:
 # --- leave one archetype out ----------------------------------------------------------------------
 def leave_one_out(runs: list[dict], settings: Settings, max_weight: float = MAX_WEIGHT) -> tuple[list[dict], list[dict]]:
     """Rows for held-out operations and held-out look-alike kinds (see the module docstring)."""
-    tables = []
-    for i, r in enumerate(runs):
-        labels = cluster_labels(r["report"], r["truth"])
-        table = cluster_features(r["report"]).join(labels).assign(run=i, held_out=r["archetype"])
-        tables.append(table.set_axis([f"{i}/{c}" for c in table.index]))  # cluster ids repeat across scenarios
-    clusters = pd.concat(tables)
+    labels = [cluster_labels(r["report"], r["truth"]).assign(run=i, held_out=r["archetype"]) for i, r in enumerate(runs)]
     op_rows, lookalike_rows = [], []
     for r in runs:
         # every scenario of the archetype is left out, at every scale: a fit that saw it at another scale
         # would not be scoring an operation it never saw
-        train = clusters[clusters["held_out"] != r["archetype"]]
-        fitted = fit_scoring(train[FEATURE_COLUMNS], train["positive"], settings, train["size"], max_weight)
+        fitted = fit_without(runs, labels, lambda table, held_out=r["archetype"]: table["held_out"] != held_out, settings, max_weight)
         default = _op_row(r, r["report"], settings.scoring["flag_threshold"])
-        loo = _op_row(r, rescore(r["report"], fitted), fitted.scoring["flag_threshold"])
+        loo = _op_row(r, rescore(r["report"], fitted, r.get("population")), fitted.scoring["flag_threshold"])
         op_rows.append({"archetype": r["archetype"], "scale": r["scale"], "accounts": default["accounts"],
                         "default": default, "loo": loo, "seconds": round(r["seconds"], 1),
                         "threshold": fitted.scoring["flag_threshold"], **({"baseline": r["baseline"]} if "baseline" in r else {})})
-    for kind in sorted({k for k in clusters["kind"] if k in LOOKALIKES}):
-        train = clusters[clusters["kind"] != kind]
-        fitted = fit_scoring(train[FEATURE_COLUMNS], train["positive"], settings, train["size"], max_weight)
+    for kind in sorted({k for t in labels for k in t["kind"] if k in LOOKALIKES}):
+        fitted = fit_without(runs, labels, lambda table, kind=kind: table["kind"] != kind, settings, max_weight)
         flagged = total = flagged_default = 0
         for r in runs:
             members = set(r["truth"].loc[r["truth"]["op_id"].map(archetype_of) == kind, "account_id"])
             total += len(members)
-            flagged += len(members & _flagged(rescore(r["report"], fitted)))
+            flagged += len(members & _flagged(rescore(r["report"], fitted, r.get("population"))))
             flagged_default += len(members & _flagged(r["report"]))
         lookalike_rows.append({"lookalike": kind, "accounts": total, "default_flagged": flagged_default / max(total, 1),
                                "loo_flagged": flagged / max(total, 1)})
     return op_rows, lookalike_rows
+
+
+def fit_without(runs: list[dict], labels: list[pd.DataFrame], keep, settings: Settings, max_weight: float = MAX_WEIGHT) -> Settings:
+    """Weights and threshold fitted on the clusters ``keep`` (a function of a run's label table) selects.
+
+    The features a fit sees must be those its own weights would measure: with ``[scoring] population =
+    "unflagged"`` they depend on which clusters the weights flag first. So the fit runs twice: on the
+    features measured against every account, then on those measured with the first fit's flags (nothing
+    of a left-out archetype enters either, not even through the shipped weights the reports ran with).
+    """
+    fitted = None
+    remeasured = settings.scoring.get("population") == "unflagged" and any(r.get("population") is not None for r in runs)
+    for _ in range(2 if remeasured else 1):
+        plain = replace(settings, scoring={**settings.scoring, "population": "all"}) if fitted is None else fitted
+        tables = []
+        for i, (r, label) in enumerate(zip(runs, labels, strict=True)):
+            table = measured_features(r["report"], r.get("population"), plain).join(label)
+            tables.append(table[keep(table)].set_axis([f"{i}/{c}" for c in table.index[keep(table)]]))  # ids repeat
+        train = pd.concat(tables)
+        fitted = fit_scoring(train[FEATURE_COLUMNS], train["positive"], settings, train["size"], max_weight)
+    assert fitted is not None
+    return fitted
 
 
 def _flagged(report: dict) -> set[str]:
@@ -276,7 +330,8 @@ def loo_mode(args, settings: Settings, work: Path) -> dict:
             path = make_scenario(work, args.seed + number, scale, [archetype], lookalikes)
             truth = pd.read_csv(path / "truth.csv", dtype=str)
             report, seconds = run_scenario(path, settings, args.reuse)
-            run = {"archetype": archetype, "scale": scale, "report": report, "truth": truth, "seconds": seconds}
+            run = {"archetype": archetype, "scale": scale, "report": report, "truth": truth, "seconds": seconds,
+                   "population": load_population(path, settings)}
             if old is not None:
                 old_report, _ = run_scenario(path, old, args.reuse)
                 run["baseline"] = _op_row(run, old_report)
@@ -298,9 +353,8 @@ def loo_mode(args, settings: Settings, work: Path) -> dict:
 
 
 def _fit_all(runs: list[dict], settings: Settings, max_weight: float = MAX_WEIGHT) -> Settings:
-    tables = [cluster_features(r["report"]).join(cluster_labels(r["report"], r["truth"])) for r in runs]
-    clusters = pd.concat([t.set_axis([f"{i}/{c}" for c in t.index]) for i, t in enumerate(tables)])
-    return fit_scoring(clusters[FEATURE_COLUMNS], clusters["positive"], settings, clusters["size"], max_weight)
+    labels = [cluster_labels(r["report"], r["truth"]) for r in runs]
+    return fit_without(runs, labels, lambda table: table.index == table.index, settings, max_weight)
 
 
 def _old_settings(work: Path) -> Settings:

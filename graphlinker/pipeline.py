@@ -27,7 +27,8 @@ from graphlinker.analysis.features import cluster_features, shared_identifier_ki
 from graphlinker.analysis.fragments import merge_fragments
 from graphlinker.analysis.linking import link_accounts, linking_steps
 from graphlinker.analysis.members import member_usage
-from graphlinker.analysis.scoring import score_clusters
+from graphlinker.analysis.population import Population
+from graphlinker.analysis.scoring import score_against_population
 from graphlinker.analysis.verdicts import apply_verdicts
 from graphlinker.analysis.waves import keep_waves_together
 from graphlinker.engine import load_with_engine
@@ -107,10 +108,13 @@ def analyse(store: Store, settings: Settings, progress: Progress, run_id: str, s
     membership = clusters_of_two_or_more(communities)
     with progress.stage("scoring clusters"):
         rules = ExtractionRules.load()
-        members = member_usage(usage, membership.set_index("account_id")["cluster"])  # once, for features and evidence
+        cluster_of = membership.set_index("account_id")["cluster"]
+        members = member_usage(usage, cluster_of)  # once, for features and evidence
+        population = Population.measure(stats, usage, settings.scoring.new_model_min_days)
         features = cluster_features(membership, usage, stats, accounts, templates, linkage.edges, rules.weights, settings,
-                                    members=members)
-        scores = score_clusters(features, settings, shared_identifier_kinds(members).to_frame())
+                                    members=members, population=population)
+        features, scores = score_against_population(features, cluster_of, population, settings,
+                                                    shared_identifier_kinds(members).to_frame())
         evidence = cluster_evidence(membership, usage, linkage.edges, templates, accounts, features, linkage.kinds,
                                     members=members)
         del members

@@ -16,6 +16,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import bench_detection as B  # noqa: E402
 
 from graphlinker.analysis.features import FEATURE_COLUMNS  # noqa: E402
+from graphlinker.analysis.population import Population  # noqa: E402
 from graphlinker.settings import Settings  # noqa: E402
 
 
@@ -74,6 +75,20 @@ def test_each_fold_leaves_out_its_archetype_at_every_scale(fitted_on):
     assert seen[:6] == [["1", "2", "4", "5"], ["0", "2", "3", "5"], ["0", "1", "3", "4"],
                         ["1", "2", "4", "5"], ["0", "2", "3", "5"], ["0", "1", "3", "4"]]
     assert [(r["archetype"], r["scale"]) for r in op_rows] == [(a, s) for s in (0.3, 1.0) for a in ("alpha", "beta", "gamma")]
+
+
+def test_with_populations_each_fold_is_fitted_twice_and_never_on_its_own_scenario(fitted_on):
+    """With ``population = "unflagged"`` the features depend on the weights' first flags, so each fold fits on
+    the plain features, then on those its first fit measures: both fits without the held-out scenario."""
+    runs = [_run(a, i) for i, a in enumerate(["alpha", "beta", "gamma"])]
+    for r in runs:
+        accounts = r["truth"]["account_id"]
+        r["population"] = Population(pd.DataFrame({"requests": 10.0, "output_tokens": 1000.0, "input_tokens": 100.0,
+                                                   "template_reuse": 2.0, "model_requests": 10.0, "new_model_requests": 0.0},
+                                                  index=accounts.to_numpy()), pd.Index([]))
+    B.leave_one_out(runs, Settings.load())
+    assert Settings.load().scoring["population"] == "unflagged"
+    assert fitted_on[:6] == [["1", "2"], ["1", "2"], ["0", "2"], ["0", "2"], ["0", "1"], ["0", "1"]]
 
 
 def test_cluster_labels_take_the_majority_group():

@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 
 from graphlinker.analysis.members import member_rows, member_usage
+from graphlinker.analysis.population import Population, relative_features
 from graphlinker.analysis.synchrony import synchrony_features
 from graphlinker.arrays import distinct
-from graphlinker.kinds import CLIENT, HOUR, IP, KINDS, MODEL, PAYMENT, SUBNET, TEMPLATE, TIME
+from graphlinker.kinds import CLIENT, HOUR, IP, KINDS, PAYMENT, SUBNET, TEMPLATE, TIME
 from graphlinker.settings import Settings
 
 FEATURE_COLUMNS = [
@@ -56,10 +57,12 @@ def cluster_features(
     tag_weights: dict[str, float],
     settings: Settings,
     members: pd.DataFrame | None = None,
+    population: Population | None = None,
 ) -> pd.DataFrame:
     """One row per cluster (index ``cluster``) with the columns of ``FEATURE_COLUMNS``.
 
-    ``members``: :func:`graphlinker.analysis.members.member_usage` of ``usage``, when the caller has them.
+    ``members``: :func:`graphlinker.analysis.members.member_usage` of ``usage``, when the caller has them;
+    ``population``: what the relative features are measured against (default: every account).
     """
     cluster_of = membership.set_index("account_id")["cluster"]
     members = member_usage(usage, cluster_of) if members is None else members
@@ -80,11 +83,9 @@ def cluster_features(
     if settings.scoring.synchrony == "beyond_chance":
         features["synchronised_share"] = synchrony["synchronised_share"]
     features = features.join(_creation_burst(accounts, cluster_of))
-    features = features.join(_volume_features(member_stats, stats))
-    features = features.join(_new_model_features(members, usage, settings))
+    population = Population.measure(stats, usage, settings.scoring.new_model_min_days) if population is None else population
+    features = features.join(relative_features(cluster_of, population))
     features = features.join(_independence(accounts, cluster_of))
-    features = features.join(_output_input_ratio(member_stats, stats))
-    features = features.join(_template_reuse(members, usage))
     features = features.join(_cohesion(edges, cluster_of))
     features = features.join(_ip_rotation(members))
     return features.reindex(columns=FEATURE_COLUMNS).fillna(0.0)
@@ -205,36 +206,6 @@ def _creation_burst(accounts: pd.DataFrame, cluster_of: pd.Series) -> pd.Series:
     return pd.Series(result, dtype="float64", name="creation_burst_share")
 
 
-def _volume_features(member_stats: pd.DataFrame, stats: pd.DataFrame) -> pd.DataFrame:
-    """Output volume against the population, and pooled volume of many small accounts."""
-    median_output = max(float(stats["output_tokens"].median()), 1.0)
-    p95 = float(stats["requests"].quantile(0.95))
-    p99 = max(float(stats["requests"].quantile(0.99)), 1.0)
-    grouped = member_stats.groupby("cluster")
-    return pd.DataFrame(
-        {
-            "output_per_account_ratio": grouped["output_tokens"].median() / median_output,
-            "pooled_volume_ratio": grouped["requests"].sum() / p99,
-            "under_p95_share": grouped["requests"].apply(lambda r: float((r <= p95).mean())),
-        }
-    )
-
-
-def _new_model_features(members: pd.DataFrame, usage: pd.DataFrame, settings: Settings) -> pd.DataFrame:
-    """Traffic share on models first seen well after the data starts, and its lift over the population."""
-    models = usage[usage["kind"] == MODEL]
-    if models.empty:
-        return pd.DataFrame(columns=["new_model_share", "new_model_lift"], dtype="float64")
-    release = models.groupby("value")["first_seen"].min()
-    start = release.min()
-    new = release[release >= start + pd.Timedelta(days=settings.scoring.new_model_min_days)].index
-    population_share = models.loc[models["value"].isin(new), "count"].sum() / max(models["count"].sum(), 1)
-    rows = members[members["kind"] == MODEL]
-    share = rows["count"].where(rows["value"].isin(new), 0).groupby(rows["cluster"]).sum() / rows.groupby("cluster")["count"].sum()
-    lift = share / population_share if population_share > 0 else share * 0
-    return pd.DataFrame({"new_model_share": share, "new_model_lift": lift})
-
-
 def _independence(accounts: pd.DataFrame, cluster_of: pd.Series) -> pd.Series:
     """Share of members outside the cluster's largest declared organisation.
 
@@ -265,34 +236,6 @@ def _independence(accounts: pd.DataFrame, cluster_of: pd.Series) -> pd.Series:
 def _share_of_size(per_value: pd.Series, size: pd.Series) -> pd.Series:
     """Largest (cluster, value) member count as a share of the cluster's size; 0 where none."""
     return per_value.groupby(level="cluster").max().reindex(size.index).fillna(0.0) / size
-
-
-def _output_input_ratio(member_stats: pd.DataFrame, stats: pd.DataFrame) -> pd.Series:
-    """Median member's output/input token ratio against the population's median account (harvesting reads long answers)."""
-    def ratio(frame):
-        return frame["output_tokens"].astype("float64") / frame["input_tokens"].astype("float64").clip(lower=1.0)
-
-    population = max(float(ratio(stats).median()), 1e-9)
-    return (ratio(member_stats).groupby(member_stats["cluster"]).median() / population).rename("output_input_ratio")
-
-
-def _template_reuse(members: pd.DataFrame, usage: pd.DataFrame) -> pd.Series:
-    """Median member's requests per distinct template against the population's median account.
-
-    Systematic coverage of a task space is one template filled with ever new slot values.
-    """
-    def reuse(rows):
-        grouped = rows.groupby("account_id")
-        return grouped["count"].sum() / grouped["value"].nunique()
-
-    sent = usage[usage["kind"] == TEMPLATE]
-    population = max(float(reuse(sent).median()), 1e-9) if len(sent) else 1.0
-    own = members[members["kind"] == TEMPLATE]
-    if own.empty:
-        return pd.Series(dtype="float64", name="template_reuse_ratio")
-    per_account = reuse(own)
-    cluster = own.groupby("account_id")["cluster"].first()
-    return (per_account.groupby(cluster).median() / population).rename("template_reuse_ratio")
 
 
 # An account needs this many requests (with an IP) before its share of single-use IPs says anything: a light

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from graphlinker.analysis.population import RELATIVE_COLUMNS, Population, relative_features
 from graphlinker.settings import Settings
 
 SHARING_LISTED_FROM = 0.5  # a sharing reason at least this strong is listed whatever its weight
@@ -144,6 +145,26 @@ def score_clusters(features: pd.DataFrame, settings: Settings, words: pd.DataFra
         ]
         reasons.append(listed)
     return pd.DataFrame({"risk_score": np.round(risk, 4), "flagged": flagged.to_numpy(), "reasons": reasons}, index=features.index)
+
+
+def score_against_population(features: pd.DataFrame, cluster_of: pd.Series, population: Population, settings: Settings,
+                             words: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`score_clusters`, with the population-relative features measured as ``[scoring] population`` says.
+
+    ``features``: :func:`graphlinker.analysis.features.cluster_features` (measured against every account);
+    ``cluster_of``: cluster number per account id; ``population``: every account's
+    (:class:`graphlinker.analysis.population.Population`). With ``population = "unflagged"`` the relative
+    features are measured again against the accounts outside the clusters the first scoring flagged, and the
+    clusters scored again. Returns the features the scores rest on, and the scores.
+    """
+    scores = score_clusters(features, settings, words)
+    if settings.scoring.population != "unflagged" or not scores["flagged"].any():
+        return features, scores
+    rings = cluster_of.index[cluster_of.isin(scores.index[scores["flagged"]]).to_numpy()]
+    measured = relative_features(cluster_of, population, population.without(rings))
+    features = features.copy()
+    features[RELATIVE_COLUMNS] = measured.reindex(features.index).fillna(0.0)
+    return features, score_clusters(features, settings, words)
 
 
 def _words_of(words: pd.DataFrame | None, cluster) -> dict:

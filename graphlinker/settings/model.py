@@ -143,6 +143,7 @@ class ScoringSettings(Section):
     new_model_min_days: int
     synchrony: str
     synchrony_alpha: float
+    population: str
     model: str
     weights: dict[str, float]
     ramps: dict[str, list[float]]

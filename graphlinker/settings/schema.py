@@ -178,6 +178,7 @@ def schema() -> Table:
     from graphlinker.analysis.detection import ENGINES
     from graphlinker.analysis.gds_communities import ALGORITHMS as GDS_ALGORITHMS
     from graphlinker.analysis.linking import METHODS
+    from graphlinker.analysis.population import MEASURES as POPULATION
     from graphlinker.analysis.scoring import REASONS
     from graphlinker.analysis.synchrony import MEASURES as SYNCHRONY
 
@@ -252,6 +253,7 @@ def schema() -> Table:
             "new_model_min_days": Integer(0),
             "synchrony": Choice(SYNCHRONY),
             "synchrony_alpha": Number(0.0, 1.0, low_open=True),
+            "population": Choice(POPULATION),
             "model": ModelFile(),
             # closed tables: every reason code of graphlinker/analysis/scoring.py, and nothing else
             "weights": Table({c: FRACTION for c in codes}),
@@ -270,14 +272,12 @@ def _all_keys(spec: Table, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]
 
 
 def _unknown(path: tuple[str, ...], spec: Table, root: Table) -> str:
-    """``unknown setting``, with the closest known key of the same table, or the same name elsewhere."""
+    """``unknown setting``, with the same name in another table (a key in the wrong section), or else the
+    closest known key of the same table (a typo)."""
     name = path[-1]
+    elsewhere = [k for k in _all_keys(root) if k[-1] == name]
     hint = _suggest(name, spec.fields)
-    if hint is not None:
-        guess = path[:-1] + (hint,)
-    else:
-        elsewhere = [k for k in _all_keys(root) if k[-1] == name]
-        guess = elsewhere[0] if elsewhere else None
+    guess = elsewhere[0] if elsewhere else (path[:-1] + (hint,) if hint is not None else None)
     message = f"{key_path(path)}: unknown setting"
     return message + (f" (did you mean {key_path(guess)}?)" if guess else " (see graphlinker/settings/defaults.toml for every setting)")
 
