@@ -106,6 +106,22 @@ def score_clusters(features: pd.DataFrame, settings: Settings, words: pd.DataFra
     contribution); which clusters are flagged stays this rule's, unless the model has a threshold, below
     which it withdraws a flag.
     """
+    assessed = _assess(features, settings)
+    reasons = _reasons(features, assessed, settings, words)
+    return pd.DataFrame({"risk_score": np.round(assessed.risk, 4), "flagged": assessed.flagged, "reasons": reasons},
+                        index=features.index)
+
+
+@dataclass(frozen=True)
+class _Assessment:
+    strength: pd.DataFrame  # per reason code, in [0, 1]
+    contribution: pd.DataFrame  # what each reason adds (the model's log-odds contribution with a model)
+    risk: np.ndarray
+    flagged: np.ndarray
+
+
+def _assess(features: pd.DataFrame, settings: Settings) -> _Assessment:
+    """Risk and flag per cluster, without the reason lists (the costly part, which a first pass does not need)."""
     scoring = settings.scoring
     weights = pd.Series(scoring.weights, dtype="float64")
     strength = strengths(features, settings)
@@ -114,14 +130,14 @@ def score_clusters(features: pd.DataFrame, settings: Settings, words: pd.DataFra
     smallest = max(scoring.min_cluster_size, 1)
     discount = size_discount(features["size"].to_numpy("float64"), scoring.size_prior, smallest)
     risk = risk * discount
-    flagged = (risk >= scoring.flag_threshold) & (features["size"] >= smallest)
+    flagged = (risk >= scoring.flag_threshold) & (features["size"].to_numpy() >= smallest)
     if scoring.require_content_signal:
-        content = strength[list(scoring.content_reasons)].max(axis=1)
+        content = strength[list(scoring.content_reasons)].max(axis=1).to_numpy()
         flagged &= content >= scoring.content_signal_min
     if scoring.require_behaviour:
         behaviour = contribution.drop(columns=list(scoring.infrastructure_reasons), errors="ignore")
         flagged &= 1.0 - np.prod(1.0 - behaviour.to_numpy(), axis=1) >= scoring.flag_threshold
-        strong = (behaviour >= scoring.reason_min_contribution).sum(axis=1)
+        strong = (behaviour >= scoring.reason_min_contribution).sum(axis=1).to_numpy()
         flagged &= strong >= scoring.min_behaviour_reasons
     if scoring.model:
         from graphlinker.analysis.scoring_model import load_model
@@ -131,20 +147,27 @@ def score_clusters(features: pd.DataFrame, settings: Settings, words: pd.DataFra
         risk = model.probability(contribution) * discount
         if model.threshold is not None:
             flagged &= risk >= model.threshold
+    return _Assessment(strength, contribution, np.asarray(risk, dtype="float64"), np.asarray(flagged, dtype=bool))
+
+
+def _reasons(features: pd.DataFrame, assessed: _Assessment, settings: Settings, words: pd.DataFrame | None) -> list[list[dict]]:
+    """Per cluster, the codes that move its score (largest first) and the strong sharing codes, with their details."""
     details = {r.code: r for r in REASONS}
-    sharing = [c for c in scoring.infrastructure_reasons if c in strength]
-    strong_sharing = strength[sharing] >= SHARING_LISTED_FROM
+    sharing = [c for c in settings.scoring.infrastructure_reasons if c in assessed.strength]
+    codes = assessed.contribution.columns
+    cited = (assessed.strength[sharing] >= SHARING_LISTED_FROM).reindex(columns=codes, fill_value=False).to_numpy()
+    values = assessed.contribution.to_numpy("float64")
+    rows = features.to_dict("index")
     reasons = []
-    for cluster, row in contribution.iterrows():
-        feature_row = {**DETAIL_DEFAULTS, **_words_of(words, cluster), **features.loc[cluster].to_dict()}
-        cited = set(strong_sharing.columns[strong_sharing.loc[cluster].to_numpy()])
-        listed = [
-            {"code": code, "detail": details[code].detail.format(**feature_row), "weight": round(float(value), 4)}
-            for code, value in row.sort_values(ascending=False, kind="stable").items()
-            if value >= 0.005 or code in cited
-        ]
-        reasons.append(listed)
-    return pd.DataFrame({"risk_score": np.round(risk, 4), "flagged": flagged.to_numpy(), "reasons": reasons}, index=features.index)
+    for i, cluster in enumerate(features.index):
+        order = np.argsort(-values[i], kind="stable")  # largest first, ties in column order
+        keep = order[(values[i][order] >= 0.005) | cited[i][order]]
+        feature_row = {**DETAIL_DEFAULTS, **_words_of(words, cluster), **rows[cluster]}
+        reasons.append([
+            {"code": codes[j], "detail": details[codes[j]].detail.format(**feature_row), "weight": round(float(values[i, j]), 4)}
+            for j in keep
+        ])
+    return reasons
 
 
 def score_against_population(features: pd.DataFrame, cluster_of: pd.Series, population: Population, settings: Settings,
@@ -154,16 +177,16 @@ def score_against_population(features: pd.DataFrame, cluster_of: pd.Series, popu
     ``features``: :func:`graphlinker.analysis.features.cluster_features` (measured against every account);
     ``cluster_of``: cluster number per account id; ``population``: every account's
     (:class:`graphlinker.analysis.population.Population`). With ``population = "unflagged"`` the relative
-    features are measured again against the accounts outside the clusters the first scoring flagged, and the
-    clusters scored again. Returns the features the scores rest on, and the scores.
+    features are measured again against the accounts outside the clusters a first assessment flags, and the
+    clusters are scored against that. Returns the features the scores rest on, and the scores.
     """
-    scores = score_clusters(features, settings, words)
-    if settings.scoring.population != "unflagged" or not scores["flagged"].any():
-        return features, scores
-    rings = cluster_of.index[cluster_of.isin(scores.index[scores["flagged"]]).to_numpy()]
-    measured = relative_features(cluster_of, population, population.without(rings))
-    features = features.copy()
-    features[RELATIVE_COLUMNS] = measured.reindex(features.index).fillna(0.0)
+    if settings.scoring.population == "unflagged":
+        flagged = _assess(features, settings).flagged
+        if flagged.any():
+            rings = cluster_of.index[cluster_of.isin(features.index[flagged]).to_numpy()]
+            measured = relative_features(cluster_of, population, population.without(rings))
+            features = features.copy()
+            features[RELATIVE_COLUMNS] = measured.reindex(features.index).fillna(0.0)
     return features, score_clusters(features, settings, words)
 
 
