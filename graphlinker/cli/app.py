@@ -70,17 +70,17 @@ def _emit(report: dict, fmt: str, min_risk: float, top: int | None, flagged_only
 @app.command()
 @handle_errors
 def run(
-    input_dir: Path = typer.Argument(..., help="Export directory holding accounts, payments, requests (and optionally identifiers) files."),
+    input_dir: Path = typer.Argument(..., metavar="INPUT_DIR", help="Export directory holding accounts, payments, requests (and optionally identifiers) files."),
     workspace: Path = WorkspaceOption,
     store: str | None = StoreOption,
     fmt: str = FormatOption,
     min_risk: float = MinRiskOption,
     top: int | None = TopOption,
     flagged_only: bool = FlaggedOption,
-    strict: bool = typer.Option(False, "--strict", help="Treat any bad input row, or a required input file without a usable row, as an error (exit code 2) "
+    strict: bool = typer.Option(False, "--strict", metavar="", help="Treat any bad input row, or a required input file without a usable row, as an error (exit code 2) "
                                 "instead of quarantining it or warning."),
     config: Path | None = ConfigOption,
-    progress: bool | None = typer.Option(None, "--progress/--no-progress", help="Show progress bars on stderr (default: when stderr is a terminal)."),
+    progress: bool | None = typer.Option(None, "--progress/--no-progress", metavar="", help="Show progress bars on stderr (default: when stderr is a terminal)."),
     wait: float = typer.Option(0.0, "--wait", min=0.0, help="Wait up to SECONDS for another run or refresh on this store to finish (else exit 4)."),
     output: Path | None = OutputOption,
     bulk: str = typer.Option("auto", "--bulk", metavar="auto|on|off",
@@ -229,7 +229,7 @@ def init_db() -> None:
 @app.command()
 @handle_errors
 def simulate(
-    out_dir: Path = typer.Argument(..., help="Directory to write the scenario into (created if missing)."),
+    out_dir: Path = typer.Argument(..., metavar="OUT_DIR", help="Directory to write the scenario into (created if missing)."),
     seed: int = typer.Option(0, "--seed", help="Random seed: the same seed and scale give byte-identical files."),
     scale: float = typer.Option(1.0, "--scale", min=0.01, help="Population scale: 1.0 is about 2,000 benign accounts and 200k requests."),
     requests_format: str = typer.Option("csv", "--requests-format", help="File format of requests: csv, jsonl or parquet."),
@@ -280,8 +280,8 @@ def simulate(
 @app.command()
 @handle_errors
 def evaluate(
-    report_path: Path = typer.Argument(..., exists=True, dir_okay=False, help="A JSON report (graphlinker run --format json)."),
-    truth: Path = typer.Argument(..., exists=True, dir_okay=False, help="truth.csv written by graphlinker simulate."),
+    report_path: Path = typer.Argument(..., exists=True, dir_okay=False, metavar="REPORT", help="A JSON report (graphlinker run --format json)."),
+    truth: Path = typer.Argument(..., exists=True, dir_okay=False, metavar="TRUTH", help="truth.csv written by graphlinker simulate."),
     fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
 ) -> None:
     """Score a report against ground truth: precision, recall, F1, per-operation recovery, look-alikes flagged,
@@ -360,5 +360,5 @@ def version_callback(value: bool) -> None:
 
 
 @app.callback()
-def main(version: bool = typer.Option(False, "--version", callback=version_callback, is_eager=True, help="Show the version and exit.")) -> None:
+def main(version: bool = typer.Option(False, "--version", callback=version_callback, is_eager=True, metavar="", help="Show the version and exit.")) -> None:
     """graphlinker: find the whole ring, with evidence an analyst can defend."""

@@ -21,22 +21,23 @@ from graphlinker.report.render import FORMATS, check_output
 DEFAULT_WORKSPACE = Path(".graphlinker")
 
 WorkspaceOption = typer.Option(DEFAULT_WORKSPACE, "--workspace", "-w", help="Workspace directory of the embedded store.", envvar="GRAPHLINKER_WORKSPACE")
-FormatOption = typer.Option("table", "--format", "-f", help=f"Output format: {', '.join(FORMATS)} (parquet needs -o FILE).")
+FormatOption = typer.Option("table", "--format", "-f", metavar="|".join(FORMATS), help=f"Output format: {', '.join(FORMATS)} (parquet needs -o FILE).")
 OutputOption = typer.Option(None, "--output", "-o", dir_okay=False, metavar="FILE",
                             help="Write the output to FILE (whole or not at all) instead of stdout; --format parquet needs it.")
 MinRiskOption = typer.Option(0.0, "--min-risk", min=0.0, max=1.0, help="Only list clusters with at least this risk score.")
 TopOption = typer.Option(None, "--top", min=1, help="Only list the N riskiest clusters.")
-FlaggedOption = typer.Option(False, "--flagged-only", help="Only list flagged clusters.")
+FlaggedOption = typer.Option(False, "--flagged-only", metavar="", help="Only list flagged clusters.")
 StoreOption = typer.Option(
-    None, "--store", help="Store to use: local (the workspace) or neo4j. Default: neo4j when NEO4J_URI is set, else local.", envvar="GRAPHLINKER_STORE"
+    None, "--store", metavar="local|neo4j", help="Store to use: local (the workspace) or neo4j. Default: neo4j when NEO4J_URI is set, else local.", envvar="GRAPHLINKER_STORE"
 )
 ConfigOption = typer.Option(None, "--config", exists=True, dir_okay=False, help="TOML file overriding default weights, caps and thresholds.", envvar="GRAPHLINKER_CONFIG")
 EngineOption = typer.Option(None, "--engine", metavar="embedded|spark",
                             help="Where reading, validation, template fingerprinting and usage aggregation run: embedded (this "
-                                 "process) or spark (Spark jobs; pip install 'graphlinker[spark]'). Default: [engine] name, embedded.")
+                                 "process) or spark (Spark jobs; pip install 'graphlinker\\[spark]'). Default: the settings' \\[engine] "
+                                 "name, embedded unless set.")
 MasterOption = typer.Option(None, "--master", metavar="URL",
-                            help="Spark master for --engine spark, e.g. spark://host:7077 (default: [engine] master, else "
-                                 "$SPARK_MASTER, else local[*]).")
+                            help="Spark master for --engine spark, e.g. spark://host:7077 (default: the settings' \\[engine] master, "
+                                 "else $SPARK_MASTER, else local\\[*]).")
 
 
 

@@ -27,7 +27,7 @@ def show(
     config: Path | None = typer.Option(None, "--config", dir_okay=False, envvar="GRAPHLINKER_CONFIG",
                                           help="TOML file overriding the defaults (as for run)."),
     fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
-    changed: bool = typer.Option(False, "--changed", help="Only the settings the file changes."),
+    changed: bool = typer.Option(False, "--changed", metavar="", help="Only the settings the file changes."),
 ) -> None:
     """Print every setting's effective value and its source (the packaged defaults or your file), then the
     environment variables graphlinker reads (secrets masked). Exit 2 when the settings are invalid."""

@@ -44,7 +44,7 @@ def start(
     heap: str = typer.Option("1g", "--heap", help="JVM heap size."),
     pagecache: str = typer.Option("512m", "--pagecache", help="Neo4j page cache size."),
     timeout: float = typer.Option(180, "--timeout", min=1, help="Seconds to wait for the server to answer."),
-    browser: bool = typer.Option(False, "--browser", help="Also serve Neo4j Browser (HTTP connector) on 127.0.0.1."),
+    browser: bool = typer.Option(False, "--browser", metavar="", help="Also serve Neo4j Browser (HTTP connector) on 127.0.0.1."),
     http_port: int | None = typer.Option(
         None, "--http-port", min=0, max=65535, help="Browser's HTTP port on 127.0.0.1 (implies --browser; default 7474; 0 picks a free port).",
     ),
@@ -86,7 +86,7 @@ def stop(
 @handle_errors
 def status(
     home: Path | None = HomeOption,
-    as_json: bool = typer.Option(False, "--json", help="Print the server's uri, pid, port, home and browser_url as JSON on stdout."),
+    as_json: bool = typer.Option(False, "--json", metavar="", help="Print the server's uri, pid, port, home and browser_url as JSON on stdout."),
 ) -> None:
     """Report whether the server runs (exit code 0) or not (exit code 5)."""
     from graphlinker.devserver import server

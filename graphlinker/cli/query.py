@@ -159,7 +159,7 @@ def list_queries(
 
 @query_app.command("show")
 @_one_line_errors
-def show_query(name: str = typer.Argument(..., help="Query name, as in `graphlinker query list`.")) -> None:
+def show_query(name: str = typer.Argument(..., metavar="NAME", help="Query name, as in `graphlinker query list`.")) -> None:
     """Print one query's file: its header (title, description, parameters, columns) and Cypher."""
     query = resolve(name, load_pack())
     sys.stdout.write(query.path.read_text("utf-8"))
@@ -168,7 +168,7 @@ def show_query(name: str = typer.Argument(..., help="Query name, as in `graphlin
 @query_app.command("run")
 @_one_line_errors
 def run_command(
-    name: str = typer.Argument(..., help="Query name, as in `graphlinker query list`."),
+    name: str = typer.Argument(..., metavar="NAME", help="Query name, as in `graphlinker query list`."),
     param: list[str] | None = ParamOption,
     fmt: str = OutputOption,
     timeout: float = TimeoutOption,
@@ -225,7 +225,7 @@ def favourites_command(
 
 @_one_line_errors
 def cypher_command(
-    text: str = typer.Argument(..., help="Cypher to run, with $name parameters for values."),
+    text: str = typer.Argument(..., metavar="CYPHER", help="Cypher to run, with $name parameters for values."),
     param: list[str] | None = typer.Option(
         None, "--param", "-p", help="A parameter as key=value; the value is read as JSON when it parses, else as a string.", show_default=False
     ),

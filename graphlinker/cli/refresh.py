@@ -36,7 +36,7 @@ from graphlinker.settings import Settings
 
 DIFF_FORMATS = ("table", "json")
 RUNS_FORMATS = ("table", "json", "parquet")
-InputsArgument = typer.Argument(..., help="Export directories and/or single input files (accounts.*, payments.*, "
+InputsArgument = typer.Argument(..., metavar="INPUT", help="Export directories and/or single input files (accounts.*, payments.*, "
                                 "requests.*, identifiers.*; .csv, .csv.gz, .jsonl, .jsonl.gz, .parquet).")
 WaitOption = typer.Option(0.0, "--wait", min=0.0, help="Wait up to SECONDS for another run or refresh to finish, "
                           "instead of exiting with code 4 at once.")
@@ -90,10 +90,10 @@ def refresh(
     store: str | None = StoreOption,
     fmt: str = typer.Option("table", "--format", "-f", help="Output format of what changed: table or json."),
     wait: float = WaitOption,
-    strict: bool = typer.Option(False, "--strict", help="Treat any bad input row, or a required input file without a usable row, as an error (exit code 2) "
+    strict: bool = typer.Option(False, "--strict", metavar="", help="Treat any bad input row, or a required input file without a usable row, as an error (exit code 2) "
                                 "instead of quarantining it or warning."),
     config: Path | None = ConfigOption,
-    progress: bool | None = typer.Option(None, "--progress/--no-progress", help="Show progress bars on stderr (default: when stderr is a terminal)."),
+    progress: bool | None = typer.Option(None, "--progress/--no-progress", metavar="", help="Show progress bars on stderr (default: when stderr is a terminal)."),
     engine: str | None = EngineOption,
     master: str | None = MasterOption,
 ) -> None:
@@ -120,7 +120,7 @@ def _open_for_reading(store: str | None, workspace: Path):
 
 @handle_errors
 def diff(
-    runs: list[str] = typer.Argument(None, help="RUN_A RUN_B to compare (default: the last two runs); one RUN compares it with the run before it."),
+    runs: list[str] = typer.Argument(None, metavar="RUN", help="RUN_A RUN_B to compare (default: the last two runs); one RUN compares it with the run before it."),
     workspace: Path = WorkspaceOption,
     store: str | None = StoreOption,
     fmt: str = typer.Option("table", "--format", "-f", help="table, json (for alerting pipelines) or html (the newer run's report as a "

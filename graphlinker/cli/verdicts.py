@@ -65,7 +65,7 @@ def verdicts_command(
     workspace: Path = WorkspaceOption,
     store: str | None = StoreOption,
     fmt: str = typer.Option("table", "--format", "-f", help=f"Output format: {', '.join(VERDICT_FORMATS)}."),
-    history: bool = typer.Option(False, "--history", help="Every verdict ever given, not only each cluster's latest."),
+    history: bool = typer.Option(False, "--history", metavar="", help="Every verdict ever given, not only each cluster's latest."),
     output: Path | None = OutputOption,
 ) -> None:
     """List analysts' verdicts, newest first: each cluster's current one (or --history)."""
