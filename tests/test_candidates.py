@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from graphlinker.analysis.candidates import OrderedUsers, all_pairs, unique_pairs, window_pairs
+from graphlinker.analysis.candidates import OrderedUsers, all_pairs, shared_at_least, unique_pairs, window_pairs
 
 
 def _matrix(users_per_column: list[int]) -> sp.csr_matrix:
@@ -36,3 +36,13 @@ def test_window_order_is_reproducible_and_not_the_row_order():
     again = OrderedUsers(_matrix([50]), np.array([0]))
     assert (ordered.rows == again.rows).all()
     assert not (ordered.rows == np.arange(50)).all()
+
+
+def test_shared_at_least_keeps_pairs_seen_that_many_times():
+    """Each occurrence of a pair's code is one identifier the pair shares."""
+    codes = np.array([50, 30, 50, 70, 30, 50, 90], dtype=np.int64)
+    assert shared_at_least(codes.copy(), 1).tolist() == [30, 50, 70, 90]
+    assert shared_at_least(codes.copy(), 2).tolist() == [30, 50]
+    assert shared_at_least(codes.copy(), 3).tolist() == [50]
+    assert shared_at_least(codes.copy(), 4).tolist() == []
+    assert shared_at_least(np.zeros(0, dtype=np.int64), 3).tolist() == []

@@ -310,3 +310,36 @@ def test_weighing_in_chunks_keeps_the_same_links(settings, monkeypatch):
         for one, other in zip(whole.linked_pairs, chunked.linked_pairs):
             np.testing.assert_array_equal(one, other)
     assert len(link_accounts(frame, dataclasses.replace(settings, linking={**settings.linking, "max_links_per_account": 3})).edges) < len(whole.edges)
+
+
+def _popular_pair_of_templates_and_chance_minutes(chance: bool):
+    """80 accounts that all send two popular templates, each active in six minutes of its own; with ``chance``,
+    40 pairs of them also happen to share one minute (fewer than ``[linking.min_shared] time``, 3)."""
+    rows = []
+    for i in range(80):
+        rows += [(f"a{i}", "template", "popular-1", 20), (f"a{i}", "template", "popular-2", 20)]
+        rows += [(f"a{i}", "time", f"own-{i}-{m}", 1) for m in range(6)]
+    if chance:
+        rng = np.random.default_rng(3)
+        for k in range(40):
+            i, j = rng.choice(80, 2, replace=False)
+            rows += [(f"a{i}", "time", f"chance-{k}", 1), (f"a{j}", "time", f"chance-{k}", 1)]
+    return rows
+
+
+def test_min_shared_candidates_do_not_depend_on_chance_minutes(settings):
+    """``candidate_pairs = "min_shared"``: a pair that shares fewer minutes than ``min_shared.time`` gets no time
+    similarity, so one shared minute no longer makes it a candidate for the other signals either. Which users of a
+    popular template are compared then does not depend on who happened to be active in the same minute; with
+    ``"any"`` it does (those pairs are linked through the popular templates)."""
+    assert settings.linking.min_shared["time"] == 3
+    for mode in ("min_shared", "any"):
+        chosen = dataclasses.replace(settings, linking={**settings.linking, "candidate_pairs": mode})
+        quiet = link_accounts(usage(_popular_pair_of_templates_and_chance_minutes(False)), chosen).edges
+        busy = link_accounts(usage(_popular_pair_of_templates_and_chance_minutes(True)), chosen).edges
+        pairs = lambda edges: set(zip(edges["account_a"], edges["account_b"]))  # noqa: E731
+        assert len(quiet) >= 80 * 2  # the popular templates' windows link every account to its neighbours
+        if mode == "min_shared":
+            assert pairs(busy) == pairs(quiet)
+        else:
+            assert len(pairs(busy) - pairs(quiet)) >= 30

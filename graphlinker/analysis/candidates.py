@@ -88,6 +88,19 @@ def window_pairs(ordered: OrderedUsers, window: int, n_accounts: int) -> np.ndar
     return ordered.pair_codes(range(1, window + 1), wrap=True, n_accounts=n_accounts)
 
 
+def shared_at_least(codes: np.ndarray, times: int) -> np.ndarray:
+    """The distinct codes that occur at least ``times`` times in ``codes`` (sorted; ``codes`` is sorted in place).
+
+    Each occurrence of a pair code is one identifier the pair shares, so these are the pairs that share
+    at least ``times`` of them."""
+    if times <= 1:
+        return distinct_sorted(np.sort(codes))
+    codes.sort()
+    start = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    count = np.diff(np.r_[start, len(codes)])
+    return codes[start[count >= times]]
+
+
 def unique_pair_codes(codes: list[np.ndarray]) -> np.ndarray:
     """Distinct codes of ``codes``, sorted; the list is emptied as its parts are copied out (memory)."""
     code = _concat(codes)

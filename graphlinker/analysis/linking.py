@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from graphlinker.analysis.account_vectors import AccountVectors, account_vectors
-from graphlinker.analysis.candidates import OrderedUsers, all_pairs, unique_pair_codes, window_pairs
+from graphlinker.analysis.candidates import OrderedUsers, all_pairs, shared_at_least, unique_pair_codes, window_pairs
 from graphlinker.analysis.coherence import identifier_coherence
 from graphlinker.errors import ConfigError
 from graphlinker.kinds import FEATURE_KINDS, linking_kinds
@@ -35,6 +35,7 @@ from graphlinker.settings import Settings
 
 EDGE_KEY = ["account_a", "account_b"]
 METHODS = ("coherence", "hub_caps")
+CANDIDATE_PAIRS = ("any", "min_shared")  # [linking] candidate_pairs
 WEIGH_CHUNK = 1_000_000  # candidate pairs weighed at a time
 
 
@@ -97,7 +98,8 @@ def link_accounts(usage: pd.DataFrame, settings: Settings, progress: Callable[[i
     coherence = identifier_coherence(vectors, popular, config.coherence_samples, tuple(config.coherence_ramp))
     vectors = vectors.reweighted(coherence.column_factor(len(vectors.degree)))
     advance(1)
-    pairs = _candidates(vectors, popular[coherence.factor > 0], expand_limit, config.neighbour_window)
+    pairs = _candidates(vectors, popular[coherence.factor > 0], expand_limit, config.neighbour_window,
+                        _min_shared_per_kind(vectors, settings) if config.candidate_pairs == "min_shared" else None)
     advance(1)
     edges = _weigh(vectors, pairs, settings)
     del pairs
@@ -107,12 +109,29 @@ def link_accounts(usage: pd.DataFrame, settings: Settings, progress: Callable[[i
     return Linkage(_frame(edges, vectors), _hubs(vectors, coherence), tuple(kinds), vectors, linked)
 
 
-def _candidates(vectors: AccountVectors, coherent_popular: np.ndarray, expand_limit: int, window: int) -> np.ndarray:
-    """All pairs of small identifiers, and hash-order windows of the coherent popular ones (sorted pair codes)."""
+def _candidates(vectors: AccountVectors, coherent_popular: np.ndarray, expand_limit: int, window: int,
+                min_shared: np.ndarray | None = None) -> np.ndarray:
+    """All pairs of small identifiers, and hash-order windows of the coherent popular ones (sorted pair codes).
+
+    ``min_shared`` (per kind, ``candidate_pairs = "min_shared"``): of a kind that needs more than one shared
+    identifier, only the pairs that share that many of its small identifiers are looked at.
+    """
     small = np.nonzero((vectors.degree >= 2) & (vectors.degree <= expand_limit))[0]
     n = len(vectors.accounts)
-    return unique_pair_codes([all_pairs(OrderedUsers(vectors.matrix, small), expand_limit, n),
-                              window_pairs(OrderedUsers(vectors.matrix, coherent_popular), window, n)])
+    if min_shared is None:
+        return unique_pair_codes([all_pairs(OrderedUsers(vectors.matrix, small), expand_limit, n),
+                                  window_pairs(OrderedUsers(vectors.matrix, coherent_popular), window, n)])
+    need = min_shared[vectors.col_kind[small]]
+    codes = [all_pairs(OrderedUsers(vectors.matrix, small[need <= 1]), expand_limit, n),
+             window_pairs(OrderedUsers(vectors.matrix, coherent_popular), window, n)]
+    for kind in np.unique(vectors.col_kind[small][need > 1]):
+        columns = small[vectors.col_kind[small] == kind]
+        codes.append(shared_at_least(all_pairs(OrderedUsers(vectors.matrix, columns), expand_limit, n), int(min_shared[kind])))
+    return unique_pair_codes(codes)
+
+
+def _min_shared_per_kind(vectors: AccountVectors, settings: Settings) -> np.ndarray:
+    return np.array([int(settings.linking.min_shared.get(kind, 1)) for kind in vectors.kinds])
 
 
 def _weigh(vectors: AccountVectors, pairs: np.ndarray, settings: Settings) -> dict:
@@ -124,7 +143,7 @@ def _weigh(vectors: AccountVectors, pairs: np.ndarray, settings: Settings) -> di
     at 5M request rows (5.4M linked pairs, 7 kinds).
     """
     floors = np.array([settings.min_similarity(kind) for kind in vectors.kinds])
-    min_shared = np.array([int(settings.linking.min_shared.get(kind, 1)) for kind in vectors.kinds])
+    min_shared = _min_shared_per_kind(vectors, settings)
     min_weight = settings.linking.min_edge_weight
     n = len(vectors.accounts)
     rows = _row_type(n)

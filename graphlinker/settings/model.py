@@ -96,6 +96,7 @@ class LinkingSettings(Section):
     method: str
     expand_limit: int
     neighbour_window: int
+    candidate_pairs: str
     coherence_samples: int
     coherence_ramp: list[float]
     max_links_per_account: int

@@ -177,7 +177,7 @@ def schema() -> Table:
     """Every setting of ``defaults.toml`` with its type and range."""
     from graphlinker.analysis.detection import ENGINES
     from graphlinker.analysis.gds_communities import ALGORITHMS as GDS_ALGORITHMS
-    from graphlinker.analysis.linking import METHODS
+    from graphlinker.analysis.linking import CANDIDATE_PAIRS, METHODS
     from graphlinker.analysis.population import MEASURES as POPULATION
     from graphlinker.analysis.scoring import REASONS
     from graphlinker.analysis.synchrony import MEASURES as SYNCHRONY
@@ -210,6 +210,7 @@ def schema() -> Table:
             "method": Choice(tuple(METHODS)),
             "expand_limit": Integer(1),
             "neighbour_window": Integer(1),
+            "candidate_pairs": Choice(CANDIDATE_PAIRS),
             "coherence_samples": Integer(1),
             "coherence_ramp": Ramp(),
             "max_links_per_account": Integer(0, note=" (0 keeps every link)"),
