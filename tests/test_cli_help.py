@@ -44,3 +44,10 @@ def test_flags_show_no_value_placeholder(path, command):
     for flag in flags:
         line = next(line for line in shown.splitlines() if f" {flag} " in line)
         assert "<bool>" not in line, line
+
+
+@pytest.mark.parametrize("path, command", COMMANDS, ids=[" ".join(p) or "graphlinker" for p, _ in COMMANDS])
+def test_help_option_shows_no_value_placeholder(path, command):
+    """typer builds ``--help`` itself and gave it ``<bool>`` as well (``graphlinker.cli.common.App`` clears it)."""
+    line = next(line for line in _help(path).splitlines() if " --help " in line)
+    assert "<bool>" not in line and "Show this message and exit." in line, line

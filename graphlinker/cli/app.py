@@ -17,6 +17,7 @@ import typer
 from graphlinker import __version__
 from graphlinker.cli.common import (
     DEFAULT_WORKSPACE,
+    App,
     ConfigOption,
     EngineOption,
     FlaggedOption,
@@ -46,7 +47,7 @@ from graphlinker.report.render import (
 )
 from graphlinker.settings import Settings
 
-app = typer.Typer(
+app = App(
     help="Expose coordinated account rings behind model-distillation campaigns.\n\n"
     "Typical use: `graphlinker run EXPORT_DIR` ingests, links, detects, scores and prints a cluster report.",
     epilog="Exit codes: 0 ok; 1 a bug (traceback); 2 bad input, settings or query (fix, do not retry); "

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from typer.core import TyperCommand, TyperGroup
 
 from graphlinker.cli.console import err
 from graphlinker.errors import InputError
@@ -39,6 +40,34 @@ MasterOption = typer.Option(None, "--master", metavar="URL",
                             help="Spark master for --engine spark, e.g. spark://host:7077 (default: the settings' \\[engine] master, "
                                  "else $SPARK_MASTER, else local\\[*]).")
 
+
+
+class _FlagHelp:
+    """``--help`` shown as a flag: typer 0.29 gives every flag a ``<bool>`` placeholder, its own help option too."""
+
+    def get_help_option(self, ctx):
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
+
+
+class _Command(_FlagHelp, TyperCommand):
+    pass
+
+
+class _Group(_FlagHelp, TyperGroup):
+    pass
+
+
+class App(typer.Typer):
+    """``typer.Typer`` whose groups and commands show ``--help`` as a flag (no ``<bool>``), like every other flag."""
+
+    def __init__(self, **kwargs):
+        super().__init__(cls=_Group, **kwargs)
+
+    def command(self, *args, cls=None, **kwargs):
+        return super().command(*args, cls=cls or _Command, **kwargs)
 
 
 class RichProgress:

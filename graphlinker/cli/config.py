@@ -12,12 +12,12 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from graphlinker.cli.common import check_format
+from graphlinker.cli.common import App, check_format
 from graphlinker.cli.console import out
 from graphlinker.cli.errors import handle_errors
 from graphlinker.settings import Settings, environment, flatten
 
-config_app = typer.Typer(help="Inspect settings: `graphlinker config show`.", no_args_is_help=True)
+config_app = App(help="Inspect settings: `graphlinker config show`.", no_args_is_help=True)
 FORMATS = ("table", "json")
 
 

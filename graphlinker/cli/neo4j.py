@@ -15,9 +15,10 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
+from graphlinker.cli.common import App
 from graphlinker.errors import ExitCode
 
-neo4j_app = typer.Typer(
+neo4j_app = App(
     help="Run a local Neo4j 5.26 Community server (fetched from Maven Central on first use) for the Neo4j store.",
     no_args_is_help=True,
     add_completion=False,

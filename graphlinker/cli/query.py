@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from graphlinker.cli.common import App
 from graphlinker.errors import InputError
 from graphlinker.querypack.pack import (
     DEFAULT_QUERY_TIMEOUT,
@@ -37,7 +38,7 @@ OUTPUT_FORMATS = ("table", "json", "csv", "parquet")
 LIST_FORMATS = ("table", "json")
 MAX_CELL = 300  # table cells longer than this are cut (json and csv keep everything)
 
-query_app = typer.Typer(
+query_app = App(
     help="The analyst Cypher pack (queries/*.cypher): list the queries, show one, run one read-only against Neo4j.",
     no_args_is_help=True,
     add_completion=False,
