@@ -118,15 +118,12 @@ def _candidates(vectors: AccountVectors, coherent_popular: np.ndarray, expand_li
     """
     small = np.nonzero((vectors.degree >= 2) & (vectors.degree <= expand_limit))[0]
     n = len(vectors.accounts)
-    if min_shared is None:
-        return unique_pair_codes([all_pairs(OrderedUsers(vectors.matrix, small), expand_limit, n),
-                                  window_pairs(OrderedUsers(vectors.matrix, coherent_popular), window, n)])
-    need = min_shared[vectors.col_kind[small]]
+    kind = vectors.col_kind[small]
+    need = np.ones(len(small), dtype=np.int64) if min_shared is None else min_shared[kind]
     codes = [all_pairs(OrderedUsers(vectors.matrix, small[need <= 1]), expand_limit, n),
              window_pairs(OrderedUsers(vectors.matrix, coherent_popular), window, n)]
-    for kind in np.unique(vectors.col_kind[small][need > 1]):
-        columns = small[vectors.col_kind[small] == kind]
-        codes.append(shared_at_least(all_pairs(OrderedUsers(vectors.matrix, columns), expand_limit, n), int(min_shared[kind])))
+    for k in np.unique(kind[need > 1]):
+        codes.append(shared_at_least(all_pairs(OrderedUsers(vectors.matrix, small[kind == k]), expand_limit, n), int(min_shared[k])))
     return unique_pair_codes(codes)
 
 
