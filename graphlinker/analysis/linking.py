@@ -120,10 +120,11 @@ def _candidates(vectors: AccountVectors, coherent_popular: np.ndarray, expand_li
     n = len(vectors.accounts)
     kind = vectors.col_kind[small]
     need = np.ones(len(small), dtype=np.int64) if min_shared is None else min_shared[kind]
-    codes = [all_pairs(OrderedUsers(vectors.matrix, small[need <= 1]), expand_limit, n),
-             window_pairs(OrderedUsers(vectors.matrix, coherent_popular), window, n)]
+    by_column = vectors.matrix.tocsc()  # once: each OrderedUsers would convert the matrix again
+    codes = [all_pairs(OrderedUsers(by_column, small[need <= 1]), expand_limit, n),
+             window_pairs(OrderedUsers(by_column, coherent_popular), window, n)]
     for k in np.unique(kind[need > 1]):
-        codes.append(shared_at_least(all_pairs(OrderedUsers(vectors.matrix, small[kind == k]), expand_limit, n), int(min_shared[k])))
+        codes.append(shared_at_least(all_pairs(OrderedUsers(by_column, small[kind == k]), expand_limit, n), int(min_shared[k])))
     return unique_pair_codes(codes)
 
 
