@@ -1,5 +1,5 @@
 """``python -m graphlinker`` runs the CLI."""
 
-from graphlinker.cli.app import app
+from graphlinker.cli.entry import main
 
-app(prog_name="graphlinker")
+main()
