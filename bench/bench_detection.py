@@ -292,6 +292,10 @@ def summary(op_rows: list[dict], lookalike_rows: list[dict], which: str) -> dict
             "mean_recall": round(float(np.mean([r["recall"] for r in rows])), 3),
             "min_recall": round(float(np.min([r["recall"] for r in rows])), 3),
             "mean_average_precision": round(float(np.mean(aps)), 3) if aps else None,
+            # a run with no cluster mostly of its operation has no positive to rank (AP undefined, left out
+            # above); counted as 0 here, the stricter reading of "the cluster ranking finds it"
+            "runs_without_a_majority_cluster": len(rows) - len(aps),
+            "mean_average_precision_all_runs": round(float(np.mean(aps + [0.0] * (len(rows) - len(aps)))), 3) if rows else None,
             "max_lookalike_flagged_in_a_scenario": max(r["lookalike_flagged"] for r in rows),
             "lookalike_accounts_flagged": None if flagged_lookalike is None else round(flagged_lookalike / max(total_lookalike, 1), 4)}
 

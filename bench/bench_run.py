@@ -57,6 +57,9 @@ def tree_env(code: Path | None) -> dict:
     The child must not start in a directory holding another ``graphlinker`` package: ``python -m`` puts its
     working directory ahead of ``PYTHONPATH`` (:func:`run_once` starts it in the work directory)."""
     env = dict(os.environ)
+    # as on a user's machine, every tree imports from its bytecode cache (the warm-up run writes it): a tree
+    # compiled from source on each start would be slower by ~0.5 s here for a reason no user sees
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     if code is not None:  # ahead of the installed (editable) package
         env["PYTHONPATH"] = os.pathsep.join([str(code), *filter(None, [env.get("PYTHONPATH")])])
     return env

@@ -103,6 +103,19 @@ def test_cluster_labels_take_the_majority_group():
 
 
 @pytest.mark.slow
+def test_mean_average_precision_is_given_both_ways():
+    def run(recovered: bool, ap):
+        return {"held": {"recovered": recovered, "recall": 1.0 if recovered else 0.0, "average_precision": ap,
+                         "lookalike_flagged": 0.0}}
+
+    rows = [run(True, 1.0), run(False, 0.5), run(False, None)]  # the third has no cluster mostly of its operation
+    s = B.summary(rows, [], "held")
+    assert s["mean_average_precision"] == 0.75  # over the two runs that have a positive
+    assert s["runs_without_a_majority_cluster"] == 1
+    assert s["mean_average_precision_all_runs"] == 0.5  # (1.0 + 0.5 + 0) / 3
+    assert s["archetypes_recovered"] == 1 and s["runs"] == 3
+
+
 def test_small_leave_one_out_run_end_to_end(tmp_path):
     out = tmp_path / "detection.json"
     proc = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_detection.py"), "--scales", "0.15",

@@ -38,6 +38,7 @@ def test_a_baseline_tree_is_imported_from_its_worktree(tmp_path):
     code = tmp_path / "checkout"
     env = B.tree_env(code)
     assert env["PYTHONPATH"].split(":")[0] == str(code)
+    assert "PYTHONDONTWRITEBYTECODE" not in env  # every tree starts from its bytecode cache, as a user's does
     assert B.tree_env(None).get("PYTHONPATH") == os.environ.get("PYTHONPATH")  # this tree: the installed package
 
 
