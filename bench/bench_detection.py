@@ -457,18 +457,22 @@ def cost_mode(args, work: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=1,
+                        help="first simulator seed; the k-th archetype's scenarios use seed + k (default 1)")
     parser.add_argument("--scales", type=lambda s: [float(x) for x in s.split(",")], default=[0.3, 1.0],
                         help="scales of the leave-one-archetype-out scenarios (default 0.3,1)")
     parser.add_argument("--ops", default="all", help="operation archetypes to hold out, comma-separated (default all)")
     parser.add_argument("--baseline", action="store_true", help="also run the earlier design (hub caps, content gate)")
-    parser.add_argument("--scale-sweep", type=lambda s: [float(x) for x in s.split(",")], default=None)
-    parser.add_argument("--big", action="store_true")
-    parser.add_argument("--big-op", type=int, default=20_000)
-    parser.add_argument("--big-accounts", type=int, default=200_000)
+    parser.add_argument("--scale-sweep", type=lambda s: [float(x) for x in s.split(",")], default=None,
+                        help="instead: one scenario with every archetype and look-alike kind at each of these scales")
+    parser.add_argument("--big", action="store_true",
+                        help="instead: one hydra of --big-op accounts and a 5,000-account carrier NAT among --big-accounts")
+    parser.add_argument("--big-op", type=int, default=20_000, help="accounts of the --big operation (default 20,000)")
+    parser.add_argument("--big-accounts", type=int, default=200_000, help="accounts in the --big scenario (default 200,000)")
     parser.add_argument("--big-activity", type=float, default=0.1,
                         help="requests per background and look-alike account, relative (default 0.1)")
-    parser.add_argument("--cost", action="store_true")
+    parser.add_argument("--cost", action="store_true",
+                        help="instead: wall time and peak memory of `graphlinker run` at ~1.2M and ~5M request rows")
     parser.add_argument("--work", type=Path, default=None, help="where scenarios are written and reused (default: a temp dir)")
     parser.add_argument("--json", type=Path, default=None, help="also write every figure to this file")
     parser.add_argument("--max-weight", type=float, default=MAX_WEIGHT,
