@@ -44,3 +44,27 @@ def test_the_python_api_leaves_the_collector_alone():
     proc = subprocess.run([sys.executable, "-c", "import gc, graphlinker, graphlinker.cli.app; print(gc.get_freeze_count())"],
                           capture_output=True, text=True, timeout=120, check=True)
     assert proc.stdout.strip() == "0"
+
+
+HEAVY = ("pandas", "numpy", "pyarrow", "numba", "scipy", "igraph")
+LOADED = """
+import sys
+sys.argv = ["graphlinker", *sys.argv[1:]]
+from graphlinker.cli.app import app
+try:
+    app(prog_name="graphlinker")
+except SystemExit:
+    pass
+print("loaded=" + ",".join(m for m in HEAVY if m in sys.modules), file=sys.stderr)
+""".replace("HEAVY", repr(HEAVY))
+
+
+def test_help_and_version_load_no_data_library():
+    """`--help` of any command, `--version` and `query list` answer without pandas, numpy, Arrow, numba, scipy or
+    igraph (~0.7 s of imports on the 2-core machine): the stores, the explain module and the readers load them
+    when a command needs them."""
+    for args in (["--help"], ["--version"], ["run", "--help"], ["explain", "--help"], ["refresh", "--help"], ["query", "list"]):
+        proc = subprocess.run([sys.executable, "-c", LOADED, *args], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        loaded = [line for line in proc.stderr.splitlines() if line.startswith("loaded=")]
+        assert loaded == ["loaded="], (args, proc.stderr[-300:])

@@ -28,13 +28,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-
 from graphlinker.errors import InputError
 from graphlinker.kinds import CREATED, FEATURE_KINDS, TEMPLATE, TIME
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # numpy and pandas are imported where an explanation is built: `graphlinker --help` needs TOP_LINKS only
+    import numpy as np
+    import pandas as pd
+
     from graphlinker.api import Workspace
 
 TOP_LINKS = 10  # links listed per account unless asked otherwise
@@ -113,6 +113,8 @@ class Explainer:
 
     def __init__(self, report: dict, links: pd.DataFrame, usage: pd.DataFrame, templates: pd.DataFrame, linking: dict,
                  accounts: Iterable[str] = ()):
+        import numpy as np
+        import pandas as pd
         self.report = report
         self.linking = linking
         self.cluster_of = {str(a): c for c in report["clusters"] for a in c["accounts"]}
@@ -142,6 +144,7 @@ class Explainer:
 
     # --- one account ----------------------------------------------------------------------------
     def explain(self, account_id: str, top_links: int = TOP_LINKS) -> dict:
+        import numpy as np
         account = str(account_id)
         if account not in self.known:
             raise InputError(f"unknown account {account!r}: the store holds no such account "
@@ -237,6 +240,7 @@ class Explainer:
 
     def _used_by(self, kind: str) -> dict[str, int]:
         """How many accounts used each value of ``kind``."""
+        import pandas as pd
         if kind not in self._users:
             mask = self.u_kind == kind
             pairs = pd.DataFrame({"account": self.u_account[mask], "value": self.u_value[mask]}).drop_duplicates()
@@ -270,6 +274,7 @@ class Explainer:
 
     def _tree(self, cluster: dict) -> _CoreTree:
         """The cluster's core and every member's cheapest chain to it: one Dijkstra per cluster, kept for its members."""
+        import numpy as np
         key = str(cluster["cluster_id"])
         if key in self._trees:
             return self._trees[key]
@@ -332,14 +337,17 @@ def _ordered(kinds: Iterable[str]) -> list[str]:
 
 
 def _window_time(window: int, seconds: int) -> str:
+    import pandas as pd
     return str(pd.Timestamp(int(window) * seconds, unit="s", tz="UTC").isoformat()).replace("+00:00", "Z")
 
 
 def _text(value: Any) -> str:
+    import pandas as pd
     return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
 
 
 def _tags(value: Any) -> list[str]:
+    import numpy as np
     if isinstance(value, (list, tuple, np.ndarray)):
         return [str(t) for t in value if str(t)]
     return [t for t in _text(value).split(";") if t]

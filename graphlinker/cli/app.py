@@ -36,7 +36,6 @@ from graphlinker.cli.console import err, out, report_quarantine
 from graphlinker.cli.errors import handle_errors
 from graphlinker.engine import with_engine
 from graphlinker.errors import ConfigError, NoRunYet
-from graphlinker.ingest.readers import Quarantine
 from graphlinker.report.render import (
     FORMATS,
     clusters_frame,
@@ -98,7 +97,8 @@ def run(
     """
     from datetime import datetime
 
-    from graphlinker.pipeline import new_run_id  # heavy imports only when running
+    from graphlinker.ingest.readers import Quarantine  # heavy imports only when running
+    from graphlinker.pipeline import new_run_id
     from graphlinker.pipeline import run as run_pipeline
     from graphlinker.store import open_store
 

@@ -3,13 +3,30 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from graphlinker.errors import ConfigError
 from graphlinker.settings.environment import value
-from graphlinker.store.base import Store
-from graphlinker.store.local import LocalStore
+
+if TYPE_CHECKING:
+    from graphlinker.store.base import Store
+    from graphlinker.store.local import LocalStore
 
 STORES = ("local", "neo4j")
+
+
+def __getattr__(name: str):
+    """``Store`` and ``LocalStore`` on first use: they bring pandas and Arrow, which a command that opens no
+    store (``--help``, ``config``, ``query list``) does not need (PEP 562)."""
+    if name == "Store":
+        from graphlinker.store.base import Store
+
+        return Store
+    if name == "LocalStore":
+        from graphlinker.store.local import LocalStore
+
+        return LocalStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def store_kind(kind: str | None) -> str:
@@ -25,6 +42,8 @@ def open_store(kind: str | None, workspace: Path, bulk: str | None = None) -> St
     """
     kind = store_kind(kind)
     if kind == "local":
+        from graphlinker.store.local import LocalStore
+
         return LocalStore(workspace)
     if kind == "neo4j":
         from graphlinker.devserver.server import connection_settings, default_home
