@@ -31,9 +31,9 @@ import igraph as ig
 import numpy as np
 import pandas as pd
 
+from graphlinker.analysis.choices import ENGINES
 from graphlinker.errors import ConfigError
 
-ENGINES = ("louvain", "louvain-reference", "leiden", "gds")
 # Engines whose packages are optional extras: engine -> (the extra, (module, the distribution providing it) ...).
 OPTIONAL_ENGINES = {
     "louvain-reference": ("louvain-reference", (("networkx", "networkx"), ("community", "python-louvain"))),  # community needs networkx

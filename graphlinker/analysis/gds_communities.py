@@ -39,9 +39,9 @@ from typing import Any
 
 import numpy as np
 
+from graphlinker.analysis.choices import GDS_ALGORITHMS as ALGORITHMS
 from graphlinker.errors import ConfigError
 
-ALGORITHMS = ("louvain", "leiden")
 MAX_AUTO_CONCURRENCY = 4  # GDS Community refuses more
 # What the engine calls: one aggregation function and three procedures.
 NEEDED_PROCEDURES = ("gds.leiden.stream", "gds.louvain.stream", "gds.graph.drop")

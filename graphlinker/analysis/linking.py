@@ -28,14 +28,13 @@ import pandas as pd
 
 from graphlinker.analysis.account_vectors import AccountVectors, account_vectors
 from graphlinker.analysis.candidates import OrderedUsers, all_pairs, shared_at_least, unique_pair_codes, window_pairs
+from graphlinker.analysis.choices import LINKING_METHODS as METHODS
 from graphlinker.analysis.coherence import identifier_coherence
 from graphlinker.errors import ConfigError
 from graphlinker.kinds import FEATURE_KINDS, linking_kinds
 from graphlinker.settings import Settings
 
 EDGE_KEY = ["account_a", "account_b"]
-METHODS = ("coherence", "hub_caps")
-CANDIDATE_PAIRS = ("any", "min_shared")  # [linking] candidate_pairs
 WEIGH_CHUNK = 1_000_000  # candidate pairs weighed at a time
 
 

@@ -27,8 +27,6 @@ import pandas as pd
 
 from graphlinker.kinds import MODEL, TEMPLATE
 
-MEASURES = ("all", "unflagged")
-
 
 @dataclass(frozen=True)
 class Population:

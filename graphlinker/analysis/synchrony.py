@@ -28,10 +28,6 @@ from scipy.special import pdtrc  # Poisson survival function; scipy.stats would 
 
 from graphlinker.kinds import TIME
 
-# [scoring] synchrony: "beyond_chance" (this module), or "time_links" (the earlier measure: any time
-# link inside the cluster, chance co-activity of busy members included; analysis/features.py)
-MEASURES = ("beyond_chance", "time_links")
-
 
 def windows_per_hour(window_seconds: int) -> int:
     """One-minute (``window_seconds``) windows in a clock hour: the block inside which minutes are left to chance."""

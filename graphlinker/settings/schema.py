@@ -123,7 +123,7 @@ class Ramp:
 
 @dataclass(frozen=True)
 class CodeList:
-    """A list of names, each one of ``codes`` (reason codes of graphlinker/analysis/scoring.py)."""
+    """A list of names, each one of ``codes`` (reason codes of graphlinker/analysis/reasons.py)."""
 
     codes: tuple[str, ...]
 
@@ -175,12 +175,8 @@ SEED = Integer(0, 2**31 - 1)
 
 def schema() -> Table:
     """Every setting of ``defaults.toml`` with its type and range."""
-    from graphlinker.analysis.detection import ENGINES
-    from graphlinker.analysis.gds_communities import ALGORITHMS as GDS_ALGORITHMS
-    from graphlinker.analysis.linking import CANDIDATE_PAIRS, METHODS
-    from graphlinker.analysis.population import MEASURES as POPULATION
-    from graphlinker.analysis.scoring import REASONS
-    from graphlinker.analysis.synchrony import MEASURES as SYNCHRONY
+    from graphlinker.analysis import choices
+    from graphlinker.analysis.reasons import REASONS
 
     codes = tuple(r.code for r in REASONS)
     return Table({
@@ -207,10 +203,10 @@ def schema() -> Table:
             "merge_across_chunks": Boolean(),
         }),
         "linking": Table({
-            "method": Choice(tuple(METHODS)),
+            "method": Choice(tuple(choices.LINKING_METHODS)),
             "expand_limit": Integer(1),
             "neighbour_window": Integer(1),
-            "candidate_pairs": Choice(CANDIDATE_PAIRS),
+            "candidate_pairs": Choice(choices.CANDIDATE_PAIRS),
             "coherence_samples": Integer(1),
             "coherence_ramp": Ramp(),
             "max_links_per_account": Integer(0, note=" (0 keeps every link)"),
@@ -230,14 +226,14 @@ def schema() -> Table:
             "hub_caps": Table({"default": Integer(1)}, other=Integer(1)),
         }),
         "detection": Table({
-            "engine": Choice(tuple(ENGINES)),
+            "engine": Choice(tuple(choices.ENGINES)),
             "resolution": Number(0.0, low_open=True),
             "seed": SEED,
             "merge_fragments": Boolean(),
             "fragment_ratio": FRACTION,
             "keep_waves_together": Boolean(),
             "wave_alpha": Number(0.0, 1.0, low_open=True),
-            "gds_algorithm": Choice(GDS_ALGORITHMS),
+            "gds_algorithm": Choice(choices.GDS_ALGORITHMS),
             "gds_concurrency": Integer(0, note=" (0 chooses for the server's CPUs)"),
         }),
         "scoring": Table({
@@ -252,11 +248,11 @@ def schema() -> Table:
             "content_reasons": CodeList(codes),
             "content_signal_min": FRACTION,
             "new_model_min_days": Integer(0),
-            "synchrony": Choice(SYNCHRONY),
+            "synchrony": Choice(choices.SYNCHRONY_MEASURES),
             "synchrony_alpha": Number(0.0, 1.0, low_open=True),
-            "population": Choice(POPULATION),
+            "population": Choice(choices.POPULATION_MEASURES),
             "model": ModelFile(),
-            # closed tables: every reason code of graphlinker/analysis/scoring.py, and nothing else
+            # closed tables: every reason code of graphlinker/analysis/reasons.py, and nothing else
             "weights": Table({c: FRACTION for c in codes}),
             "ramps": Table({c: Ramp() for c in codes}),
         }),
@@ -305,7 +301,7 @@ def _walk(data: Any, spec: Spec, path: tuple[str, ...], root: Table, out: list[t
 
 def _cross_checks(data: Mapping[str, Any], out: list[tuple[tuple[str, ...], str]]) -> None:
     """Ranges that depend on another key (run only when each key alone is valid); the path is the section."""
-    from graphlinker.analysis.scoring import REASONS
+    from graphlinker.analysis.reasons import REASONS
 
     templates = data["templates"]
     if templates["num_perm"] % templates["bands"]:
