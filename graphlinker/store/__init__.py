@@ -17,7 +17,7 @@ STORES = ("local", "neo4j")
 
 def __getattr__(name: str):
     """``Store`` and ``LocalStore`` on first use: they bring pandas and Arrow, which a command that opens no
-    store (``--help``, ``--version``, ``query list``) does not need (PEP 562)."""
+    store (``--help``, ``--version``, ``query list``, ``config show``) does not need (PEP 562)."""
     if name == "Store":
         from graphlinker.store.base import Store
 
