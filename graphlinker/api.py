@@ -363,7 +363,8 @@ class Workspace:
 
         Columns ``cluster_id, section, kind, value, number, accounts, requests, extraction_tags, detail``;
         ``section`` is ``reason``, ``feature``, ``volume``, ``links``, ``identifier`` (shared cards, IPs,
-        subnets, devices), ``template`` (shared templates, redacted exemplar in ``detail``) or ``created``.
+        subnets, devices), ``template`` (shared templates, redacted exemplar in ``detail``), ``created`` or
+        ``not_flagged`` (each condition of the flag rule an unflagged cluster does not meet, and why).
         See :func:`graphlinker.report.render.evidence_frame` for what each column holds per section.
         """
         from graphlinker.report.render import evidence_frame

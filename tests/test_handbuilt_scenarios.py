@@ -145,6 +145,13 @@ def test_office_on_one_nat_and_one_corporate_card_is_not_flagged(runs):
     ordinary questions from browsers during office hours: nothing there is extraction behaviour."""
     report = runs["office_nat"][0]
     assert flagged(report) == []
+    # the report says why: the office's clusters show no behaviour reason at all, only what it shares
+    office = [c for c in report["clusters"] if set(c["accounts"]) & OFFICE]
+    assert office
+    for cluster in office:
+        gates = {g["gate"]: g["detail"] for g in cluster["evidence"]["not_flagged_because"]}
+        assert set(gates) >= {"below_threshold", "too_few_behaviours"}, gates
+        assert gates["too_few_behaviours"].startswith("0 behaviour reason(s)")
 
 
 def test_household_sharing_one_card_is_not_flagged(runs):

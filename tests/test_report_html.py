@@ -349,6 +349,10 @@ def test_the_page_in_a_browser(two_runs, browser, tmp_path):
     browser.js("document.querySelector('tr.cluster-row:not([hidden])').click()")
     assert browser.js("Array.from(document.querySelectorAll('#graph-holder circle.member.hit')).map(c => c.dataset.account)") == [account]
     assert browser.js("document.querySelectorAll('#graph-holder circle.member').length") == other["size"]
+    gates = [[g["gate"], g["detail"]] for g in other["evidence"].get("not_flagged_because", [])]
+    assert browser.js("Array.from(document.querySelectorAll('#reasons-block li.gate')).map(li => "
+                      "[li.dataset.gate, li.textContent.slice(li.dataset.gate.length + 1)])") == gates
+    assert other["flagged"] or gates  # an unflagged cluster always says why
     browser.screenshot(tmp_path / "search.png")
 
     # filters: flagged only, then a verdict

@@ -164,3 +164,57 @@ def test_strong_sharing_reasons_are_listed_at_weight_zero_and_change_no_score(se
 def test_shared_identifiers_is_a_sharing_reason_in_the_shipped_settings():
     """Sharing never flags: an office's phones and devices on file must not count towards the behaviour gate."""
     assert "shared_identifiers" in Settings.load().scoring["infrastructure_reasons"]
+
+
+# --- why a cluster is not flagged (evidence.not_flagged_because) ---------------------------------------------
+
+
+def _gates(scored) -> list[str]:
+    return [g["gate"] for g in scored["not_flagged_because"]]
+
+
+def test_one_behaviour_reason_names_the_rule_it_misses():
+    """Output volume alone (the shipped weight 0.5 at full strength, 80 members): risk 0.5 x 80/81 = 0.4938,
+    under the threshold, and one behaviour reason where two are needed."""
+    shipped = Settings.load()
+    scored = score_clusters(features(size=80, output_per_account_ratio=6.0), shipped).iloc[0]
+    assert not scored["flagged"] and scored["risk_score"] == pytest.approx(0.4938, abs=1e-4)
+    assert _gates(scored) == ["below_threshold", "too_few_behaviours"]
+    below, few = scored["not_flagged_because"]
+    assert "risk 0.4938 is below flag_threshold" in below["detail"]
+    assert few["detail"].startswith("1 behaviour reason(s) contribute 0.1 or more (high_output_volume)")
+
+
+def test_risk_that_only_sharing_carries_is_named_as_such():
+    """A shared card weighing 0.5 lifts the risk past the threshold (0.75 x 20/21 = 0.714), but the behaviour
+    reasons alone give 0.5: the cluster is held back by the sharing rule, not by its risk."""
+    shipped = Settings.load()
+    sharing = replace(shipped, scoring={**shipped.scoring, "weights": {**shipped.scoring["weights"], "shared_payment": 0.5}})
+    scored = score_clusters(features(output_per_account_ratio=6.0, shared_payment_share=1.0), sharing).iloc[0]
+    assert scored["risk_score"] == pytest.approx(0.7143, abs=1e-4) and not scored["flagged"]
+    assert _gates(scored) == ["sharing_carries_it", "too_few_behaviours"]
+    assert "alone give 0.5000" in scored["not_flagged_because"][0]["detail"]
+
+
+def test_flagged_and_too_small_clusters():
+    """Two full behaviour reasons flag 20 accounts (no gate listed); the same pair of accounts is too small."""
+    shipped = Settings.load()
+    ring = features(output_per_account_ratio=6.0, synchronised_share=0.7)
+    assert score_clusters(ring, shipped).iloc[0]["flagged"] and score_clusters(ring, shipped).iloc[0]["not_flagged_because"] == []
+    pair = score_clusters(ring.assign(size=2), shipped).iloc[0]
+    assert not pair["flagged"] and _gates(pair)[0] == "too_small"
+    assert pair["not_flagged_because"][0]["detail"] == "2 accounts, fewer than min_cluster_size (3)"
+
+
+def test_the_long_evidence_table_carries_each_unmet_condition():
+    """`ws.evidence()` / `evidence_frame`: one ``not_flagged`` row per condition, its code as kind, its sentence as detail."""
+    from graphlinker.report.render import evidence_frame
+
+    gates = [{"gate": "below_threshold", "detail": "risk 0.3 is below flag_threshold 0.5412"},
+             {"gate": "too_few_behaviours", "detail": "1 behaviour reason(s) ..."}]
+    report = {"clusters": [{"cluster_id": "cl-a", "reasons": [], "evidence": {"not_flagged_because": gates}},
+                           {"cluster_id": "cl-b", "reasons": [], "evidence": {}}]}
+    rows = evidence_frame(report)
+    assert rows[["cluster_id", "section", "kind", "detail"]].values.tolist() == [
+        ["cl-a", "not_flagged", "below_threshold", "risk 0.3 is below flag_threshold 0.5412"],
+        ["cl-a", "not_flagged", "too_few_behaviours", "1 behaviour reason(s) ..."]]

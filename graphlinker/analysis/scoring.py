@@ -81,8 +81,8 @@ def score_clusters(features: pd.DataFrame, settings: Settings, words: pd.DataFra
     """
     assessed = _assess(features, settings)
     reasons = _reasons(features, assessed, settings, words)
-    return pd.DataFrame({"risk_score": np.round(assessed.risk, 4), "flagged": assessed.flagged, "reasons": reasons},
-                        index=features.index)
+    return pd.DataFrame({"risk_score": np.round(assessed.risk, 4), "flagged": assessed.flagged, "reasons": reasons,
+                         "not_flagged_because": _unmet_gates(features, assessed, settings)}, index=features.index)
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,10 @@ class _Assessment:
     contribution: pd.DataFrame  # what each reason adds (the model's log-odds contribution with a model)
     risk: np.ndarray
     flagged: np.ndarray
+    unmet: dict  # gate code -> per cluster, True where that condition of the flag rule is not met (GATES)
+    rule_risk: np.ndarray  # the rule's risk (the model's probability replaces ``risk`` with a model)
+    behaviour_risk: np.ndarray  # noisy-OR of the behaviour reasons alone (before the size discount)
+    strong: pd.DataFrame  # per behaviour reason code: contributes at least reason_min_contribution (the rule's weights)
 
 
 def _assess(features: pd.DataFrame, settings: Settings) -> _Assessment:
@@ -103,15 +107,18 @@ def _assess(features: pd.DataFrame, settings: Settings) -> _Assessment:
     smallest = max(scoring.min_cluster_size, 1)
     discount = size_discount(features["size"].to_numpy("float64"), scoring.size_prior, smallest)
     risk = risk * discount
-    flagged = (risk >= scoring.flag_threshold) & (features["size"].to_numpy() >= smallest)
+    unmet = {"too_small": features["size"].to_numpy() < smallest, "below_threshold": risk < scoring.flag_threshold}
+    behaviour = contribution.drop(columns=list(scoring.infrastructure_reasons), errors="ignore")
+    behaviour_risk = 1.0 - np.prod(1.0 - behaviour.to_numpy(), axis=1)
+    strong = behaviour >= scoring.reason_min_contribution
     if scoring.require_content_signal:
         content = strength[list(scoring.content_reasons)].max(axis=1).to_numpy()
-        flagged &= content >= scoring.content_signal_min
+        unmet["no_content_signal"] = content < scoring.content_signal_min
     if scoring.require_behaviour:
-        behaviour = contribution.drop(columns=list(scoring.infrastructure_reasons), errors="ignore")
-        flagged &= 1.0 - np.prod(1.0 - behaviour.to_numpy(), axis=1) >= scoring.flag_threshold
-        strong = (behaviour >= scoring.reason_min_contribution).sum(axis=1).to_numpy()
-        flagged &= strong >= scoring.min_behaviour_reasons
+        # one unmet condition is named once: "sharing carries it" only where the whole risk is over the threshold
+        unmet["sharing_carries_it"] = (behaviour_risk < scoring.flag_threshold) & ~unmet["below_threshold"]
+        unmet["too_few_behaviours"] = strong.sum(axis=1).to_numpy() < scoring.min_behaviour_reasons
+    rule_risk = np.asarray(risk, dtype="float64")
     if scoring.model:
         from graphlinker.analysis.scoring_model import load_model
 
@@ -119,8 +126,10 @@ def _assess(features: pd.DataFrame, settings: Settings) -> _Assessment:
         contribution = model.contributions(model.strengths(features, settings))
         risk = model.probability(contribution) * discount
         if model.threshold is not None:
-            flagged &= risk >= model.threshold
-    return _Assessment(strength, contribution, np.asarray(risk, dtype="float64"), np.asarray(flagged, dtype=bool))
+            unmet["below_model_threshold"] = risk < model.threshold
+    flagged = ~np.logical_or.reduce(list(unmet.values()))
+    return _Assessment(strength, contribution, np.asarray(risk, dtype="float64"), np.asarray(flagged, dtype=bool), unmet,
+                       rule_risk, behaviour_risk, strong)
 
 
 def _reasons(features: pd.DataFrame, assessed: _Assessment, settings: Settings, words: pd.DataFrame | None) -> list[list[dict]]:
@@ -141,6 +150,43 @@ def _reasons(features: pd.DataFrame, assessed: _Assessment, settings: Settings, 
             for j in keep
         ])
     return reasons
+
+
+def _unmet_gates(features: pd.DataFrame, assessed: _Assessment, settings: Settings) -> list[list[dict]]:
+    """Per cluster, the conditions of the flag rule it does not meet, each with a sentence ([] when flagged).
+
+    An analyst triaging below the flag needs to know whether a cluster is far from it or held back by one
+    condition (one behaviour reason, or risk that only sharing carries): ``evidence.not_flagged_because``.
+    """
+    scoring = settings.scoring
+    threshold, needed, least = scoring.flag_threshold, scoring.min_behaviour_reasons, scoring.reason_min_contribution
+    sharing = ", ".join(scoring.infrastructure_reasons)
+    strong_codes, strong_mask = assessed.strong.columns.to_numpy(), assessed.strong.to_numpy()
+    sizes = features["size"].to_numpy()
+    out = []
+    for i in range(len(features)):
+        gates = []
+        for gate, unmet in assessed.unmet.items():
+            if not unmet[i]:
+                continue
+            if gate == "too_small":
+                detail = f"{int(sizes[i])} accounts, fewer than min_cluster_size ({max(scoring.min_cluster_size, 1)})"
+            elif gate == "below_threshold":
+                detail = f"risk {assessed.rule_risk[i]:.4f} is below flag_threshold {threshold}"
+            elif gate == "no_content_signal":
+                detail = f"no extraction content of strength {scoring.content_signal_min} (require_content_signal)"
+            elif gate == "sharing_carries_it":
+                detail = (f"the behaviour reasons alone give {assessed.behaviour_risk[i]:.4f}, below flag_threshold {threshold}: "
+                          f"sharing ({sharing}) ranks a cluster but never flags it")
+            elif gate == "too_few_behaviours":
+                named = ", ".join(strong_codes[strong_mask[i]]) or "none"
+                detail = (f"{int(strong_mask[i].sum())} behaviour reason(s) contribute {least} or more ({named}); "
+                          f"min_behaviour_reasons is {needed}")
+            else:
+                detail = f"the scoring model's probability {assessed.risk[i]:.4f} is below its threshold"
+            gates.append({"gate": gate, "detail": detail})
+        out.append(gates)
+    return out
 
 
 def score_against_population(features: pd.DataFrame, cluster_of: pd.Series, population: Population, settings: Settings,

@@ -30,7 +30,7 @@ def build_report(run_id: str, *, membership: pd.DataFrame, scores: pd.DataFrame,
                 "flagged": bool(row["flagged"]),
                 "accounts": accounts_in,
                 "reasons": row["reasons"],
-                "evidence": evidence[int(cluster)],
+                "evidence": _with_gates(evidence[int(cluster)], row.get("not_flagged_because")),
             }
         )
     clusters.sort(key=lambda c: (-c["risk_score"], -c["size"], c["cluster_id"]))
@@ -50,6 +50,11 @@ def build_report(run_id: str, *, membership: pd.DataFrame, scores: pd.DataFrame,
         "hubs": [_hub_entry(row) for row in hubs.head(50).to_dict("records")],
     }
     return report, ids
+
+
+def _with_gates(evidence: dict, gates: list | None) -> dict:
+    """The cluster's evidence, with the conditions of the flag rule it does not meet when there are any."""
+    return {**evidence, "not_flagged_because": gates} if gates else evidence
 
 
 def run_record(run_id: str, *, command: str, started: datetime, finished: datetime, inputs: list, settings: dict,

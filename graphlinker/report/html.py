@@ -267,6 +267,7 @@ def page_data(sources: PageSources, focus: str = "clusters") -> tuple[dict, list
         details.append({
             "id": cid, "index": index, "size": int(c["size"]), "risk": float(c["risk_score"]), "flagged": bool(c["flagged"]),
             "reasons": [{"code": r["code"], "detail": r["detail"], "weight": float(r["weight"])} for r in c["reasons"]],
+            "not_flagged": [{"gate": str(g["gate"]), "detail": str(g["detail"])} for g in evidence.get("not_flagged_because") or []],
             "features": [features.get(name) for name in feature_names] if (features := evidence.get("features") or {}) else [],
             "links_by_signal": (evidence.get("links") or {}).get("by_signal") or {},
             "link_count": int((evidence.get("links") or {}).get("edges", 0) or 0),

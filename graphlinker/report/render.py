@@ -166,19 +166,20 @@ def clusters_frame(report: dict) -> pd.DataFrame:
 def evidence_frame(report: dict, cluster_id: str | None = None) -> pd.DataFrame:
     """The reasons and evidence of each cluster (or of ``cluster_id`` only), one row per item, long form.
 
-    ========== ======================================= ============================================
-    section    kind                                    other columns
-    ========== ======================================= ============================================
-    reason     reason code                             number: its weight; detail: the sentence
-    feature    feature name (``extraction_share`` …)   number: its value
-    volume     ``requests``, ``output_tokens``         number: the members' total
-    links      ``all`` or a signal (``payment`` …)     number: links inside the cluster with it
-    identifier identifier kind (``payment``, ``ip`` …) value: the identifier; accounts: members using it
-    template   ``template``                            value: template id; accounts, requests,
-                                                       extraction_tags (list); detail: redacted exemplar
-    created    ``first``, ``last``                     value: ISO time the members' accounts were created
-    other      an evidence key added later             value: its JSON
-    ========== ======================================= ============================================
+    ============ ======================================= ============================================
+    section      kind                                    other columns
+    ============ ======================================= ============================================
+    reason       reason code                             number: its weight; detail: the sentence
+    feature      feature name (``extraction_share`` …)   number: its value
+    volume       ``requests``, ``output_tokens``         number: the members' total
+    links        ``all`` or a signal (``payment`` …)     number: links inside the cluster with it
+    identifier   identifier kind (``payment``, ``ip`` …) value: the identifier; accounts: members using it
+    template     ``template``                            value: template id; accounts, requests,
+                                                         extraction_tags (list); detail: redacted exemplar
+    created      ``first``, ``last``                     value: ISO time the members' accounts were created
+    not_flagged  a condition of the flag rule not met    detail: why (``too_few_behaviours`` …)
+    other        an evidence key added later             value: its JSON
+    ============ ======================================= ============================================
 
     Only what the report holds: the top shared identifiers and templates, redacted exemplars, never prompts.
     """
@@ -217,6 +218,9 @@ def evidence_frame(report: dict, cluster_id: str | None = None) -> pd.DataFrame:
             elif key == "created":
                 for end, when in (value or {}).items():
                     add("created", end, value=None if when is None else str(when))
+            elif key == "not_flagged_because":
+                for gate in value:
+                    add("not_flagged", gate["gate"], detail=str(gate["detail"]))
             else:
                 add("other", key, value=json.dumps(value, ensure_ascii=False, default=str))
     frame = pd.DataFrame(rows, columns=EVIDENCE_COLUMNS)

@@ -434,8 +434,15 @@
   }
 
   // reasons ---------------------------------------------------------------------------------------------------
+  function gatesView(d) {
+    if (!(d.not_flagged || []).length) return null;
+    return el("div", { cls: "gates" }, [el("div", { cls: "hint", text: "Not flagged because:" }),
+      el("ul", null, d.not_flagged.map(function (g) {
+        return el("li", { cls: "gate", "data-gate": g.gate }, [el("code", { text: g.gate }), " " + g.detail]);
+      }))]);
+  }
   function reasonsView(d) {
-    if (!d.reasons.length) return [el("div", { cls: "hint", text: "No reason code fired." })];
+    if (!d.reasons.length) return [el("div", { cls: "hint", text: "No reason code fired." }), gatesView(d)];
     var most = Math.max.apply(null, d.reasons.map(function (r) { return r.weight; }).concat([0.0001]));
     var bars = el("div", { cls: "bars" }, d.reasons.map(function (r) {
       var fill = el("div", { cls: "fill" });
@@ -445,7 +452,7 @@
     }));
     var feats = O.features.filter(function (f, k) { return k < d.features.length; });
     var sigs = Object.keys(d.links_by_signal || {});
-    return [bars,
+    return [bars, gatesView(d),
       sigs.length ? el("div", { cls: "hint", text: "Links inside, by signal: " + sigs.map(function (s) { return s + " " + d.links_by_signal[s]; }).join(", ") }) : null,
       feats.length ? el("details", null, [el("summary", { text: "features" }),
         el("div", { cls: "hint mono", text: feats.map(function (f, k) { return f + " " + (d.features[k] === null || d.features[k] === undefined ? "–" : fmt(d.features[k], 3)); }).join(" · ") })]) : null];
