@@ -207,8 +207,16 @@ def rescore(report: dict, settings: Settings, population: Population | None = No
     """The report with every cluster's risk and flag recomputed under ``settings``."""
     scored = score_clusters(measured_features(report, population, settings), settings)
     clusters = [dict(c, risk_score=float(scored.at[c["cluster_id"], "risk_score"]),
-                     flagged=bool(scored.at[c["cluster_id"], "flagged"])) for c in report["clusters"]]
+                     flagged=bool(scored.at[c["cluster_id"], "flagged"]),
+                     evidence=_with_gates(c.get("evidence") or {}, scored.at[c["cluster_id"], "not_flagged_because"]))
+                for c in report["clusters"]]
     return dict(report, clusters=clusters)
+
+
+def _with_gates(evidence: dict, gates: list) -> dict:
+    """``evidence`` with the re-scored ``not_flagged_because`` (the report's own, from the shipped rule, dropped)."""
+    kept = {k: v for k, v in evidence.items() if k != "not_flagged_because"}
+    return {**kept, "not_flagged_because": gates} if gates else kept
 
 
 # --- leave one archetype out ----------------------------------------------------------------------
@@ -273,8 +281,11 @@ def _op_row(run: dict, report: dict, threshold: float | None = None) -> dict:
     if threshold is not None:
         members = set(run["truth"].loc[run["truth"]["op_id"] == op.op_id, "account_id"])
         main = max(report["clusters"], key=lambda c: len(members.intersection(c["accounts"])), default=None)
-        risk = float(main["risk_score"]) if main and members.intersection(main["accounts"]) else 0.0
-        margin = {"risk": round(risk, 4), "margin": round(risk - threshold, 4)}
+        held = main is not None and bool(members.intersection(main["accounts"]))
+        risk = float(main["risk_score"]) if held else 0.0
+        # the conditions of the flag rule that cluster misses (evidence.not_flagged_because): why a miss is a miss
+        gates = [g["gate"] for g in (main.get("evidence") or {}).get("not_flagged_because", [])] if held else ["not_clustered"]
+        margin = {"risk": round(risk, 4), "margin": round(risk - threshold, 4), "held_back_by": gates}
     return {"accounts": op.size, "recall": round(op.recall, 3), "one_cluster": round(op.one_cluster_share, 3),
             "clustered": round(op.largest_cluster_share, 3),
             "recovered": op.recall >= 0.9 and op.one_cluster_share >= 0.8,
@@ -314,6 +325,10 @@ def print_table(op_rows: list[dict], lookalike_rows: list[dict]) -> None:
             margin = f"{x['margin']:+.3f}" if "margin" in x else "     - "
             line += f"| {x['recall']:>6.3f} {x['one_cluster']:>7.3f} {'yes' if x['recovered'] else 'NO':>3} {x['lookalike_flagged']:>7.4f} {ap:>5} {margin:>6} "
         print(line)
+    held_back = [f"{r['archetype']}@{r['scale']:g}: {', '.join(r['loo']['held_back_by']) or '(flagged; not recovered)'}"
+                 for r in op_rows if not r["loo"]["recovered"] and "held_back_by" in r["loo"]]
+    if held_back:
+        print("\nnot recovered (loo), the cluster holding most of the operation is held back by: " + "; ".join(held_back))
     print()
     print(f"{'look-alike kind':<16}{'accts':>7}  default flagged  loo flagged")
     for r in lookalike_rows:

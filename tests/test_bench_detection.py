@@ -138,3 +138,11 @@ def test_small_leave_one_out_run_end_to_end(tmp_path):
                 assert row[which]["margin"] >= 0
     naive = next(r for r in result["operations"] if r["archetype"] == "naive")
     assert naive["default"]["recovered"] and naive["default"]["margin"] > 0
+    # why a miss is a miss: the flag rule's conditions its cluster does not meet (none for a flagged cluster)
+    assert naive["default"]["held_back_by"] == []
+    for row in result["operations"]:
+        for which in ("default", "loo"):
+            assert not (row[which]["recovered"] and row[which]["held_back_by"])
+    refusal = next(r for r in result["operations"] if r["archetype"] == "refusal")
+    assert not refusal["loo"]["recovered"] and "below_threshold" in refusal["loo"]["held_back_by"]
+    assert "refusal@0.15: " in proc.stdout
