@@ -218,3 +218,17 @@ def test_the_long_evidence_table_carries_each_unmet_condition():
     assert rows[["cluster_id", "section", "kind", "detail"]].values.tolist() == [
         ["cl-a", "not_flagged", "below_threshold", "risk 0.3 is below flag_threshold 0.5412"],
         ["cl-a", "not_flagged", "too_few_behaviours", "1 behaviour reason(s) ..."]]
+
+
+def test_tables_single_out_near_misses():
+    """The CLI table and Markdown say which one condition holds a near miss back; with several, just "no"."""
+    from graphlinker.report.render import flag_label
+
+    def cluster(flagged, *gates):
+        return {"flagged": flagged, "evidence": {"not_flagged_because": [{"gate": g, "detail": ""} for g in gates]}}
+
+    assert flag_label(cluster(True)) == "yes"
+    assert flag_label(cluster(False, "too_few_behaviours")) == "no (behaviours)"
+    assert flag_label(cluster(False, "sharing_carries_it"), "\n") == "no\n(sharing only)"
+    assert flag_label(cluster(False, "below_threshold", "too_few_behaviours")) == "no"
+    assert flag_label({"flagged": False, "evidence": {}}) == "no"  # a report written before the field existed

@@ -77,13 +77,27 @@ def render_csv(report: dict) -> str:
     return out.getvalue()
 
 
+# one word per condition of the flag rule a cluster misses (evidence.not_flagged_because), for the tables
+GATE_WORDS = {"too_small": "size", "below_threshold": "risk", "sharing_carries_it": "sharing only",
+              "too_few_behaviours": "behaviours", "no_content_signal": "content", "below_model_threshold": "model"}
+
+
+def flag_label(cluster: dict, sep: str = " ") -> str:
+    """``yes``; ``no``; or, for a near miss that one condition of the flag rule holds back, ``no (behaviours)``:
+    the clusters an analyst triaging below the flag looks at first (all of them: ``not_flagged_because``)."""
+    if cluster["flagged"]:
+        return "yes"
+    gates = (cluster.get("evidence") or {}).get("not_flagged_because") or []
+    return f"no{sep}({GATE_WORDS.get(gates[0]['gate'], gates[0]['gate'])})" if len(gates) == 1 else "no"
+
+
 def render_markdown(report: dict) -> str:
     lines = [f"# graphlinker report `{report['run_id']}`", "", f"Generated {report['generated_at']}.", ""]
     lines += ["| cluster | size | risk | flagged | top reasons | verdict |", "|---|---:|---:|:---:|---|---|"]
     for c in report["clusters"]:
         reasons = "; ".join(r["detail"] for r in c["reasons"][:3]).replace("|", "\\|")
         verdict = verdict_label(c).replace("|", "\\|")
-        lines.append(f"| `{c['cluster_id']}` | {c['size']} | {c['risk_score']:.2f} | {'yes' if c['flagged'] else 'no'} | {reasons} | {verdict} |")
+        lines.append(f"| `{c['cluster_id']}` | {c['size']} | {c['risk_score']:.2f} | {flag_label(c)} | {reasons} | {verdict} |")
     return "\n".join(lines) + "\n"
 
 
@@ -99,7 +113,7 @@ def render_table(report: dict, console: Console) -> None:
     for c in report["clusters"]:
         reasons = "\n".join(f"{r['code']} (+{r['weight']:.2f})" for r in c["reasons"][:3])
         style = "bold red" if c["flagged"] else None
-        table.add_row(c["cluster_id"], str(c["size"]), f"{c['risk_score']:.2f}", "yes" if c["flagged"] else "no", reasons,
+        table.add_row(c["cluster_id"], str(c["size"]), f"{c['risk_score']:.2f}", flag_label(c, "\n"), reasons,
                       verdict_label(c), style=style)
     console.print(table)
 
