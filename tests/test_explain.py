@@ -204,6 +204,18 @@ def test_the_table_shows_the_cluster_links_templates_and_path(demo, links):
     assert strongest in text
     assert "Templates shared with those partners" in text and "<num>" in text  # redacted exemplars
     assert not leaks(raw_prompts(DEMO), text, set())
+    assert "not flagged because" not in text  # the demo's first cluster is flagged
+
+
+def test_an_unflagged_clusters_explanation_says_what_holds_it_back(demo):
+    workspace, report = demo
+    quiet = next(c for c in report["clusters"] if not c["flagged"] and c["size"] >= 3)
+    gates = [g["gate"] for g in quiet["evidence"]["not_flagged_because"]]
+    assert gates  # the report lists every condition of the flag rule an unflagged cluster misses
+    result = invoke("explain", quiet["accounts"][0], "--workspace", workspace, "--store", "local")
+    assert result.exit_code == 0, result.output
+    assert f"not flagged because: {', '.join(gates)}" in result.stdout
+    assert explain_json(workspace, quiet["accounts"][0])["cluster"]["not_flagged_because"] == gates
 
 
 def test_json_output_carries_no_raw_prompt_and_o_writes_the_file(demo, tmp_path):

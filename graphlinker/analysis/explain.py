@@ -313,7 +313,8 @@ class _CoreTree:
 def _cluster_entry(cluster: dict, account: str) -> dict:
     """The cluster as the report has it, and its verdict with whether this account joined since it was given."""
     entry = {"cluster_id": cluster["cluster_id"], "size": int(cluster["size"]), "risk_score": float(cluster["risk_score"]),
-             "flagged": bool(cluster["flagged"]), "reason_codes": [r["code"] for r in cluster.get("reasons", [])]}
+             "flagged": bool(cluster["flagged"]), "reason_codes": [r["code"] for r in cluster.get("reasons", [])],
+             "not_flagged_because": [g["gate"] for g in (cluster.get("evidence") or {}).get("not_flagged_because") or []]}
     verdict = cluster.get("verdict")
     entry["verdict"] = {**{k: verdict.get(k) for k in ("verdict", "effect", "by", "at", "note", "why")},
                         "joined_since": account in (verdict.get("new_members") or [])} if verdict else None

@@ -75,6 +75,8 @@ def render_explanation(result: dict, console: Console) -> None:
         joined = ", and this account joined since" if verdict and verdict["joined_since"] else ""
         judged = f"; verdict: {verdict['verdict']} ({verdict['effect']}{joined})" if verdict else ""
         console.print(f"reasons: {escape(', '.join(cluster['reason_codes']) or 'none')}{escape(judged)}", highlight=False)
+        if cluster.get("not_flagged_because"):
+            console.print(f"not flagged because: {escape(', '.join(cluster['not_flagged_because']))}", highlight=False)
         console.print(f"{result['links_total']} link(s), {result['links_in_cluster']} to members of its cluster; "
                       f"weighted degree inside it {result['weighted_degree_in_cluster']:.3f}", highlight=False)
     elif result["links_total"]:
