@@ -182,7 +182,7 @@ def test_one_behaviour_reason_names_the_rule_it_misses():
     assert _gates(scored) == ["below_threshold", "too_few_behaviours"]
     below, few = scored["not_flagged_because"]
     assert "risk 0.4938 is below flag_threshold" in below["detail"]
-    assert few["detail"].startswith("1 behaviour reason(s) contribute 0.1 or more (high_output_volume)")
+    assert few["detail"].startswith("1 behaviour reason(s) contribute 0.1 or more (high_output_volume 0.50)")
 
 
 def test_risk_that_only_sharing_carries_is_named_as_such():

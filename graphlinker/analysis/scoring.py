@@ -94,7 +94,7 @@ class _Assessment:
     unmet: dict  # gate code -> per cluster, True where that condition of the flag rule is not met (GATES)
     rule_risk: np.ndarray  # the rule's risk (the model's probability replaces ``risk`` with a model)
     behaviour_risk: np.ndarray  # noisy-OR of the behaviour reasons alone (before the size discount)
-    strong: pd.DataFrame  # per behaviour reason code: contributes at least reason_min_contribution (the rule's weights)
+    behaviour: pd.DataFrame  # the rule's contribution of each behaviour reason (not sharing), whatever model scores
 
 
 def _assess(features: pd.DataFrame, settings: Settings) -> _Assessment:
@@ -129,7 +129,7 @@ def _assess(features: pd.DataFrame, settings: Settings) -> _Assessment:
             unmet["below_model_threshold"] = risk < model.threshold
     flagged = ~np.logical_or.reduce(list(unmet.values()))
     return _Assessment(strength, contribution, np.asarray(risk, dtype="float64"), np.asarray(flagged, dtype=bool), unmet,
-                       rule_risk, behaviour_risk, strong)
+                       rule_risk, behaviour_risk, behaviour)
 
 
 def _reasons(features: pd.DataFrame, assessed: _Assessment, settings: Settings, words: pd.DataFrame | None) -> list[list[dict]]:
@@ -161,7 +161,7 @@ def _unmet_gates(features: pd.DataFrame, assessed: _Assessment, settings: Settin
     scoring = settings.scoring
     threshold, needed, least = scoring.flag_threshold, scoring.min_behaviour_reasons, scoring.reason_min_contribution
     sharing = ", ".join(scoring.infrastructure_reasons)
-    strong_codes, strong_mask = assessed.strong.columns.to_numpy(), assessed.strong.to_numpy()
+    codes, contribution = assessed.behaviour.columns.to_numpy(), assessed.behaviour.to_numpy("float64")
     sizes = features["size"].to_numpy()
     out = []
     for i in range(len(features)):
@@ -179,8 +179,9 @@ def _unmet_gates(features: pd.DataFrame, assessed: _Assessment, settings: Settin
                 detail = (f"the behaviour reasons alone give {assessed.behaviour_risk[i]:.4f}, below flag_threshold {threshold}: "
                           f"sharing ({sharing}) ranks a cluster but never flags it")
             elif gate == "too_few_behaviours":
-                named = ", ".join(strong_codes[strong_mask[i]]) or "none"
-                detail = (f"{int(strong_mask[i].sum())} behaviour reason(s) contribute {least} or more ({named}); "
+                strong = np.flatnonzero(contribution[i] >= least)
+                named = ", ".join(f"{codes[j]} {contribution[i, j]:.2f}" for j in strong) or "none"
+                detail = (f"{len(strong)} behaviour reason(s) contribute {least} or more ({named}); "
                           f"min_behaviour_reasons is {needed}")
             else:
                 detail = f"the scoring model's probability {assessed.risk[i]:.4f} is below its threshold"
