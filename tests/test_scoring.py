@@ -232,3 +232,18 @@ def test_tables_single_out_near_misses():
     assert flag_label(cluster(False, "sharing_carries_it"), "\n") == "no\n(sharing only)"
     assert flag_label(cluster(False, "below_threshold", "too_few_behaviours")) == "no"
     assert flag_label({"flagged": False, "evidence": {}}) == "no"  # a report written before the field existed
+
+
+def test_the_clusters_table_lists_the_gate_codes_and_keeps_its_arrow_type():
+    """`ws.clusters()` / `--format parquet`: ``not_flagged_because`` is a list of gate codes (empty when flagged),
+    an Arrow list of strings even when no cluster of the run is held back."""
+    from graphlinker.report.render import clusters_frame, to_arrow
+
+    def cluster(cid, flagged, *gates):
+        return {"cluster_id": cid, "size": 3, "risk_score": 0.5, "flagged": flagged, "reasons": [], "accounts": ["x"],
+                "evidence": {"not_flagged_because": [{"gate": g, "detail": "…"} for g in gates]} if gates else {}}
+
+    frame = clusters_frame({"clusters": [cluster("a", True), cluster("b", False, "too_few_behaviours")]})
+    assert frame["not_flagged_because"].tolist() == [[], ["too_few_behaviours"]]
+    all_flagged = to_arrow(clusters_frame({"clusters": [cluster("a", True)]}))
+    assert str(all_flagged.schema.field("not_flagged_because").type) == "list<item: string>"

@@ -143,7 +143,7 @@ def render(report: dict, fmt: str, console: Console) -> None:
 # --- tables: the report, its evidence and the run history as DataFrames (API and --format parquet) ---
 
 CLUSTER_COLUMNS = ["cluster_id", "size", "risk_score", "flagged", "reason_codes", "requests", "output_tokens", "links", "accounts",
-                   "verdict"]
+                   "verdict", "not_flagged_because"]
 EVIDENCE_COLUMNS = ["cluster_id", "section", "kind", "value", "number", "accounts", "requests", "extraction_tags", "detail"]
 RUN_COLUMNS = ["run_id", "command", "started_at", "finished_at", "duration_s", "outcome", "inputs", "input_files", "new_rows"]
 
@@ -153,7 +153,9 @@ def clusters_frame(report: dict) -> pd.DataFrame:
 
     ``cluster_id, size, risk_score, flagged`` as in the JSON report; ``reason_codes`` (list of codes,
     strongest first), ``requests`` and ``output_tokens`` (the members' totals), ``links`` (account links
-    inside the cluster), ``accounts`` (sorted member ids, a list) and ``verdict`` (the analyst's, or <NA>).
+    inside the cluster), ``accounts`` (sorted member ids, a list), ``verdict`` (the analyst's, or <NA>) and
+    ``not_flagged_because`` (the gate codes of ``evidence.not_flagged_because``, a list; empty when flagged):
+    ``clusters[clusters["not_flagged_because"].map(len) == 1]`` are the near misses one condition holds back.
     """
     import pandas as pd
 
@@ -171,6 +173,7 @@ def clusters_frame(report: dict) -> pd.DataFrame:
             "links": int((evidence.get("links") or {}).get("edges", 0) or 0),
             "accounts": [str(a) for a in c["accounts"]],
             "verdict": (c.get("verdict") or {}).get("verdict"),
+            "not_flagged_because": [str(g["gate"]) for g in evidence.get("not_flagged_because") or []],
         })
     frame = pd.DataFrame(rows, columns=CLUSTER_COLUMNS)
     return frame.astype({"cluster_id": "string", "size": "int64", "risk_score": "float64", "flagged": "bool",
@@ -293,6 +296,9 @@ def to_arrow(frame: pd.DataFrame, metadata: dict[str, str] | None = None) -> pa.
             except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
                 frame[column] = [None if v is None else json.dumps(v, ensure_ascii=False, default=str) for v in frame[column]]
         table = pa.Table.from_pandas(frame, preserve_index=False)
+    for i, field in enumerate(table.schema):  # lists that are empty in every row (no cluster held back): lists of text
+        if pa.types.is_list(field.type) and pa.types.is_null(field.type.value_type):
+            table = table.set_column(i, field.name, table.column(i).cast(pa.list_(pa.string())))
     if metadata:
         extra = {f"graphlinker.{k}".encode(): str(v).encode() for k, v in metadata.items()}
         table = table.replace_schema_metadata({**(table.schema.metadata or {}), **extra})
