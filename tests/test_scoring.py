@@ -247,3 +247,13 @@ def test_the_clusters_table_lists_the_gate_codes_and_keeps_its_arrow_type():
     assert frame["not_flagged_because"].tolist() == [[], ["too_few_behaviours"]]
     all_flagged = to_arrow(clusters_frame({"clusters": [cluster("a", True)]}))
     assert str(all_flagged.schema.field("not_flagged_because").type) == "list<item: string>"
+
+
+def test_the_earlier_content_gate_is_named_too(tmp_path):
+    """With ``require_content_signal``, a cluster without extraction content says so, beside the other conditions."""
+    (tmp_path / "old.toml").write_text("[scoring]\nrequire_content_signal = true\n")
+    old = Settings.load(tmp_path / "old.toml")
+    ring = features(output_per_account_ratio=6.0, synchronised_share=0.7)  # flagged by the shipped rule
+    scored = score_clusters(ring, old).iloc[0]
+    assert not scored["flagged"] and _gates(scored) == ["no_content_signal"]
+    assert score_clusters(ring.assign(extraction_share=0.9), old).iloc[0]["not_flagged_because"] == []

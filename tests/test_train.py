@@ -166,6 +166,9 @@ def test_with_a_threshold_the_model_withdraws_flags_below_it(demo, tmp_path):
     kept = set(CONFIRMED) | {k for k in before if after[k]["risk_score"] >= threshold}  # confirmed verdicts stay flagged
     assert {k for k, c in after.items() if c["flagged"]} == kept
     assert kept < before  # some flag was withdrawn
+    for k in before - kept:  # and the report says it was the model's threshold
+        gates = {g["gate"]: g["detail"] for g in after[k]["evidence"]["not_flagged_because"]}
+        assert "below_model_threshold" in gates and "is below its threshold" in gates["below_model_threshold"]
 
 
 def test_errors_are_one_line_with_exit_code_2(demo, tmp_path):

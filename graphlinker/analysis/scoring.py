@@ -15,7 +15,8 @@ extraction content, template concentration, machine cadence, synchronised waves,
 output-heavy harvesting, many nominally independent accounts, a new-model pivot, rotating proxies — and at
 least ``min_behaviour_reasons`` of them each contribute ``reason_min_contribution``.
 The earlier gate, extraction content required (``require_content_signal``), stays
-available by settings.
+available by settings. Every condition a cluster misses is named, with why, in its
+``not_flagged_because`` (the report's ``evidence.not_flagged_because``).
 
 A cluster's ``reasons`` list every code that moves its score, and every sharing code that is
 strong (strength at least ``SHARING_LISTED_FROM``) even where its weight is 0: the shared card,
@@ -91,7 +92,7 @@ class _Assessment:
     contribution: pd.DataFrame  # what each reason adds (the model's log-odds contribution with a model)
     risk: np.ndarray
     flagged: np.ndarray
-    unmet: dict  # gate code -> per cluster, True where that condition of the flag rule is not met (GATES)
+    unmet: dict  # per condition of the flag rule (too_small, below_threshold, ...): True where a cluster misses it
     rule_risk: np.ndarray  # the rule's risk (the model's probability replaces ``risk`` with a model)
     behaviour_risk: np.ndarray  # noisy-OR of the behaviour reasons alone (before the size discount)
     behaviour: pd.DataFrame  # the rule's contribution of each behaviour reason (not sharing), whatever model scores
