@@ -62,6 +62,7 @@ from graphlinker.analysis.scoring import score_against_population, score_cluster
 from graphlinker.analysis.scoring_fit import HAND_SET_WEIGHTS, MAX_WEIGHT, fit_scoring
 from graphlinker.ingest.readers import Quarantine
 from graphlinker.pipeline import run as run_pipeline
+from graphlinker.report.build import with_gates
 from graphlinker.settings import Settings
 from graphlinker.sim.evaluate import evaluate
 from graphlinker.sim.scenario import LOOKALIKES, OPERATIONS, archetype_of, simulate
@@ -208,15 +209,9 @@ def rescore(report: dict, settings: Settings, population: Population | None = No
     scored = score_clusters(measured_features(report, population, settings), settings)
     clusters = [dict(c, risk_score=float(scored.at[c["cluster_id"], "risk_score"]),
                      flagged=bool(scored.at[c["cluster_id"], "flagged"]),
-                     evidence=_with_gates(c.get("evidence") or {}, scored.at[c["cluster_id"], "not_flagged_because"]))
+                     evidence=with_gates(c.get("evidence") or {}, scored.at[c["cluster_id"], "not_flagged_because"]))
                 for c in report["clusters"]]
     return dict(report, clusters=clusters)
-
-
-def _with_gates(evidence: dict, gates: list) -> dict:
-    """``evidence`` with the re-scored ``not_flagged_because`` (the report's own, from the shipped rule, dropped)."""
-    kept = {k: v for k, v in evidence.items() if k != "not_flagged_because"}
-    return {**kept, "not_flagged_because": gates} if gates else kept
 
 
 # --- leave one archetype out ----------------------------------------------------------------------

@@ -653,3 +653,15 @@ def test_merge_run_merges_nothing_inside_one_chunk_or_under_leader_linkage(bridg
     leader.ids(pd.Series([x, y]))
     leader.ids(pd.Series([c1, m, c2]))
     assert leader.merge_run(0) == {}
+
+
+def test_distinct_template_pairs_match_numpys_rows():
+    """Merging across chunks reads each pair of template ids once, in the order ``np.unique(axis=0)`` gives
+    (the union of ``_merged_templates`` depends on it), with ids over the whole uint64 range."""
+    from graphlinker.templates.minhash import _distinct_pairs
+
+    rng = np.random.default_rng(7)
+    ids = np.concatenate([rng.integers(0, 2**64 - 1, size=300, dtype=np.uint64), np.array([0, 2**64 - 1], dtype=np.uint64)])
+    pairs = ids[rng.integers(0, len(ids), (5_000, 2))]
+    assert np.array_equal(_distinct_pairs(pairs), np.unique(pairs, axis=0))
+    assert _distinct_pairs(pairs).dtype == np.uint64

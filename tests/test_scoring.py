@@ -257,3 +257,15 @@ def test_the_earlier_content_gate_is_named_too(tmp_path):
     scored = score_clusters(ring, old).iloc[0]
     assert not scored["flagged"] and _gates(scored) == ["no_content_signal"]
     assert score_clusters(ring.assign(extraction_share=0.9), old).iloc[0]["not_flagged_because"] == []
+
+
+def test_rescored_evidence_carries_only_the_new_rules_gates():
+    """A report re-scored under other settings (the detection benchmark's folds) states the gates of that rule:
+    the ones it was first scored with are replaced, or dropped when the cluster now flags."""
+    from graphlinker.report.build import with_gates
+
+    first = {"members": 12, "not_flagged_because": [{"gate": "below_threshold", "detail": "risk 0.50 ..."}]}
+    now = [{"gate": "too_few_behaviours", "detail": "1 behaviour reason(s) ..."}]
+    assert with_gates(first, now) == {"members": 12, "not_flagged_because": now}
+    assert with_gates(first, []) == {"members": 12}
+    assert with_gates({"members": 12}, None) == {"members": 12}

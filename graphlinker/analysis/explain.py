@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from graphlinker.arrays import distinct
 from graphlinker.errors import InputError
 from graphlinker.kinds import CREATED, FEATURE_KINDS, TEMPLATE, TIME
 
@@ -283,7 +284,7 @@ class Explainer:
 
         members = sorted(str(a) for a in cluster["accounts"])
         index = {m: i for i, m in enumerate(members)}
-        rows = np.unique(np.concatenate([self.links_of.get(m, np.zeros(0, np.int64)) for m in members]))
+        rows = distinct(np.concatenate([self.links_of.get(m, np.zeros(0, np.int64)) for m in members]))
         a = np.array([index.get(x, -1) for x in self.left[rows]], dtype=np.int64)
         b = np.array([index.get(x, -1) for x in self.right[rows]], dtype=np.int64)
         inside = (a >= 0) & (b >= 0)

@@ -30,7 +30,7 @@ def build_report(run_id: str, *, membership: pd.DataFrame, scores: pd.DataFrame,
                 "flagged": bool(row["flagged"]),
                 "accounts": accounts_in,
                 "reasons": row["reasons"],
-                "evidence": _with_gates(evidence[int(cluster)], row.get("not_flagged_because")),
+                "evidence": with_gates(evidence[int(cluster)], row.get("not_flagged_because")),
             }
         )
     clusters.sort(key=lambda c: (-c["risk_score"], -c["size"], c["cluster_id"]))
@@ -52,9 +52,14 @@ def build_report(run_id: str, *, membership: pd.DataFrame, scores: pd.DataFrame,
     return report, ids
 
 
-def _with_gates(evidence: dict, gates: list | None) -> dict:
-    """The cluster's evidence, with the conditions of the flag rule it does not meet when there are any."""
-    return {**evidence, "not_flagged_because": gates} if gates else evidence
+def with_gates(evidence: dict, gates: list | None) -> dict:
+    """The cluster's evidence with ``gates``, the conditions of the flag rule it does not meet, when there are any.
+
+    Any ``not_flagged_because`` already there is replaced, so a report re-scored under other settings
+    (``bench/bench_detection.py``) never keeps the gates of the rule it was first scored with.
+    """
+    kept = {k: v for k, v in evidence.items() if k != "not_flagged_because"}
+    return {**kept, "not_flagged_because": gates} if gates else kept
 
 
 def run_record(run_id: str, *, command: str, started: datetime, finished: datetime, inputs: list, settings: dict,

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
+from graphlinker.arrays import distinct
 from graphlinker.templates.normalise import as_text
 from graphlinker.templates.utf8 import Codepoints
 
@@ -226,11 +227,11 @@ class ExactSets:
         rows = rows[self.ends[rows] < 0]
         if not rows.size:
             return
-        rows = np.unique(rows)
+        rows = distinct(rows)
         lengths = self.indptr[rows + 1] - self.indptr[rows]
         width_class = np.maximum(np.ceil(np.log2(np.maximum(lengths, 1))).astype(np.int64), 4)
         buffer = np.empty(max(SORT_BATCH, 1 << int(width_class.max())), dtype=np.uint64)
-        for cls in np.unique(width_class):
+        for cls in distinct(width_class):
             chosen = rows[width_class == cls]
             width = 1 << int(cls)
             step = max(SORT_BATCH // width, 1)

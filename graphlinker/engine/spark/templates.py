@@ -50,6 +50,7 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
+from graphlinker.arrays import distinct
 from graphlinker.errors import ConfigError
 from graphlinker.settings.model import TemplatesSettings
 from graphlinker.templates import grouper_from_settings
@@ -247,7 +248,7 @@ def _spark_table(spark: SparkSession, table: pa.Table, cached: list) -> DataFram
 
 def _roots(q: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """5. ``(first_order, root)`` of every linked text: the smallest ``first_order`` of its component."""
-    nodes = np.unique(np.concatenate([q, c]).astype(np.int64))
+    nodes = distinct(np.concatenate([q, c]).astype(np.int64))
     parent = forest(len(nodes))
     unite(parent, np.searchsorted(nodes, q), np.searchsorted(nodes, c))
     return nodes, nodes[roots(parent)]  # roots are the smallest index, i.e. the earliest text
