@@ -81,8 +81,8 @@ SUPER_LINEAR = 1.15  # growth exponent above which a stage is called out
 SHORT_S = 0.1  # an exponent from a stage shorter than this (at either size) is mostly noise
 DEFAULT_SIZES = "0.2M,1M,2M,5M"
 # the pipeline's stages in the order they run (reading: one per input kind the export holds), then the gaps
-STAGES = ("reading accounts", "reading payments", "reading identifiers", "reading requests", "writing graph",
-          "linking accounts", "detecting communities", "scoring clusters", "publishing run", "other")
+STAGES = ("reading accounts", "reading payments", "reading identifiers", "reading requests", "merging templates",
+          "writing graph", "linking accounts", "detecting communities", "scoring clusters", "publishing run", "other")
 OTHER = "other"
 QUALITY_KEYS = ("precision", "recall", "f1", "operations_recovered", "operations_total", "lookalike_share_flagged",
                 "average_precision")

@@ -19,8 +19,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 import bench_scale as B  # noqa: E402
 
 # what `graphlinker run` goes through on a simulated export (which holds all four input kinds), normalised
-EXPECTED_STAGES = {"reading accounts", "reading payments", "reading identifiers", "reading requests", "writing graph",
-                   "linking accounts", "detecting communities", "scoring clusters", "publishing run", "other"}
+EXPECTED_STAGES = {"reading accounts", "reading payments", "reading identifiers", "reading requests", "merging templates",
+                   "writing graph", "linking accounts", "detecting communities", "scoring clusters", "publishing run", "other"}
 
 
 def _run(label: str, rows: int, **seconds: float) -> dict:

@@ -89,8 +89,9 @@ def load_new_spark(inputs: list[InputFile], store: Store, settings: Settings, qu
             index.grouper = reloaded  # the new templates' signatures, for the table
             run_start = sum(run_sizes)  # the slots known before this run: every batch's come after
             starts = run_start + np.cumsum([0, *request_keys["batch_sizes"][:-1]])
-            builder.rename_templates(merge_run_templates(index, run_start, starts.tolist(),  # as the embedded engine
-                                                         enabled=settings.templates.merge_across_chunks))
+            with progress.stage("merging templates"):  # across batches, as the embedded engine does across chunks
+                builder.rename_templates(merge_run_templates(index, run_start, starts.tolist(),
+                                                             enabled=settings.templates.merge_across_chunks))
             new_part = reloaded.state(since=run_start)
         rows_per_file = {i: (rows, request_keys["new_rows"].get(i, new)) for i, (rows, new) in taken.items()}
         batch.files = pd.DataFrame(
