@@ -44,3 +44,32 @@ def test_index_lookups_match_a_dict_of_lists_over_several_runs():
         mine = [v for r, v in got if r == i]
         assert set(mine) <= set(reference.get(q, []))
         assert min(mine, default=-1) == min(reference.get(q, [-1]))
+
+
+@pytest.mark.parametrize("values_in_order", [True, False])
+def test_entries_list_every_key_and_value_in_order(values_in_order):
+    """Merging the runs (slots registered in order: each run's values below the next's) and sorting them
+    whole (any other values) both list every entry by key, then value, as a Python sort does."""
+    rng = np.random.default_rng(11)
+    index, everything, next_value = SortedRunIndex(), [], 0
+    for size in (700, 300, 120, 50, 20, 9, 1):  # sizes that leave several runs unmerged
+        keys = rng.integers(0, 60, size).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        if values_in_order:
+            values = np.arange(next_value, next_value + size)
+            next_value += size
+        else:
+            values = rng.integers(0, 5000, size)
+        index.add(keys, values)
+        everything += zip(keys.tolist(), values.tolist())
+    assert len(index._runs) > 1
+    keys, values = index.entries()
+    assert list(zip(keys.tolist(), values.tolist())) == sorted(everything)
+    assert values.dtype == np.int32 and keys.dtype == np.uint64
+
+
+def test_entries_of_one_run_are_a_copy():
+    index = SortedRunIndex()
+    index.add(np.array([7, 3], dtype=np.uint64), np.array([0, 1]))
+    keys, values = index.entries()
+    keys[0] = 99
+    assert index.entries()[0].tolist() == [3, 7] and values.tolist() == [1, 0]
