@@ -65,21 +65,18 @@ class SortedRunIndex:
     def entries(self) -> tuple[np.ndarray, np.ndarray]:
         """Every ``(key, value)`` of every run as one sorted run (keys, then values ascending); a copy.
 
-        When every run's values are below the next run's (the grouper's slots, registered in order), the
-        runs are merged as ``add`` merges them: 0.2 s against 2.3 s for sorting the 7.2M band keys of a
-        4.87M-row run. Otherwise they are sorted whole.
+        The runs are merged as ``add`` merges them, which keeps equal keys in value order when each run's
+        values are below the next run's (the grouper's slots, registered in order): 0.16–0.67 s against 0.74–2.30 s
+        for sorting the 7.2M band keys of a 4.87M-row run whole, which is still done when that order does not hold.
         """
         if not self._runs:
             return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int32)
-        if len(self._runs) == 1:
-            keys, values = self._runs[0]
-            return keys.copy(), values.copy()
-        if all(older.max() < newer.min() for (_, older), (_, newer) in zip(self._runs, self._runs[1:])):
-            merged = self._runs[-1]
-            for older in reversed(self._runs[:-1]):
-                merged = _merge_runs(older, merged)
-            return merged
-        return sorted_run(np.concatenate([k for k, _ in self._runs]), np.concatenate([v for _, v in self._runs]))
+        keys, values = self._runs[-1][0].copy(), self._runs[-1][1].copy()
+        for older in reversed(self._runs[:-1]):
+            keys, values = _merge_runs(older, (keys, values))
+        if np.all((keys[1:] != keys[:-1]) | (values[1:] > values[:-1])):  # equal keys in value order
+            return keys, values
+        return sorted_run(keys, values)
 
     def first(self, queries: np.ndarray) -> np.ndarray:
         """The first value stored under each query key, or -1."""
