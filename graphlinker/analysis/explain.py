@@ -28,7 +28,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from graphlinker.arrays import distinct
 from graphlinker.errors import InputError
 from graphlinker.kinds import CREATED, FEATURE_KINDS, TEMPLATE, TIME
 
@@ -281,6 +280,8 @@ class Explainer:
             return self._trees[key]
         from scipy.sparse import coo_matrix
         from scipy.sparse.csgraph import dijkstra
+
+        from graphlinker.arrays import distinct
 
         members = sorted(str(a) for a in cluster["accounts"])
         index = {m: i for i, m in enumerate(members)}
